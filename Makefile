@@ -1,0 +1,38 @@
+# Two commands on a fresh machine: `make study` and `make test`. Everything installs from this folder.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+AS_OF ?= 2026-10-31
+SAMPLE := data/sample
+SAMPLE_ACCOUNTS ?= 1000
+
+.PHONY: study test lab constraints clean
+
+$(BIN)/workbench: pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	touch $@
+
+$(SAMPLE)/contracts.csv: | $(BIN)/workbench
+	$(BIN)/workbench generate --out $(SAMPLE) --accounts $(SAMPLE_ACCOUNTS) --seed 42 --as-of $(AS_OF)
+
+## Run the study on the embedded sample: reports/$(AS_OF)/
+study: $(BIN)/workbench $(SAMPLE)/contracts.csv
+	$(BIN)/workbench study --data $(SAMPLE) --as-of $(AS_OF)
+
+## Unit tests, planted-truth tests and every notebook (nbval); exit 5 (nothing collected) is a failure too
+test: $(BIN)/workbench $(SAMPLE)/contracts.csv
+	$(BIN)/python -m pytest tests notebooks --nbval-lax --nbval-kernel-name python3
+
+## JupyterLab on the notebooks, with the package importable
+lab: $(BIN)/workbench $(SAMPLE)/contracts.csv
+	$(BIN)/jupyter lab notebooks
+
+## Re-pin every package to its newest release (then run make test)
+constraints:
+	rm -rf /tmp/workbench-pin && $(PYTHON) -m venv /tmp/workbench-pin
+	/tmp/workbench-pin/bin/pip install --quiet -e '.[dev]'
+	(head -2 constraints.txt; /tmp/workbench-pin/bin/pip freeze --exclude-editable) > constraints.new && mv constraints.new constraints.txt
+
+clean:
+	rm -rf $(VENV) $(SAMPLE)

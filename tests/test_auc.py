@@ -1,0 +1,46 @@
+import numpy as np
+from sklearn.metrics import roc_auc_score
+
+from workbench.auc import auc_interval, bootstrap_auc, delong, paired_difference
+
+
+def sample(n=600, shift=0.6, seed=0):
+    rng = np.random.default_rng(seed)
+    renewed = rng.random(n) < 0.8
+    score = np.round(rng.normal(size=n) + shift * renewed, 1)  # rounding makes ties
+    return score, renewed
+
+
+def test_auc_matches_scikit_learn_with_ties():
+    score, renewed = sample()
+    assert np.isclose(delong(score, renewed).auc[0], roc_auc_score(renewed, score))
+
+
+def test_delong_standard_error_matches_the_bootstrap():
+    score, renewed = sample()
+    se = np.sqrt(delong(score, renewed).covariance[0, 0])
+    replicates = bootstrap_auc(score, renewed, resamples=1500, seed=1)
+    assert abs(replicates.std() - se) / se < 0.12
+    # each replicate is the exact AUC of a resample: check one against scikit-learn
+    rng = np.random.default_rng(1)
+    weights = rng.multinomial(len(score), np.full(len(score), 1 / len(score)), size=1)[0]
+    index = np.repeat(np.arange(len(score)), weights)
+    assert np.isclose(replicates[0], roc_auc_score(renewed[index], score[index]))
+
+
+def test_interval_covers_the_truth_at_its_level():
+    covered = 0
+    for seed in range(200):
+        score, renewed = sample(n=300, shift=0.0, seed=seed)
+        _, low, high = auc_interval(score, renewed)
+        covered += low <= 0.5 <= high
+    assert 0.91 <= covered / 200 <= 0.99
+
+
+def test_paired_difference_of_a_signal_with_itself_is_zero_and_detects_a_better_one():
+    score, renewed = sample(n=1500, shift=0.3)
+    same = paired_difference(score, score, renewed)
+    assert same["difference"] == 0
+    better = score + 0.8 * renewed
+    diff = paired_difference(better, score, renewed)
+    assert diff["ci_low"] > 0 and diff["p_value"] < 0.001

@@ -1,0 +1,68 @@
+"""Signals see only rows dated on or before the observation date."""
+import numpy as np
+import pandas as pd
+
+from workbench import snapshot
+from workbench.loader import load
+from workbench.pointintime import Timeline, days
+
+
+def brute_force(events, entity, day, window):
+    mask = (events["entity"] == entity) & (events["day"] <= day) & (events["day"] > day - window)
+    return events.loc[mask, "value"].sum()
+
+
+def test_window_sum_and_latest_match_brute_force():
+    rng = np.random.default_rng(3)
+    events = pd.DataFrame({"entity": rng.choice(list("abcde"), 400), "day": rng.integers(0, 200, 400),
+                           "value": rng.integers(0, 10, 400).astype(float)})
+    events["date"] = pd.Timestamp("2026-01-01") + pd.to_timedelta(events["day"], unit="D")
+    timeline = Timeline(events["entity"], events["date"], {"value": events["value"]})
+    queries = pd.DataFrame({"entity": rng.choice(list("abcdefz"), 300), "day": rng.integers(-5, 220, 300)})
+    query_days = days(pd.Timestamp("2026-01-01") + pd.to_timedelta(queries["day"], unit="D"))
+    sums = timeline.window_sum("value", queries["entity"], query_days, 30)
+    expected = [brute_force(events, e, d, 30) for e, d in zip(queries["entity"], queries["day"])]
+    np.testing.assert_allclose(sums, expected)
+    latest = timeline.latest("value", queries["entity"], query_days)
+    for got, (entity, day) in zip(latest, zip(queries["entity"], queries["day"])):
+        seen = events.loc[(events["entity"] == entity) & (events["day"] <= day)]
+        if seen.empty:
+            assert np.isnan(got)
+        else:  # the value of one of the events on the latest day (ties keep file order)
+            assert got == seen.loc[seen["day"] == seen["day"].max(), "value"].iloc[-1]
+
+
+def test_no_value_dated_after_the_observation_date_changes_a_signal(small_world):
+    data = load(small_world)
+    decisions = snapshot.decisions(data["contracts"], "2026-10-31", 12, 90)
+    before = snapshot.measure(data, decisions)
+
+    # After each decision's observation date, flood every table with extreme values.
+    first = decisions.drop_duplicates("account_id").set_index("account_id")
+    later = lambda frame: frame["account_id"].map(first["observation_date"]) + pd.Timedelta(days=1)  # noqa: E731
+    usage = data["usage"].copy()
+    usage = pd.concat([usage, usage.assign(date=later(usage), events=1e9)], ignore_index=True)
+    surveys = data["surveys"].copy()
+    flood = surveys.assign(date=later(surveys), score=0.0, response_id=surveys["response_id"] + "x")
+    scores = data["health_scores"].copy()
+    scores = pd.concat([scores, scores.assign(date=later(scores), score=0.0)], ignore_index=True)
+    progress = data["goal_progress"].merge(data["goals"][["goal_id", "account_id"]], on="goal_id")
+    progress = pd.concat([progress, progress.assign(date=later(progress), value=-1e9)], ignore_index=True)
+    data.tables.update(usage=usage, surveys=pd.concat([surveys, flood], ignore_index=True),
+                       health_scores=scores, goal_progress=progress.drop(columns="account_id"))
+    after = snapshot.measure(data, decisions)
+
+    only_first = decisions["contract_id"].isin(first["contract_id"])
+    for signal in snapshot.SIGNALS:
+        pd.testing.assert_series_equal(before.loc[only_first, signal], after.loc[only_first, signal])
+
+
+def test_decisions_are_the_window_and_open_contracts_never_count(small_world):
+    data = load(small_world)
+    decisions = snapshot.decisions(data["contracts"], "2026-10-31", 12, 90)
+    assert decisions["outcome"].isin(["renewed", "churned"]).all()
+    assert (decisions["end_date"] > pd.Timestamp("2025-10-31")).all()
+    assert (decisions["end_date"] <= pd.Timestamp("2026-10-31")).all()
+    assert (decisions["end_date"] - decisions["observation_date"]).dt.days.eq(90).all()
+    open_now = snapshot.open_contracts(data["contracts"], "2026-10-31")
+    assert not open_now["contract_id"].isin(decisions["contract_id"]).any()

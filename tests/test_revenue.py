@@ -1,0 +1,46 @@
+"""Revenue metrics against values computed by hand on a tiny book of business."""
+import pandas as pd
+import pytest
+
+from workbench.attainment import attainment_bands
+from workbench.revenue import revenue_metrics
+
+
+@pytest.fixture
+def book():
+    # churned 100, contracted 200 -> 150, expanded 300 -> 420, flat 400 -> 400
+    return pd.DataFrame({
+        "account_id": ["churned", "contracted", "expanded", "flat"],
+        "arr": [100.0, 200.0, 300.0, 400.0],
+        "renewal_arr": [0.0, 150.0, 420.0, 400.0],
+        "outcome": ["churned", "renewed", "renewed", "renewed"],
+    })
+
+
+def test_grr_nrr_and_earned_growth_by_hand(book):
+    referrals = pd.DataFrame({"account_id": ["flat", "flat", "expanded"],
+                              "date": pd.to_datetime(["2026-03-01", "2024-01-01", "2026-10-31"]),
+                              "arr": [50.0, 999.0, 30.0]})
+    result = revenue_metrics(book, referrals, "2025-10-31", "2026-10-31")
+    assert result["grr"] == pytest.approx((0 + 150 + 300 + 400) / 1000)
+    assert result["nrr"] == pytest.approx((0 + 150 + 420 + 400) / 1000)
+    # only referrals dated inside (start, end] count: 50 + 30
+    assert result["earned_growth_rate"] == pytest.approx(0.97 + 80 / 1000 - 1)
+    assert result["churned_arr"] == 100 and result["contraction_arr"] == 50 and result["expansion_arr"] == 120
+    assert result["logo_churn"] == 0.25
+
+
+def test_without_renewal_arr_the_rates_are_not_computable(book):
+    result = revenue_metrics(book.drop(columns="renewal_arr"), None, "2025-10-31", "2026-10-31")
+    assert result["grr"] is None and result["nrr"] is None and result["earned_growth_rate"] is None
+
+
+def test_attainment_bands_are_in_contract_order_with_edges_inclusive_below():
+    decisions = pd.DataFrame({"goal_attainment": [0.49, 0.5, 0.79, 0.8, 0.99, 1.0, 1.7, None],
+                              "renewed": [False, True, True, False, True, True, True, False],
+                              "expanded": [False, False, False, False, False, True, True, False]})
+    bands = attainment_bands(decisions)
+    assert list(bands["band"]) == ["<50%", "50-80%", "80-100%", ">=100%"]
+    assert list(bands["n"]) == [1, 2, 2, 2]
+    assert list(bands["churn_rate"]) == [1.0, 0.0, 0.5, 0.0]
+    assert list(bands["expansion_rate"]) == [0.0, 0.0, 0.0, 1.0]

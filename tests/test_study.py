@@ -1,0 +1,141 @@
+"""`workbench study` end to end: the contract's folder, results.json, failure handling, offline pages."""
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import nbformat
+import pandas as pd
+import pytest
+
+from workbench.cli import main
+from workbench.generate import World, generate, write
+from workbench.study import StudyFailed, notebooks, run_study
+
+from conftest import folder_digest
+
+AS_OF = "2026-10-31"
+CONTRACT_SIGNALS = {"nps", "usage", "health_score", "goal_attainment", "health_mean", "health_min",
+                    "health_decision_maker", "health_champion", "health_end_user"}
+HOSTILE = '<script>alert("x")</script>'
+
+
+@pytest.fixture(scope="module")
+def hostile_world(tmp_path_factory):
+    return write(generate(World(accounts=400, seed=11, hostile_names=True)), tmp_path_factory.mktemp("hostile"))
+
+
+@pytest.fixture(scope="module")
+def report(hostile_world, tmp_path_factory):
+    out = tmp_path_factory.mktemp("reports") / AS_OF
+    assert main(["study", "--data", str(hostile_world), "--as-of", AS_OF, "--out", str(out)]) == 0
+    return out
+
+
+def test_report_folder_has_every_page(report):
+    names = {p.name for p in report.iterdir()}
+    for notebook in notebooks():
+        assert f"{notebook.stem}.ipynb" in names and f"{notebook.stem}.html" in names
+    assert {"index.html", "results.json"} <= names
+    assert not any(name.startswith(".") for name in names)
+
+
+def test_results_follow_the_contract(report, hostile_world):
+    results = json.loads((report / "results.json").read_text())
+    assert results["as_of"] == AS_OF and results["window_months"] == 12 and results["horizon_days"] == 90
+    contracts = pd.read_csv(hostile_world / "contracts.csv", parse_dates=["end_date"])
+    window = contracts.loc[contracts["outcome"].isin(["renewed", "churned"])
+                           & (contracts["end_date"] > "2025-10-31") & (contracts["end_date"] <= AS_OF)]
+    assert results["decisions"] == len(window)
+    assert results["churned"] == int((window["outcome"] == "churned").sum())
+
+    assert CONTRACT_SIGNALS <= {s["signal"] for s in results["signals"]}
+    for signal in results["signals"]:
+        assert {"signal", "n", "churned", "auc", "auc_ci_low", "auc_ci_high", "predictive", "inverse"} <= set(signal)
+        low, high = signal["auc_ci_low"], signal["auc_ci_high"]
+        assert signal["predictive"] is (low is not None and low > 0.5)
+        assert signal["inverse"] is (high is not None and high < 0.5)
+
+    assert [b["band"] for b in results["attainment"]["bands"]] == ["<50%", "50-80%", "80-100%", ">=100%"]
+    for band in results["attainment"]["bands"]:
+        assert {"band", "n", "churn_rate", "expansion_rate"} <= set(band)
+
+    referrals = pd.read_csv(hostile_world / "referrals.csv", parse_dates=["date"])
+    referred = referrals.loc[(referrals["date"] > "2025-10-31") & (referrals["date"] <= AS_OF), "arr"].sum()
+    arr, renewal = window["arr"], window["renewal_arr"].fillna(0)
+    revenue = results["revenue"]
+    assert revenue["grr"] == pytest.approx(renewal.clip(upper=arr).sum() / arr.sum(), abs=1e-3)
+    assert revenue["nrr"] == pytest.approx(renewal.sum() / arr.sum(), abs=1e-3)
+    assert revenue["earned_growth_rate"] == pytest.approx(renewal.sum() / arr.sum() + referred / arr.sum() - 1, abs=1e-3)
+
+
+def test_pages_load_nothing_from_a_network_and_show_no_code(report):
+    for page in report.glob("*.html"):
+        text = page.read_text()
+        remote = re.findall(r'<(?:script|link|img|iframe)[^>]+(?:src|href)="(?:https?:)?//', text)
+        assert not remote, (page.name, remote[:3])
+        assert "report.setup()" not in text and "from workbench" not in text  # no code cell source
+        assert "Traceback" not in text
+
+
+def test_strings_from_data_are_escaped(report):
+    pages = {p.name: p.read_text() for p in report.glob("*.html")}
+    for name, text in pages.items():
+        assert HOSTILE not in text, name
+        assert '<b onmouseover="x()">' not in text, name
+        assert "<img src=x onerror" not in text, name
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="Debian's chromium is not installed")
+def test_charts_draw_in_headless_chromium_with_the_network_off(report, tmp_path):
+    page = report / "10_signal_validity.html"
+    dom = subprocess.run(
+        ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}",
+         "--host-resolver-rules=MAP * ~NOTFOUND", "--virtual-time-budget=5000", "--dump-dom", page.as_uri()],
+        capture_output=True, text=True, timeout=120).stdout
+    charts = len(re.findall(r'class="wb-chart', dom))
+    drawn = len(re.findall(r'class="main-svg"', dom))
+    assert charts >= 3 and drawn >= charts  # plotly.js ran and drew an SVG in every chart
+
+
+def test_a_second_run_replaces_the_folder_as_a_whole(report, hostile_world, tmp_path):
+    out = tmp_path / AS_OF
+    shutil.copytree(report, out)
+    (out / "stale.txt").write_text("left from an older run")
+    run_study(hostile_world, AS_OF, out, log=lambda message: None)
+    assert not (out / "stale.txt").exists() and (out / "results.json").exists()
+
+
+def test_a_failed_run_keeps_the_previous_report_and_the_failed_notebook(report, hostile_world, tmp_path):
+    out = tmp_path / AS_OF
+    shutil.copytree(report, out)
+    before = folder_digest(out)
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    broken = nbformat.v4.new_notebook()
+    broken.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    parameters = nbformat.v4.new_code_cell('data_dir = ""')
+    parameters.metadata["tags"] = ["parameters"]
+    broken.cells = [parameters, nbformat.v4.new_code_cell("raise RuntimeError('planted failure')")]
+    nbformat.write(broken, folder / "10_broken.ipynb")
+    with pytest.raises(StudyFailed, match="10_broken.ipynb failed .*planted failure") as caught:
+        run_study(hostile_world, AS_OF, out, notebook_folder=folder, log=lambda message: None)
+    assert folder_digest(out) == before
+    kept = Path(str(out) + ".failed") / "10_broken.ipynb"
+    assert kept.exists() and str(kept) in str(caught.value)
+
+
+def test_cli_reports_a_failed_run_on_stderr(hostile_world, tmp_path, capsys, monkeypatch):
+    def fail(*args, **kwargs):
+        raise StudyFailed("10_signal_validity.ipynb failed in cell 3: ValueError: boom")
+    monkeypatch.setattr("workbench.study.run_study", fail)
+    code = main(["study", "--data", str(hostile_world), "--as-of", AS_OF, "--out", str(tmp_path / "x")])
+    assert code == 1 and "boom" in capsys.readouterr().err
+
+
+def test_bad_arguments_are_usage_errors(capsys):
+    with pytest.raises(SystemExit) as caught:
+        main(["study", "--data", "x", "--as-of", "31-10-2026"])
+    assert caught.value.code == 2 and "is not a date written YYYY-MM-DD" in capsys.readouterr().err

@@ -1,0 +1,376 @@
+"""A synthetic world in the data contract, with known truths planted by knobs.
+
+Every account carries latent drivers (standard normal): the sentiment of each person, an NPS
+attitude, a usage intensity, a health-score factor and the final attainment of its goal. The
+renewal decision is a logistic draw whose log-odds are a weighted sum of those drivers; each
+`*_effect` knob is that weight, in log-odds per standard deviation. What the tables show is a
+noisy view of the drivers, so a study recovers a knob only through the data, as it would in life.
+
+The default world tells the story practitioners describe: NPS is answered mostly by happy end
+users, the decision maker rarely answers, the exported health score is built from usage and
+surveys, and churn is driven by the decision maker's sentiment and by missed goals.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROLE_CODES = np.array(["decision_maker", "champion", "end_user", "other"])
+DM, CHAMPION, END_USER, OTHER = range(4)
+SEGMENTS = np.array(["SMB", "Mid-Market", "Enterprise"])
+SEGMENT_ARR = np.array([12_000.0, 45_000.0, 160_000.0])
+REGIONS = np.array(["NA", "EMEA", "APAC", "LATAM"])
+INDUSTRIES = np.array(["Software", "Financial Services", "Healthcare", "Manufacturing", "Retail", "Education"])
+NAME_WORDS = np.array(["Acme", "Northwind", "Globex", "Initech", "Umbrella", "Stark", "Wayne", "Tyrell",
+                       "Cyberdyne", "Hooli", "Vandelay", "Soylent", "Wonka", "Gringotts", "Oceanic", "Massive"])
+NAME_SUFFIX = np.array(["Labs", "Systems", "Group", "Analytics", "Health", "Logistics", "Bank", "Retail"])
+FEATURES = np.array(["reports", "dashboards", "automations", "integrations", "alerts", "exports"])
+GOALS = (  # metric, baseline, target (lower-is-better when target < baseline)
+    ("pipeline_generated_usd", 100_000.0, 160_000.0),
+    ("days_to_close", 60.0, 42.0),
+    ("qualified_leads_per_month", 40.0, 70.0),
+)
+GOAL_INPUTS = np.array(["booked_meetings", "demos", "proposals"])
+TERM_DAYS = 365
+
+
+@dataclass(frozen=True)
+class World:
+    """The knobs of a synthetic world. Effects are log-odds of renewal per standard deviation."""
+
+    accounts: int = 1000
+    seed: int = 42
+    as_of: str = "2026-10-31"
+    base_churn: float = 0.14
+    nps_effect: float = 0.0
+    usage_effect: float = 0.0
+    health_effect: float = 0.0
+    decision_maker_effect: float = 1.3
+    champion_effect: float = 0.3
+    end_user_effect: float = 0.0
+    goal_effect: float = 1.3
+    sentiment_correlation: float = 0.15  # shared sentiment between the people of one account
+    response_rate_decision_maker: float = 0.04
+    response_rate_champion: float = 0.20
+    response_rate_end_user: float = 0.45
+    response_rate_other: float = 0.15
+    external_churn: float = 0.03  # churn for reasons outside the vendor's control (acquired, bankrupt)
+    decision_maker_coverage: float = 0.9  # share of accounts with a known decision maker
+    end_users_per_account: float = 5.0
+    features: int = 1  # usage features per contact and month
+    new_account_share: float = 0.2  # accounts still in their first term at as_of
+    hostile_names: bool = False  # account and contact names with HTML/script, to test escaping
+
+    @classmethod
+    def null(cls, **overrides) -> "World":
+        """A world where nothing observable drives renewal."""
+        zero = {f.name: 0.0 for f in fields(cls) if f.name.endswith("_effect")}
+        return cls(**{**zero, **overrides})
+
+    def knobs(self) -> dict:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+def generate(world: World = World()) -> dict[str, pd.DataFrame]:
+    """All tables of the contract for `world`, plus `truth` (the latent drivers per account)."""
+    rng = np.random.default_rng(world.seed)
+    as_of = np.datetime64(world.as_of, "D")
+    n = world.accounts
+
+    accounts = _accounts(rng, world)
+    people = _people(rng, world)
+    drivers = _drivers(rng, world, people)
+
+    # First terms: established accounts decide within the 12 months before as_of, new ones are open.
+    new = rng.random(n) < world.new_account_share
+    start = np.where(new, as_of - rng.integers(30, TERM_DAYS, n), as_of - 2 * TERM_DAYS + rng.integers(1, TERM_DAYS + 1, n))
+    start = start.astype("datetime64[D]")
+    end = start + TERM_DAYS
+    segment_code = accounts["segment_code"].to_numpy()
+    arr = np.round(SEGMENT_ARR[segment_code] * rng.lognormal(0, 0.5, n), -2)
+
+    renewed, reason = _decide(rng, world, drivers)
+    decided = ~new
+    growth = np.clip(0.4 * np.maximum(drivers["attainment"] - 1, 0) + rng.normal(-0.02, 0.06, n), -0.4, 1.0)
+    renewal_arr = np.where(renewed, np.round(arr * (1 + growth), -2), 0.0)
+
+    first = pd.DataFrame({
+        "contract_id": [f"K{i:07d}" for i in range(n)],
+        "account_id": accounts["account_id"],
+        "start_date": start, "end_date": end, "arr": arr,
+        "outcome": np.where(decided, np.where(renewed, "renewed", "churned"), "open"),
+        "renewal_arr": np.where(decided, renewal_arr, np.nan),
+        "churn_reason": np.where(decided & ~renewed, reason, None),
+    })
+    again = decided & renewed
+    second = pd.DataFrame({
+        "contract_id": [f"K{i:07d}" for i in np.flatnonzero(again) + n],
+        "account_id": accounts["account_id"].to_numpy()[again],
+        "start_date": end[again], "end_date": end[again] + TERM_DAYS, "arr": renewal_arr[again],
+        "outcome": "open", "renewal_arr": np.nan, "churn_reason": None,
+    })
+    contracts = pd.concat([first, second], ignore_index=True)
+
+    # Each account is active from its first start until it churns, or until as_of.
+    active_until = np.minimum(np.where(decided & ~renewed, end, as_of), as_of)
+    terms = contracts.assign(account=np.r_[np.arange(n), np.flatnonzero(again)])
+
+    tables = {
+        "accounts": accounts.drop(columns="segment_code"),
+        "contracts": contracts,
+        "contacts": people[["contact_id", "account_id", "role", "name", "email"]],
+    }
+    tables["usage"] = _usage(rng, world, people, drivers, start, active_until)
+    tables["surveys"] = _surveys(rng, world, people, drivers, start, active_until)
+    tables["health_scores"] = _health_scores(rng, world, people, drivers, accounts, start, active_until)
+    goals, progress, inputs = _goals(rng, terms, drivers, active_until)
+    tables.update(goals=goals, goal_progress=progress, goal_inputs=inputs)
+    tables["referrals"] = _referrals(rng, accounts, drivers, arr, start, active_until)
+    tables["truth"] = pd.DataFrame({"account_id": accounts["account_id"], **{
+        k: v for k, v in drivers.items() if k != "person"}})
+    return tables
+
+
+def _accounts(rng, world: World) -> pd.DataFrame:
+    n = world.accounts
+    segment = rng.choice(3, n, p=[0.5, 0.35, 0.15])
+    names = np.char.add(np.char.add(rng.choice(NAME_WORDS, n), " "), rng.choice(NAME_SUFFIX, n))
+    names = np.char.add(np.char.add(names, " "), np.arange(n).astype(str))
+    if world.hostile_names:
+        names = np.char.add(names, ' <script>alert("x")</script><b onmouseover="x()">&amp;')
+    return pd.DataFrame({
+        "account_id": [f"A{i:06d}" for i in range(n)],
+        "account_name": names,
+        "segment": SEGMENTS[segment],
+        "csm": np.char.add("CSM ", rng.integers(1, max(2, n // 60) + 1, n).astype(str)),
+        "region": rng.choice(REGIONS, n),
+        "industry": rng.choice(INDUSTRIES, n),
+        "segment_code": segment,
+    })
+
+
+def _people(rng, world: World) -> pd.DataFrame:
+    n = world.accounts
+    has_dm = rng.random(n) < world.decision_maker_coverage
+    champions = (rng.random(n) < 0.85).astype(int) + (rng.random(n) < 0.2)
+    end_users = 1 + rng.poisson(world.end_users_per_account - 1, n)
+    others = rng.poisson(0.4, n)
+    counts = np.stack([has_dm.astype(int), champions, end_users, others], axis=1)
+    account = np.repeat(np.repeat(np.arange(n), 4), counts.ravel())
+    role = np.tile(np.arange(4), n).repeat(counts.ravel())
+    m = len(account)
+    names = np.char.add("Person ", np.arange(m).astype(str))
+    if world.hostile_names:
+        names = np.char.add(names, "<img src=x onerror=alert(1)>")
+    ids = np.char.add("C", np.char.zfill(np.arange(m).astype(str), 7))
+    return pd.DataFrame({
+        "contact_id": ids,
+        "account_id": np.char.add("A", np.char.zfill(account.astype(str), 6)),
+        "role": ROLE_CODES[role],
+        "name": names,
+        "email": np.char.add(np.char.lower(ids), "@example.com"),
+        "account": account, "role_code": role,
+    })
+
+
+def _drivers(rng, world: World, people: pd.DataFrame) -> dict[str, np.ndarray]:
+    n = world.accounts
+    rho = world.sentiment_correlation
+    shared = rng.standard_normal(n)
+    account, role = people["account"].to_numpy(), people["role_code"].to_numpy()
+    person = np.sqrt(rho) * shared[account] + np.sqrt(1 - rho) * rng.standard_normal(len(account))
+
+    # The account-level driver of each role is its people's mean sentiment; an account without
+    # anyone in a role falls back to the shared sentiment (unobserved, but still real).
+    def role_mean(code):
+        mask = role == code
+        total = np.bincount(account[mask], person[mask], n)
+        count = np.bincount(account[mask], minlength=n)
+        return np.where(count > 0, total / np.maximum(count, 1), shared)
+
+    return {
+        "person": person,
+        "decision_maker": role_mean(DM),
+        "champion": role_mean(CHAMPION),
+        "end_user": role_mean(END_USER),
+        "nps_attitude": rng.standard_normal(n),
+        "usage_intensity": rng.standard_normal(n),
+        "health_factor": rng.standard_normal(n),
+        "attainment": np.clip(0.95 + 0.35 * rng.standard_normal(n), 0.05, 2.2),
+        "curve_shape": rng.uniform(0.7, 1.4, n),
+    }
+
+
+def _decide(rng, world: World, drivers) -> tuple[np.ndarray, np.ndarray]:
+    """Renewal draws whose log-odds are the knobs' weighted sum of drivers."""
+    goal = (drivers["attainment"] - 0.95) / 0.35
+    logit = (world.nps_effect * drivers["nps_attitude"] + world.usage_effect * drivers["usage_intensity"]
+             + world.health_effect * drivers["health_factor"] + world.decision_maker_effect * drivers["decision_maker"]
+             + world.champion_effect * drivers["champion"] + world.end_user_effect * drivers["end_user"]
+             + world.goal_effect * goal)
+    value_churn = max(world.base_churn - world.external_churn, 0.005)
+    low, high = -20.0, 20.0  # intercept giving the intended mean churn, by bisection
+    for _ in range(60):
+        mid = (low + high) / 2
+        churn = 1 - 1 / (1 + np.exp(-(mid + logit)))
+        low, high = (mid, high) if churn.mean() > value_churn else (low, mid)
+    p_renew = 1 / (1 + np.exp(-(low + logit)))
+    draws = rng.random(len(logit))
+    external = rng.random(len(logit)) < world.external_churn
+    renewed = (draws < p_renew) & ~external
+    reason = np.where(external, "external", np.where(rng.random(len(logit)) < 0.15, "unknown", "value"))
+    return renewed, reason
+
+
+def _months(start: np.ndarray, until: np.ndarray, owner: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Calendar month starts from each owner's start month through its `until`: (owner, date, month number)."""
+    first = start.astype("datetime64[M]")
+    count = np.maximum((until.astype("datetime64[M]") - first).astype(int) + 1, 0)
+    rows = np.repeat(np.arange(len(owner)), count)
+    offset = np.arange(len(rows)) - np.repeat(np.cumsum(count) - count, count)
+    dates = (first[rows] + offset).astype("datetime64[D]")
+    return owner[rows], dates, offset
+
+
+def _usage(rng, world: World, people, drivers, start, active_until) -> pd.DataFrame:
+    account = people["account"].to_numpy()
+    person_idx, dates, _ = _months(start[account], active_until[account], np.arange(len(people)))
+    role = people["role_code"].to_numpy()[person_idx]
+    acct = account[person_idx]
+    base = np.array([2.0, 25.0, 40.0, 8.0])[role]
+    rate = base * np.exp(0.6 * drivers["usage_intensity"][acct] + 0.25 * drivers["person"][person_idx])
+    k = world.features
+    feature = np.tile(FEATURES[:k], len(rate)) if k > 1 else None
+    events = rng.poisson(np.repeat(rate / k * rng.gamma(4, 0.25, len(rate)), k)).astype(float)
+    frame = pd.DataFrame({
+        "account_id": people["account_id"].to_numpy()[np.repeat(person_idx, k)],
+        "contact_id": people["contact_id"].to_numpy()[np.repeat(person_idx, k)],
+        "date": np.repeat(dates, k),
+        "feature": feature if feature is not None else FEATURES[0],
+        "events": events,
+    })
+    return frame
+
+
+def _surveys(rng, world: World, people, drivers, start, active_until) -> pd.DataFrame:
+    account = people["account"].to_numpy()
+    person_idx, dates, month = _months(start[account], active_until[account], np.arange(len(people)))
+    quarterly = (month % 3 == 2)
+    person_idx, dates = person_idx[quarterly], dates[quarterly]
+    role = people["role_code"].to_numpy()[person_idx]
+    rates = np.array([world.response_rate_decision_maker, world.response_rate_champion,
+                      world.response_rate_end_user, world.response_rate_other])
+    answered = rng.random(len(person_idx)) < rates[role]
+    dates = dates + rng.integers(0, 20, len(dates))
+    answered &= dates <= active_until[account[person_idx]]
+    person_idx, dates, role = person_idx[answered], dates[answered], role[answered]
+    acct = account[person_idx]
+    mood = np.array([-0.3, 0.2, 0.6, 0.0])[role] + drivers["person"][person_idx]
+    score = np.clip(np.round(7.0 + 1.3 * mood + 1.6 * drivers["nps_attitude"][acct] + rng.normal(0, 0.8, len(acct))), 0, 10)
+    m = len(acct)
+    return pd.DataFrame({
+        "response_id": np.char.add("R", np.char.zfill(np.arange(m).astype(str), 8)),
+        "account_id": people["account_id"].to_numpy()[person_idx],
+        "contact_id": people["contact_id"].to_numpy()[person_idx],
+        "date": dates, "survey": "nps", "score": score,
+    })
+
+
+def _health_scores(rng, world: World, people, drivers, accounts, start, active_until) -> pd.DataFrame:
+    n = world.accounts
+    acct, dates, _ = _months(start, active_until, np.arange(n))
+    noise = lambda size: rng.normal(0, 6, size)  # noqa: E731
+    usage_part = np.clip(55 + 15 * drivers["usage_intensity"][acct] + noise(len(acct)), 0, 100)
+    survey_part = np.clip(60 + 12 * drivers["end_user"][acct] + 6 * drivers["nps_attitude"][acct] + noise(len(acct)), 0, 100)
+    support_part = np.clip(55 + 15 * drivers["health_factor"][acct] + noise(len(acct)), 0, 100)
+    overall = np.round(0.4 * usage_part + 0.3 * survey_part + 0.3 * support_part, 1)
+    account_level = pd.DataFrame({
+        "account_id": accounts["account_id"].to_numpy()[acct], "contact_id": None, "date": dates,
+        "score": overall, "component_usage": np.round(usage_part, 1), "component_survey": np.round(survey_part, 1),
+        "component_support": np.round(support_part, 1),
+    })
+    account = people["account"].to_numpy()
+    person_idx, pdates, _ = _months(start[account], active_until[account], np.arange(len(people)))
+    score = np.clip(np.round(55 + 15 * drivers["person"][person_idx] + noise(len(person_idx)), 1), 0, 100)
+    person_level = pd.DataFrame({
+        "account_id": people["account_id"].to_numpy()[person_idx],
+        "contact_id": people["contact_id"].to_numpy()[person_idx], "date": pdates, "score": score,
+    })
+    return pd.concat([account_level, person_level], ignore_index=True)
+
+
+def _goals(rng, terms: pd.DataFrame, drivers, active_until) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    g = len(terms)
+    account = terms["account"].to_numpy()
+    kind = rng.integers(0, len(GOALS), g)
+    metric = np.array([m for m, _, _ in GOALS])[kind]
+    scale = rng.lognormal(0, 0.3, g)
+    baseline = np.array([b for _, b, _ in GOALS])[kind] * scale
+    target = np.array([t for _, _, t in GOALS])[kind] * scale
+    start = terms["start_date"].to_numpy().astype("datetime64[D]")
+    target_date = terms["end_date"].to_numpy().astype("datetime64[D]")
+    # Later terms restart from a fresh goal; their final attainment varies around the account's own.
+    final = np.where(terms.index < len(drivers["attainment"]), drivers["attainment"][account],
+                     np.clip(drivers["attainment"][account] + rng.normal(0, 0.2, g), 0.05, 2.2))
+    goals = pd.DataFrame({
+        "goal_id": np.char.add("G", np.char.zfill(np.arange(g).astype(str), 7)),
+        "account_id": terms["account_id"].to_numpy(), "metric": metric,
+        "baseline": np.round(baseline, 1), "target": np.round(target, 1),
+        "start_date": start, "target_date": target_date,
+    })
+    until = np.minimum(active_until[account], target_date)
+    goal_idx, dates, month = _months(start, until, np.arange(g))
+    elapsed = np.clip((dates - start[goal_idx]).astype(int) / TERM_DAYS, 0, 1)
+    shape = drivers["curve_shape"][account][goal_idx]
+    attainment = final[goal_idx] * elapsed ** shape + rng.normal(0, 0.03, len(goal_idx))
+    value = goals["baseline"].to_numpy()[goal_idx] + attainment * (target - baseline)[goal_idx]
+    progress = pd.DataFrame({"goal_id": goals["goal_id"].to_numpy()[goal_idx], "date": dates,
+                             "value": np.round(value, 2)})
+    # Inputs track attainment, one of them the bottleneck of each goal.
+    k = len(GOAL_INPUTS)
+    rows = np.repeat(np.arange(len(goal_idx)), k)
+    which = np.tile(np.arange(k), len(goal_idx))
+    bottleneck = rng.integers(0, k, g)[goal_idx][rows] == which
+    pace = final[goal_idx][rows] * np.where(bottleneck, 0.8, 1.1) + rng.normal(0, 0.08, len(rows))
+    input_target = np.array([30.0, 12.0, 6.0])[which] * scale[goal_idx][rows]
+    inputs = pd.DataFrame({
+        "goal_id": goals["goal_id"].to_numpy()[goal_idx][rows], "date": dates[rows],
+        "input": GOAL_INPUTS[which], "value": np.round(np.maximum(pace, 0) * input_target, 1),
+        "target": np.round(input_target, 1),
+    })
+    return goals, progress, inputs
+
+
+def _referrals(rng, accounts, drivers, arr, start, active_until) -> pd.DataFrame:
+    n = len(accounts)
+    propensity = -2.6 + 0.8 * drivers["champion"] + 1.5 * (drivers["attainment"] - 1)
+    referred = rng.random(n) < 1 / (1 + np.exp(-propensity))
+    span = np.maximum((active_until - start).astype(int), 1)
+    dates = start + (rng.random(n) * span).astype(int)
+    return pd.DataFrame({
+        "account_id": accounts["account_id"].to_numpy()[referred],
+        "date": dates[referred],
+        "arr": np.round(arr[referred] * rng.lognormal(-0.5, 0.4, referred.sum()), -2),
+    })
+
+
+def write(tables: dict[str, pd.DataFrame], out: str | Path, fmt: str = "csv") -> Path:
+    """Write the contract tables (not the truth) as one file each."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    for name, frame in tables.items():
+        if name == "truth":
+            continue
+        frame = frame.copy()
+        for column in frame.columns:
+            if pd.api.types.is_datetime64_any_dtype(frame[column]):
+                frame[column] = frame[column].dt.strftime("%Y-%m-%d")
+        if fmt == "parquet":
+            frame.to_parquet(out / f"{name}.parquet", index=False)
+        else:
+            frame.to_csv(out / f"{name}.csv", index=False)
+    tables["truth"].to_csv(out / "_truth.csv", index=False)
+    return out

@@ -1,0 +1,317 @@
+"""Load a contract data folder into typed frames, checking every rule of the contract.
+
+Nothing here writes anywhere: the data folder is only read.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .contract import DATE, LOAD_ORDER, NUMBER, SURVEY_RANGES, TABLES, Table
+from .errors import DataError, Problem
+
+SHOWN_ROWS = 5
+
+
+@dataclass
+class Dataset:
+    """The tables of one data folder, typed and checked."""
+
+    folder: Path
+    tables: dict[str, pd.DataFrame]
+    missing: list[str] = field(default_factory=list)  # optional tables not supplied
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        return self.tables[name]
+
+    def has(self, name: str) -> bool:
+        return name in self.tables
+
+
+@dataclass
+class _Source:
+    """A raw table as read, with what is needed to point at its rows."""
+
+    label: str  # file name shown to people
+    frame: pd.DataFrame
+    row_word: str  # "line" for CSV (header is line 1), "row" for Parquet
+    row_offset: int
+    date_format: str = "%Y-%m-%d"
+
+    def rows(self, mask: np.ndarray, values: pd.Series) -> tuple[tuple[tuple[str, str], ...], int]:
+        positions = np.flatnonzero(mask)
+        shown = tuple(
+            (f"{self.row_word} {p + self.row_offset}", str(values.iloc[p])) for p in positions[:SHOWN_ROWS]
+        )
+        return shown, len(positions)
+
+
+def load(folder: str | Path, mapping: str | Path | None = None) -> Dataset:
+    """Read and check every table of `folder`; raise DataError listing every broken rule."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise DataError([Problem(str(folder), None, "the data folder does not exist",
+                                 "a folder with accounts.csv and contracts.csv (or .parquet)",
+                                 "pass --data the folder that holds the tables, or run `workbench generate`")])
+    if mapping is not None:
+        from .mapping import read_sources
+        sources = read_sources(folder, Path(mapping))
+    else:
+        sources = {name: _read(folder, TABLES[name]) for name in LOAD_ORDER}
+    problems: list[Problem] = []
+    tables: dict[str, pd.DataFrame] = {}
+    missing: list[str] = []
+    for name in LOAD_ORDER:
+        table = TABLES[name]
+        source = sources.get(name)
+        if isinstance(source, Problem):
+            problems.append(source)
+            continue
+        if source is None:
+            if table.required:
+                problems.append(Problem(f"{folder}/{name}.csv", None, f"the required table '{name}' is missing",
+                                        f"a file {name}.csv or {name}.parquet in the data folder",
+                                        f"export the {name} table into the data folder under that name"))
+            else:
+                missing.append(name)
+            continue
+        frame, table_problems = check_table(table, source)
+        problems.extend(table_problems)
+        if frame is not None:
+            tables[name] = frame
+    problems.extend(_check_references(tables, sources))
+    problems.extend(_check_contract_terms(tables, sources))
+    errors = [p for p in problems if p.severity == "error"]
+    if errors:
+        raise DataError(errors)
+    return Dataset(folder, tables, missing)
+
+
+def _read(folder: Path, table: Table) -> _Source | Problem | None:
+    csv, parquet = folder / f"{table.name}.csv", folder / f"{table.name}.parquet"
+    if csv.exists() and parquet.exists():
+        return Problem(str(csv), None, f"both {csv.name} and {parquet.name} exist",
+                       "one file per table", "remove or rename one of the two files")
+    if parquet.exists():
+        return read_file(parquet)
+    if csv.exists():
+        return read_file(csv)
+    return None
+
+
+def read_file(path: Path, date_format: str = "%Y-%m-%d", encoding: str = "utf-8-sig") -> _Source | Problem:
+    """Read one CSV (all columns as text, a byte-order mark dropped) or Parquet file."""
+    try:
+        if path.suffix == ".parquet":
+            return _Source(str(path), pd.read_parquet(path), "row", 1, date_format)
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], encoding=encoding)
+        return _Source(str(path), frame, "line", 2, date_format)
+    except pd.errors.EmptyDataError:
+        return Problem(str(path), None, "the file is empty", "a header line with the column names",
+                       "export the table again with its header line")
+    except UnicodeDecodeError as error:
+        return Problem(str(path), None, f"the file is not UTF-8 text ({error.reason} at byte {error.start})",
+                       "UTF-8 encoded CSV", "save the file as UTF-8, or name its encoding in a mapping file")
+    except (pd.errors.ParserError, ValueError, OSError) as error:
+        return Problem(str(path), None, f"the file could not be read: {error}",
+                       "a well-formed CSV or Parquet file", "open the file and check its format")
+
+
+def check_table(table: Table, source: _Source) -> tuple[pd.DataFrame | None, list[Problem]]:
+    """Type every known column and check the table's own rules (not references)."""
+    raw = source.frame
+    problems: list[Problem] = []
+    absent = [c for c in table.required_columns if c not in raw.columns]
+    for name in absent:
+        near = [c for c in raw.columns if str(c).strip().lower().replace(" ", "_") == name]
+        hint = f"rename column '{near[0]}' to '{name}'" if near else (
+            f"add the column '{name}' (columns found: {', '.join(map(str, raw.columns))})")
+        problems.append(Problem(source.label, name, "a required column is missing",
+                                f"a column named '{name}'", hint + ", or map it in a mapping file"))
+    if absent:
+        return None, problems
+
+    typed = raw.copy()
+    for column in table.columns:
+        if column.name not in raw.columns:
+            continue
+        values, column_problems = _typed(source, column, raw[column.name])
+        typed[column.name] = values
+        problems.extend(column_problems)
+    for name in raw.columns:
+        if str(name).startswith("component_"):
+            values, column_problems = _number(source, str(name), raw[name], required=False)
+            typed[name] = values
+            problems.extend(column_problems)
+
+    if table.unique:
+        key = typed[table.unique]
+        duplicated = key.duplicated(keep=False).to_numpy() & key.notna().to_numpy()
+        if duplicated.any():
+            rows, count = source.rows(duplicated, key)
+            problems.append(Problem(source.label, table.unique, f"{count} rows share an ID with another row",
+                                    f"each {table.unique} once", "remove the duplicate rows or give them their own IDs",
+                                    rows, count))
+    problems.extend(_table_rules(table.name, source, typed))
+    return typed, problems
+
+
+def _typed(source: _Source, column, raw: pd.Series) -> tuple[pd.Series, list[Problem]]:
+    problems: list[Problem] = []
+    if column.kind not in (DATE, NUMBER):
+        values = raw.astype("str").str.strip()
+        values = values.where(values != "")
+    elif column.kind == DATE:
+        values, problems = _date(source, column.name, raw)
+    else:
+        values, problems = _number(source, column.name, raw, column.required, column.minimum, column.maximum)
+    if column.required:
+        empty = (raw.isna() | (raw.astype("str").str.strip() == "")).to_numpy()
+        if empty.any():
+            rows, count = source.rows(empty, raw)
+            problems.append(Problem(source.label, column.name, f"{count} rows have no value",
+                                    "a value in every row", "fill in the missing values or drop those rows",
+                                    rows, count))
+    if column.allowed is not None:
+        present = values.notna().to_numpy()
+        outside = present & ~values.isin(column.allowed).to_numpy()
+        if outside.any():
+            rows, count = source.rows(outside, raw)
+            problems.append(Problem(source.label, column.name, f"{count} rows have a value outside the allowed set",
+                                    "one of " + ", ".join(column.allowed),
+                                    "correct the rows, or map your system's values onto these in a mapping file",
+                                    rows, count))
+    return values, problems
+
+
+def _date(source: _Source, name: str, raw: pd.Series) -> tuple[pd.Series, list[Problem]]:
+    if pd.api.types.is_datetime64_any_dtype(raw):
+        return raw.astype("datetime64[ns]").dt.normalize(), []
+    text = raw.astype("str").str.strip()
+    text = text.where(text != "")
+    values = pd.to_datetime(text, format=source.date_format, errors="coerce")
+    bad = (values.isna() & text.notna()).to_numpy()
+    problems = []
+    if bad.any():
+        rows, count = source.rows(bad, raw)
+        problems.append(Problem(source.label, name, f"{count} rows have a value that is not a date",
+                                f"a date written {source.date_format.replace('%Y', 'YYYY').replace('%m', 'MM').replace('%d', 'DD')}",
+                                "correct the rows, or declare the file's date format in a mapping file",
+                                rows, count))
+    return values.astype("datetime64[ns]"), problems
+
+
+def _number(source: _Source, name: str, raw: pd.Series, required: bool, minimum=None, maximum=None
+            ) -> tuple[pd.Series, list[Problem]]:
+    if pd.api.types.is_numeric_dtype(raw) and not pd.api.types.is_bool_dtype(raw):
+        values = raw.astype("float64")
+        bad = np.zeros(len(raw), dtype=bool)
+    else:
+        text = raw.astype("str").str.strip()
+        text = text.where(text != "")
+        values = pd.to_numeric(text, errors="coerce").astype("float64")
+        bad = (values.isna() & text.notna()).to_numpy()
+    bad = bad | np.isinf(values.to_numpy())
+    problems = []
+    if bad.any():
+        rows, count = source.rows(bad, raw)
+        problems.append(Problem(source.label, name, f"{count} rows have a value that is not a number",
+                                "a plain number such as 1250.5 (no currency signs or thousands separators)",
+                                "correct the rows, or clean the column in a mapping file", rows, count))
+        values = values.where(~bad)
+    low = (values < minimum).to_numpy() if minimum is not None else np.zeros(len(values), bool)
+    high = (values > maximum).to_numpy() if maximum is not None else np.zeros(len(values), bool)
+    if (low | high).any():
+        rows, count = source.rows(low | high, raw)
+        span = f"at least {minimum:g}" if maximum is None else f"between {minimum:g} and {maximum:g}"
+        problems.append(Problem(source.label, name, f"{count} rows are out of range", f"a number {span}",
+                                "correct the rows; check the export for sign or scale errors", rows, count))
+    return values, problems
+
+
+def _table_rules(name: str, source: _Source, frame: pd.DataFrame) -> list[Problem]:
+    problems: list[Problem] = []
+
+    def rule(mask, column, message, expected, fix, shown=None):
+        mask = np.asarray(mask, dtype=bool)
+        if mask.any():
+            rows, count = source.rows(mask, frame[shown or column])
+            problems.append(Problem(source.label, column, message.format(count=count), expected, fix, rows, count))
+
+    if name == "contracts":
+        rule((frame["end_date"] <= frame["start_date"]).to_numpy(), "end_date",
+             "{count} contracts end on or before their start", "end_date after start_date",
+             "correct the dates; a contract term must have positive length")
+        if "renewal_arr" in frame:
+            renewal = frame["renewal_arr"]
+            rule(((frame["outcome"] == "churned") & (renewal > 0)).to_numpy(), "renewal_arr",
+                 "{count} churned contracts have a renewal ARR above 0", "0 or empty when the outcome is churned",
+                 "set renewal_arr to 0 for churned contracts, or correct the outcome")
+            rule(((frame["outcome"] == "open") & renewal.notna()).to_numpy(), "renewal_arr",
+                 "{count} open contracts already have a renewal ARR", "empty while the outcome is open",
+                 "leave renewal_arr empty until the renewal is decided, or correct the outcome")
+            rule(((frame["outcome"] == "renewed") & renewal.isna()).to_numpy(), "renewal_arr",
+                 "{count} renewed contracts have no renewal ARR", "the ARR of the next term",
+                 "fill in the ARR of the term that followed", shown="contract_id")
+    elif name == "surveys":
+        for survey, (low, high) in SURVEY_RANGES.items():
+            is_survey = (frame["survey"] == survey).to_numpy()
+            score = frame["score"]
+            outside = is_survey & ((score < low) | (score > high)).to_numpy()
+            if survey == "nps":
+                outside |= is_survey & (score.notna() & (score != score.round())).to_numpy()
+            kind = "an integer" if survey == "nps" else "a score"
+            rule(outside, "score", "{count} " + survey + " scores are out of range",
+                 f"{kind} from {low} to {high} for {survey}",
+                 "correct the rows, or rescale the survey's scores in a mapping file")
+    elif name == "goals":
+        rule((frame["target"] == frame["baseline"]).to_numpy(), "target",
+             "{count} goals have a target equal to their baseline", "a target different from the baseline",
+             "set the target the customer agreed to reach")
+        rule((frame["target_date"] <= frame["start_date"]).to_numpy(), "target_date",
+             "{count} goals have a target date on or before their start", "target_date after start_date",
+             "correct the dates")
+    return problems
+
+
+def _check_references(tables: dict[str, pd.DataFrame], sources: dict) -> list[Problem]:
+    problems = []
+    for name, frame in tables.items():
+        for column, target in TABLES[name].references.items():
+            if column not in frame or target not in tables:
+                continue
+            key = TABLES[target].unique
+            values = frame[column]
+            orphan = (values.notna() & ~values.isin(tables[target][key])).to_numpy()
+            if orphan.any():
+                rows, count = sources[name].rows(orphan, values)
+                problems.append(Problem(sources[name].label, column,
+                                        f"{count} rows name a {column} that is not in the {target} table",
+                                        f"every {column} to exist in {target}",
+                                        f"add the missing rows to {target}, or drop these rows", rows, count))
+    return problems
+
+
+def _check_contract_terms(tables: dict[str, pd.DataFrame], sources: dict) -> list[Problem]:
+    """A contact must belong to the account it is used for."""
+    problems = []
+    if "contacts" not in tables:
+        return problems
+    owner = tables["contacts"].set_index("contact_id")["account_id"]
+    for name in ("usage", "surveys", "health_scores"):
+        frame = tables.get(name)
+        if frame is None or "contact_id" not in frame:
+            continue
+        has_contact = frame["contact_id"].notna()
+        expected = frame["contact_id"].map(owner)
+        wrong = (has_contact & expected.notna() & (expected != frame["account_id"])).to_numpy()
+        if wrong.any():
+            rows, count = sources[name].rows(wrong, frame["contact_id"])
+            problems.append(Problem(sources[name].label, "contact_id",
+                                    f"{count} rows pair a contact with an account it does not belong to",
+                                    "the contact's own account_id (as in contacts)",
+                                    "correct account_id or contact_id in these rows", rows, count))
+    return problems

@@ -1,0 +1,93 @@
+"""Mapping files: load a CRM or CS-platform export as it is, onto the contract's tables.
+
+A mapping is YAML with one entry per contract table::
+
+    tables:
+      contacts:
+        file: crm_people.csv          # or files: [a.csv, b.csv], concatenated
+        date_format: "%d-%m-%Y"
+        rename: {Contact ID: contact_id, Company: account_id, Title: role}
+        values:
+          role:                        # exact values, or regular expressions under `patterns`
+            patterns: {"(?i)chief|vp|head of": decision_maker, "(?i)admin|owner": champion}
+            default: end_user
+        constants: {survey: nps}
+
+Tables the mapping does not name are read from NAME.csv / NAME.parquet as usual.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from .contract import TABLES
+from .errors import DataError, Problem
+from .loader import _read, _Source, read_file
+
+
+def read_sources(folder: Path, mapping_path: Path) -> dict[str, _Source | Problem | None]:
+    spec = _read_mapping(mapping_path)
+    sources: dict[str, _Source | Problem | None] = {}
+    for name, table in TABLES.items():
+        entry = spec.get(name)
+        sources[name] = _read(folder, table) if entry is None else _mapped(folder, mapping_path, name, entry)
+    return sources
+
+
+def _read_mapping(path: Path) -> dict:
+    try:
+        spec = yaml.safe_load(path.read_text(encoding="utf-8-sig")) or {}
+    except OSError as error:
+        raise DataError([Problem(str(path), None, f"the mapping file could not be read ({error.strerror})",
+                                 "a readable YAML file", "check the --mapping path")]) from None
+    except yaml.YAMLError as error:
+        raise DataError([Problem(str(path), None, f"the mapping file is not valid YAML: {error}",
+                                 "YAML as in data/mapping_example.yml", "correct the YAML syntax")]) from None
+    tables = spec.get("tables") if isinstance(spec, dict) else None
+    unknown = sorted(set(tables or {}) - set(TABLES)) if isinstance(tables, dict) else []
+    if not isinstance(tables, dict) or unknown:
+        raise DataError([Problem(str(path), None,
+                                 f"unknown tables {unknown}" if unknown else "there is no `tables:` section",
+                                 "a `tables:` section keyed by contract table names: " + ", ".join(TABLES),
+                                 "name each table as the contract does")])
+    return tables
+
+
+def _mapped(folder: Path, mapping_path: Path, name: str, entry: dict) -> _Source | Problem:
+    files = entry.get("files") or [entry.get("file", f"{name}.csv")]
+    date_format = entry.get("date_format", "%Y-%m-%d")
+    parts = []
+    for file in files:
+        path = folder / file
+        if not path.exists():
+            return Problem(str(path), None, f"the file named for '{name}' in {mapping_path.name} does not exist",
+                           "an existing file in the data folder", "correct the file name in the mapping file")
+        part = read_file(path, date_format, entry.get("encoding", "utf-8-sig"))
+        if isinstance(part, Problem):
+            return part
+        parts.append(part)
+    frame = pd.concat([p.frame for p in parts], ignore_index=True)
+    frame = frame.rename(columns={str(k): str(v) for k, v in (entry.get("rename") or {}).items()})
+    for column, value in (entry.get("constants") or {}).items():
+        frame[column] = str(value)
+    for column, value_map in (entry.get("values") or {}).items():
+        if column in frame:
+            frame[column] = _map_values(frame[column], value_map)
+    label = parts[0].label if len(parts) == 1 else " + ".join(p.label for p in parts)
+    # With several files, row numbers count through the concatenation; say so in the label.
+    return _Source(label, frame, parts[0].row_word if len(parts) == 1 else "row", parts[0].row_offset
+                   if len(parts) == 1 else 1, date_format)
+
+
+def _map_values(column: pd.Series, value_map: dict) -> pd.Series:
+    text = column.astype("str").str.strip()
+    patterns = value_map.get("patterns") if isinstance(value_map.get("patterns"), dict) else None
+    exact = {str(k): str(v) for k, v in value_map.items() if k not in ("patterns", "default")}
+    mapped = text.map(exact)
+    for pattern, target in (patterns or {}).items():
+        hit = mapped.isna() & text.str.contains(str(pattern), regex=True, na=False)
+        mapped = mapped.mask(hit, str(target))
+    fallback = value_map.get("default")
+    return mapped.fillna(str(fallback)) if fallback is not None else mapped.fillna(text).where(column.notna())

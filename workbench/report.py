@@ -1,0 +1,85 @@
+"""Displaying findings in a notebook so they survive as a self-contained, offline HTML page.
+
+Charts go out as a bundle: Plotly's own MIME type for JupyterLab, and an HTML div drawn by the
+plotly.js that `setup()` embeds once per notebook (nothing is fetched from a network). Every
+string that came from data is escaped before it reaches HTML.
+"""
+from __future__ import annotations
+
+import html
+import json
+
+import pandas as pd
+import plotly.graph_objects as go
+import plotly.io as pio
+from IPython.display import HTML, display
+from plotly.offline import get_plotlyjs
+
+STYLE = """
+<style>
+.wb-finding {font-size: 1.05em; line-height: 1.5; margin: 0.4em 0;}
+.wb-warning {border-left: 4px solid #d97706; background: #fffbeb; padding: 0.5em 0.8em; margin: 0.6em 0;}
+.wb-headline {border-left: 4px solid #2563eb; background: #eff6ff; padding: 0.6em 0.9em; margin: 0.6em 0;}
+table.wb-table {border-collapse: collapse; margin: 0.5em 0; font-size: 0.92em;}
+table.wb-table th, table.wb-table td {padding: 3px 10px; border-bottom: 1px solid #e5e7eb; text-align: right;}
+table.wb-table th:first-child, table.wb-table td:first-child {text-align: left;}
+</style>
+"""
+COLORS = {"renewed": "#2563eb", "churned": "#dc2626", "green": "#16a34a", "yellow": "#ca8a04", "red": "#dc2626",
+          "neutral": "#6b7280"}
+
+_chart_count = 0
+
+
+def setup() -> None:
+    """Embed plotly.js and the report style once, at the top of the notebook."""
+    pio.templates.default = "plotly_white"
+    display(HTML(f'{STYLE}<script type="text/javascript">{get_plotlyjs()}</script>'))
+
+
+def show(fig: go.Figure, caption: str | None = None) -> None:
+    """Display a chart that renders in JupyterLab and in the offline HTML page; caption is text."""
+    global _chart_count
+    _chart_count += 1
+    spec = pio.to_json(fig, validate=False)
+    payload = spec.replace("<", "\\u003c")  # no "</script>" from data can close the script early
+    div = f"wb-chart-{_chart_count}"
+    markup = (f'<div id="{div}" class="wb-chart" style="height:{fig.layout.height or 420}px"></div>'
+              f'<script type="text/javascript">(function(){{var f={payload};'
+              f'Plotly.newPlot("{div}", f.data, f.layout, {{responsive: true, displaylogo: false}});}})();</script>')
+    if caption:
+        markup += f'<p class="wb-finding"><em>{html.escape(caption)}</em></p>'
+    display({"application/vnd.plotly.v1+json": json.loads(spec), "text/html": markup}, raw=True)
+
+
+def say(template: str, **values) -> None:
+    """A finding in words; `values` (from data) are escaped, the template is ours."""
+    display(HTML(f'<p class="wb-finding">{fill(template, **values)}</p>'))
+
+
+def headline(template: str, **values) -> None:
+    display(HTML(f'<div class="wb-headline">{fill(template, **values)}</div>'))
+
+
+def warn(template: str, **values) -> None:
+    display(HTML(f'<div class="wb-warning">⚠ {fill(template, **values)}</div>'))
+
+
+def fill(template: str, **values) -> str:
+    return template.format(**{k: html.escape(str(v)) for k, v in values.items()})
+
+
+def table(frame: pd.DataFrame, formats: dict[str, str] | None = None, caption: str | None = None) -> None:
+    """An escaped HTML table; `formats` maps columns to format specs such as '{:.1%}'."""
+    shown = frame.copy()
+    for column, spec in (formats or {}).items():
+        if column in shown:
+            shown[column] = [("–" if pd.isna(v) else spec.format(v)) for v in shown[column]]
+    markup = shown.to_html(index=False, escape=True, classes="wb-table", border=0, na_rep="–")
+    if caption:
+        markup = f'<p class="wb-finding"><em>{html.escape(caption)}</em></p>' + markup
+    display(HTML(markup))
+
+
+def percent(value, digits: int = 0) -> str:
+    return "–" if value is None or pd.isna(value) else f"{value:.{digits}%}"

@@ -1,0 +1,46 @@
+"""The index pages that link a run's notebooks (and, across runs, the report site)."""
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+PAGE = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
+<style>
+body {{font-family: system-ui, sans-serif; max-width: 60em; margin: 2em auto; padding: 0 1em; color: #111827;}}
+table {{border-collapse: collapse;}} td, th {{padding: 4px 12px; border-bottom: 1px solid #e5e7eb; text-align: left;}}
+.figure {{display: inline-block; margin: 0 2em 1em 0;}} .figure b {{display: block; font-size: 1.6em;}}
+</style></head><body>
+{body}
+</body></html>
+"""
+
+
+def _percent(value) -> str:
+    return "–" if value is None else f"{value:.1%}"
+
+
+def headline_figures(results: dict) -> list[tuple[str, str]]:
+    revenue = results.get("revenue") or {}
+    return [
+        ("Renewal decisions", f"{results.get('decisions', 0):,}"),
+        ("Churned", f"{results.get('churned', 0):,}"),
+        ("GRR", _percent(revenue.get("grr"))),
+        ("NRR", _percent(revenue.get("nrr"))),
+        ("Earned growth rate", _percent(revenue.get("earned_growth_rate"))),
+    ]
+
+
+def write_run_index(folder: Path, results: dict, pages: list[tuple[str, str]]) -> Path:
+    figures = "".join(f'<div class="figure">{html.escape(label)}<b>{html.escape(value)}</b></div>'
+                      for label, value in headline_figures(results))
+    predictive = [s["signal"] for s in results.get("signals", []) if s.get("predictive")]
+    links = "".join(f'<li><a href="{html.escape(href)}">{html.escape(name)}</a></li>' for name, href in pages)
+    body = (f"<h1>Customer success study as of {html.escape(results['as_of'])}</h1>"
+            f"<p>Renewal decisions in the {results['window_months']} months to {html.escape(results['as_of'])}; "
+            f"signals measured {results['horizon_days']} days before each renewal.</p>{figures}"
+            f"<p>Signals that predicted renewal: {html.escape(', '.join(predictive) or 'none')}.</p>"
+            f"<h2>Pages</h2><ul>{links}<li><a href=\"results.json\">results.json</a> (machine-readable)</li></ul>")
+    path = folder / "index.html"
+    path.write_text(PAGE.format(title=f"Study {html.escape(results['as_of'])}", body=body), encoding="utf-8")
+    return path

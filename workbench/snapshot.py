@@ -1,0 +1,134 @@
+"""Renewal decisions and their signals, measured as of each decision's observation date.
+
+The observation date is end_date - horizon_days: the day the CS team would have had to act.
+Every signal reads only rows dated on or before it (see pointintime).
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .loader import Dataset
+from .pointintime import Timeline, days
+
+NPS_DAYS, USAGE_DAYS, SCORE_MAX_AGE_DAYS = 365, 90, 365
+
+SIGNALS: dict[str, str] = {
+    "nps": "account NPS from responses in the 365 days before observation",
+    "usage": "product events in the 90 days before observation",
+    "health_score": "the account's overall exported health score, latest on or before observation",
+    "goal_attainment": "fraction of the way from baseline to target on the observation date",
+    "health_mean": "mean person-level health over the account's people",
+    "health_min": "lowest person-level health among the account's people",
+    "health_decision_maker": "person-level health of the decision maker",
+    "health_champion": "person-level health of the champion",
+    "health_end_user": "mean person-level health of the end users",
+}
+ROLE_SIGNALS = {"decision_maker": "health_decision_maker", "champion": "health_champion", "end_user": "health_end_user"}
+
+
+def window_start(as_of: pd.Timestamp, window_months: int) -> pd.Timestamp:
+    return pd.Timestamp(as_of) - pd.DateOffset(months=window_months)
+
+
+def decisions(contracts: pd.DataFrame, as_of, window_months: int = 12, horizon_days: int = 90) -> pd.DataFrame:
+    """Contracts renewed or churned with end_date in (as_of - window_months, as_of]."""
+    as_of = pd.Timestamp(as_of)
+    decided = contracts["outcome"].isin(["renewed", "churned"])
+    in_window = (contracts["end_date"] > window_start(as_of, window_months)) & (contracts["end_date"] <= as_of)
+    frame = contracts.loc[decided & in_window].reset_index(drop=True)
+    frame["observation_date"] = frame["end_date"] - pd.Timedelta(days=horizon_days)
+    frame["renewed"] = frame["outcome"] == "renewed"
+    if "renewal_arr" in frame:
+        frame["expanded"] = frame["renewal_arr"] > frame["arr"]
+    return frame
+
+
+def open_contracts(contracts: pd.DataFrame, as_of) -> pd.DataFrame:
+    """Contracts still open at as_of, to be scored for risk today (never counted as outcomes)."""
+    as_of = pd.Timestamp(as_of)
+    frame = contracts.loc[(contracts["outcome"] == "open") & (contracts["start_date"] <= as_of)].reset_index(drop=True)
+    frame["observation_date"] = as_of
+    frame["days_to_renewal"] = (frame["end_date"] - as_of).dt.days
+    return frame
+
+
+def measure(data: Dataset, frame: pd.DataFrame) -> pd.DataFrame:
+    """Add every signal the data allows to `frame` (needs account_id, observation_date, start_date)."""
+    out = frame.copy()
+    account, day = out["account_id"], days(out["observation_date"])
+    if data.has("surveys"):
+        out = out.assign(**nps(data["surveys"], account, day))
+    if data.has("usage"):
+        usage = data["usage"]
+        out["usage"] = Timeline(usage["account_id"], usage["date"], {"events": usage["events"]}).window_sum(
+            "events", account, day, USAGE_DAYS)
+    if data.has("health_scores"):
+        out = out.assign(**health(data, out))
+    if data.has("goals") and data.has("goal_progress"):
+        out["goal_attainment"] = goal_attainment(data["goals"], data["goal_progress"], out)
+    return out
+
+
+def nps(surveys: pd.DataFrame, account: pd.Series, day: np.ndarray) -> dict[str, np.ndarray]:
+    """NPS as a fraction (share of promoters minus share of detractors) and the responses behind it."""
+    answers = surveys.loc[surveys["survey"] == "nps"]
+    score = answers["score"].to_numpy()
+    timeline = Timeline(answers["account_id"], answers["date"], {
+        "promoter": (score >= 9).astype(float), "detractor": (score <= 6).astype(float)})
+    responses = timeline.count(account, day, NPS_DAYS)
+    promoters = timeline.window_sum("promoter", account, day, NPS_DAYS)
+    detractors = timeline.window_sum("detractor", account, day, NPS_DAYS)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        value = np.where(responses > 0, (promoters - detractors) / responses, np.nan)
+    return {"nps": value, "nps_responses": responses}
+
+
+def health(data: Dataset, frame: pd.DataFrame) -> dict[str, np.ndarray]:
+    """The overall exported score and the role roll-ups of person-level scores."""
+    scores = data["health_scores"]
+    overall = scores["contact_id"].isna() if "contact_id" in scores else pd.Series(True, index=scores.index)
+    account_scores = scores.loc[overall]
+    out: dict[str, np.ndarray] = {}
+    day = days(frame["observation_date"])
+    if len(account_scores):
+        out["health_score"] = Timeline(account_scores["account_id"], account_scores["date"],
+                                       {"score": account_scores["score"]}).latest(
+            "score", frame["account_id"], day, SCORE_MAX_AGE_DAYS)
+    person_scores = scores.loc[~overall]
+    if len(person_scores) and data.has("contacts"):
+        out.update(person_health(data["contacts"], person_scores, frame))
+    return out
+
+
+def person_health(contacts: pd.DataFrame, person_scores: pd.DataFrame, frame: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Each person's latest score at each decision's observation date, rolled up by role."""
+    people = (frame[["account_id", "observation_date"]].reset_index(names="row")
+              .merge(contacts[["contact_id", "account_id", "role"]], on="account_id"))
+    timeline = Timeline(person_scores["contact_id"], person_scores["date"], {"score": person_scores["score"]})
+    people["score"] = timeline.latest("score", people["contact_id"], days(people["observation_date"]),
+                                      SCORE_MAX_AGE_DAYS)
+    people = people.dropna(subset=["score"])
+    rows = len(frame)
+    grouped = people.groupby("row")["score"]
+    out = {
+        "health_mean": grouped.mean().reindex(range(rows)).to_numpy(),
+        "health_min": grouped.min().reindex(range(rows)).to_numpy(),
+    }
+    by_role = people.groupby(["row", "role"])["score"].mean().unstack("role")
+    for role, name in ROLE_SIGNALS.items():
+        column = by_role[role] if role in by_role else pd.Series(dtype=float)
+        out[name] = column.reindex(range(rows)).to_numpy()
+    return out
+
+
+def goal_attainment(goals: pd.DataFrame, progress: pd.DataFrame, frame: pd.DataFrame) -> np.ndarray:
+    """Mean over the account's goals for the term of the fraction of the way to target, as of observation."""
+    pairs = (frame[["account_id", "observation_date", "start_date"]].reset_index(names="row")
+             .merge(goals, on="account_id", suffixes=("", "_goal")))
+    pairs = pairs.loc[(pairs["start_date_goal"] <= pairs["observation_date"])
+                      & (pairs["target_date"] > pairs["start_date"])]
+    timeline = Timeline(progress["goal_id"], progress["date"], {"value": progress["value"]})
+    value = timeline.latest("value", pairs["goal_id"], days(pairs["observation_date"]))
+    pairs = pairs.assign(attainment=(value - pairs["baseline"]) / (pairs["target"] - pairs["baseline"]))
+    return pairs.groupby("row")["attainment"].mean().reindex(range(len(frame))).to_numpy()

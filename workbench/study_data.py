@@ -1,0 +1,55 @@
+"""What every study notebook starts from: the checked data, the decisions and their signals."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from . import snapshot
+from .config import load_config
+from .loader import Dataset, load
+
+
+@dataclass
+class StudyData:
+    data: Dataset
+    config: dict
+    as_of: pd.Timestamp
+    window_start: pd.Timestamp
+    horizon_days: int
+    decisions: pd.DataFrame  # renewed or churned in the window, signals at observation date
+    open_contracts: pd.DataFrame  # open at as_of, signals as of as_of
+    signals: list[str]  # the signals this data allows, contract names first
+
+    @property
+    def segment_note(self) -> str:
+        segment = self.config["segment"]
+        return f" (segment: {segment})" if segment else ""
+
+
+def prepare(data_dir, as_of, window_months: int = 12, horizon_days: int = 90, config=None, mapping=None
+            ) -> StudyData:
+    settings = load_config(config)
+    data = load(data_dir, mapping or None)
+    as_of = pd.Timestamp(as_of)
+    contracts = _with_accounts(data, settings)
+    decisions = snapshot.measure(data, snapshot.decisions(contracts, as_of, window_months, horizon_days))
+    open_contracts = snapshot.measure(data, snapshot.open_contracts(contracts, as_of))
+    signals = [s for s in snapshot.SIGNALS if s in decisions] + [
+        s for s in settings["extra_signals"] if s in decisions]
+    return StudyData(data, settings, as_of, snapshot.window_start(as_of, window_months), horizon_days,
+                     decisions, open_contracts, signals)
+
+
+def _with_accounts(data: Dataset, settings: dict) -> pd.DataFrame:
+    """Contracts with their account's columns (for names, segments and extra signals), segment-filtered."""
+    accounts = data["accounts"]
+    contracts = data["contracts"].merge(accounts, on="account_id", how="left", suffixes=("", "_account"))
+    for name in settings["extra_signals"]:
+        if name in contracts:
+            contracts[name] = pd.to_numeric(contracts[name], errors="coerce")
+    segment = settings["segment"]
+    if segment:
+        column = settings["segment_column"]
+        contracts = contracts.loc[contracts.get(column, pd.Series(dtype=str)) == segment]
+    return contracts
