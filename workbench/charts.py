@@ -61,3 +61,50 @@ def attainment_bands(bands: pd.DataFrame) -> go.Figure:
     fig.update_layout(title="Churn and expansion by goal attainment at the observation date", barmode="group",
                       yaxis={"tickformat": ".0%"}, xaxis={"title": "attainment band"}, height=400)
     return fig
+
+
+def rate_bars(table: pd.DataFrame, category: str, rate: str, title: str, color: str = COLORS["churned"],
+              axis_title: str | None = None) -> go.Figure:
+    """One bar per group: a rate with its Wilson interval (columns ci_low, ci_high) and n on hover."""
+    fig = go.Figure(go.Bar(
+        x=table[category].astype(str), y=table[rate], marker_color=color, customdata=table[["n"]],
+        error_y={"type": "data", "symmetric": False, "array": table["ci_high"] - table[rate],
+                 "arrayminus": table[rate] - table["ci_low"], "color": "#9ca3af"},
+        text=[f"n={n:,}" for n in table["n"]], textposition="inside", insidetextanchor="start",
+        hovertemplate="%{x}: %{y:.1%} (n=%{customdata[0]:,})<extra></extra>"))
+    fig.update_layout(title=title, yaxis={"tickformat": ".0%", "title": axis_title or rate.replace("_", " ")},
+                      height=380)
+    return fig
+
+
+def reliability(curves: dict[str, pd.DataFrame]) -> go.Figure:
+    """Predicted vs observed renewal rate by decile of a one-signal model; the diagonal is perfect."""
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", line={"dash": "dash", "color": "#9ca3af"},
+                             name="perfect calibration", hoverinfo="skip"))
+    for name, table in curves.items():
+        fig.add_trace(go.Scatter(
+            x=table["predicted"], y=table["observed"], mode="lines+markers", name=name,
+            error_y={"type": "data", "symmetric": False, "array": table["ci_high"] - table["observed"],
+                     "arrayminus": table["observed"] - table["ci_low"], "thickness": 1},
+            customdata=table[["n"]], hovertemplate="predicted %{x:.0%}, observed %{y:.0%} (n=%{customdata[0]})"))
+    low = min([t["ci_low"].min() for t in curves.values() if len(t)] + [0.5])
+    fig.update_layout(title="Calibration: predicted vs observed renewal rate, by decile", height=420,
+                      xaxis={"title": "predicted renewal rate", "tickformat": ".0%", "range": [low, 1]},
+                      yaxis={"title": "observed renewal rate", "tickformat": ".0%", "range": [low, 1]})
+    return fig
+
+
+def model_check(cross_validated: pd.DataFrame, later: pd.DataFrame) -> go.Figure:
+    """Cross-validated and out-of-time AUC of each model, with intervals."""
+    fig = go.Figure()
+    for table, column, name, color in ((cross_validated, "cv_auc", "5-fold cross-validated", COLORS["renewed"]),
+                                       (later, "test_auc", "out of time (later decisions)", COLORS["yellow"])):
+        fig.add_trace(go.Scatter(
+            x=table[column], y=table["model"], mode="markers", name=name, marker={"size": 11, "color": color},
+            error_x={"type": "data", "symmetric": False, "array": table["ci_high"] - table[column],
+                     "arrayminus": table[column] - table["ci_low"]}))
+    fig.add_vline(x=0.5, line_dash="dash", line_color="#6b7280")
+    fig.update_layout(title="Does the finding hold on decisions the model has not seen?", height=320,
+                      xaxis={"title": "AUC for renewal", "range": [0.3, 1.0]}, margin={"l": 200})
+    return fig

@@ -53,10 +53,10 @@ class World:
     end_user_effect: float = 0.0
     goal_effect: float = 1.3
     sentiment_correlation: float = 0.15  # shared sentiment between the people of one account
-    response_rate_decision_maker: float = 0.04
-    response_rate_champion: float = 0.20
-    response_rate_end_user: float = 0.45
-    response_rate_other: float = 0.15
+    response_rate_decision_maker: float = 0.02  # per person and quarterly survey wave
+    response_rate_champion: float = 0.08
+    response_rate_end_user: float = 0.06
+    response_rate_other: float = 0.04
     external_churn: float = 0.03  # churn for reasons outside the vendor's control (acquired, bankrupt)
     decision_maker_coverage: float = 0.9  # share of accounts with a known decision maker
     end_users_per_account: float = 5.0
@@ -283,9 +283,9 @@ def _health_scores(rng, world: World, people, drivers, accounts, start, active_u
     n = world.accounts
     acct, dates, _ = _months(start, active_until, np.arange(n))
     noise = lambda size: rng.normal(0, 6, size)  # noqa: E731
-    usage_part = np.clip(55 + 15 * drivers["usage_intensity"][acct] + noise(len(acct)), 0, 100)
-    survey_part = np.clip(60 + 12 * drivers["end_user"][acct] + 6 * drivers["nps_attitude"][acct] + noise(len(acct)), 0, 100)
-    support_part = np.clip(55 + 15 * drivers["health_factor"][acct] + noise(len(acct)), 0, 100)
+    usage_part = np.clip(70 + 20 * drivers["usage_intensity"][acct] + noise(len(acct)), 0, 100)
+    survey_part = np.clip(72 + 15 * drivers["end_user"][acct] + 8 * drivers["nps_attitude"][acct] + noise(len(acct)), 0, 100)
+    support_part = np.clip(68 + 20 * drivers["health_factor"][acct] + noise(len(acct)), 0, 100)
     overall = np.round(0.4 * usage_part + 0.3 * survey_part + 0.3 * support_part, 1)
     account_level = pd.DataFrame({
         "account_id": accounts["account_id"].to_numpy()[acct], "contact_id": None, "date": dates,

@@ -75,7 +75,10 @@ def table(frame: pd.DataFrame, formats: dict[str, str] | None = None, caption: s
     for column, spec in (formats or {}).items():
         if column in shown:
             shown[column] = [("–" if pd.isna(v) else spec.format(v)) for v in shown[column]]
-    markup = shown.to_html(index=False, escape=True, classes="wb-table", border=0, na_rep="–")
+    text_columns = [c for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])]
+    styler = (shown.style.hide(axis="index").format(escape="html", na_rep="–")
+              .set_table_attributes('class="wb-table"').set_properties(subset=text_columns, **{"text-align": "left"}))
+    markup = styler.to_html()
     if caption:
         markup = f'<p class="wb-finding"><em>{html.escape(caption)}</em></p>' + markup
     display(HTML(markup))

@@ -6,7 +6,7 @@ import html
 import numpy as np
 import pandas as pd
 
-from .auc import auc_interval
+from .auc import auc_interval, paired_difference
 from .rates import rate_table
 
 MIN_EVENTS = 10
@@ -106,3 +106,31 @@ def conclusion(table: pd.DataFrame, study) -> str:
     if warned.any():
         parts.append(f"Too few events to judge {names(warned)}.")
     return " ".join(parts)
+
+
+def versus_reference(frame: pd.DataFrame, signals: list[str], reference: str = "health_score",
+                     level: float = 0.95) -> pd.DataFrame:
+    """Paired AUC difference of each signal against the reference on the decisions that have both.
+
+    Intervals are Bonferroni-adjusted over the comparisons, as in `validity`.
+    """
+    others = [s for s in signals if s != reference and s in frame]
+    if reference not in frame or not others:
+        return pd.DataFrame(columns=["signal", "n", "auc", "reference_auc", "difference", "ci_low", "ci_high",
+                                     "p_value", "better", "worse"])
+    adjusted = 1 - (1 - level) / len(others)
+    rows = []
+    for signal in others:
+        both = frame[signal].notna() & frame[reference].notna()
+        renewed = frame.loc[both, "renewed"]
+        row = {"signal": signal, "n": int(both.sum())}
+        if renewed.nunique() == 2:
+            auc_signal = auc_interval(frame.loc[both, signal], renewed)[0]
+            auc_reference = auc_interval(frame.loc[both, reference], renewed)[0]
+            row.update(auc=auc_signal, reference_auc=auc_reference,
+                       **paired_difference(frame.loc[both, signal], frame.loc[both, reference], renewed, adjusted))
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    table["better"] = table.get("ci_low", pd.Series(np.nan, index=table.index)) > 0
+    table["worse"] = table.get("ci_high", pd.Series(np.nan, index=table.index)) < 0
+    return table

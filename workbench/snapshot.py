@@ -58,7 +58,7 @@ def measure(data: Dataset, frame: pd.DataFrame) -> pd.DataFrame:
     out = frame.copy()
     account, day = out["account_id"], days(out["observation_date"])
     if data.has("surveys"):
-        out = out.assign(**nps(data["surveys"], account, day))
+        out = out.assign(**nps(data["surveys"], data.tables.get("contacts"), account, day))
     if data.has("usage"):
         usage = data["usage"]
         out["usage"] = Timeline(usage["account_id"], usage["date"], {"events": usage["events"]}).window_sum(
@@ -70,18 +70,26 @@ def measure(data: Dataset, frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def nps(surveys: pd.DataFrame, account: pd.Series, day: np.ndarray) -> dict[str, np.ndarray]:
-    """NPS as a fraction (share of promoters minus share of detractors) and the responses behind it."""
+def nps(surveys: pd.DataFrame, contacts: pd.DataFrame | None, account: pd.Series, day: np.ndarray
+        ) -> dict[str, np.ndarray]:
+    """NPS as a fraction (share of promoters minus share of detractors), the mean score, and who answered."""
     answers = surveys.loc[surveys["survey"] == "nps"]
     score = answers["score"].to_numpy()
-    timeline = Timeline(answers["account_id"], answers["date"], {
-        "promoter": (score >= 9).astype(float), "detractor": (score <= 6).astype(float)})
+    values = {"promoter": (score >= 9).astype(float), "detractor": (score <= 6).astype(float), "score": score}
+    if contacts is not None and "contact_id" in answers:
+        role = answers["contact_id"].map(contacts.set_index("contact_id")["role"])
+        values.update({f"by_{r}": (role == r).to_numpy(dtype=float) for r in ROLE_SIGNALS})
+    timeline = Timeline(answers["account_id"], answers["date"], values)
     responses = timeline.count(account, day, NPS_DAYS)
-    promoters = timeline.window_sum("promoter", account, day, NPS_DAYS)
-    detractors = timeline.window_sum("detractor", account, day, NPS_DAYS)
     with np.errstate(invalid="ignore", divide="ignore"):
-        value = np.where(responses > 0, (promoters - detractors) / responses, np.nan)
-    return {"nps": value, "nps_responses": responses}
+        share = {name: timeline.window_sum(name, account, day, NPS_DAYS) / responses
+                 for name in ("promoter", "detractor", "score")}
+    out = {"nps": share["promoter"] - share["detractor"], "nps_score_mean": share["score"],
+           "nps_responses": responses}
+    for role in ROLE_SIGNALS:
+        if f"by_{role}" in values:
+            out[f"nps_responses_{role}"] = timeline.window_sum(f"by_{role}", account, day, NPS_DAYS)
+    return out
 
 
 def health(data: Dataset, frame: pd.DataFrame) -> dict[str, np.ndarray]:

@@ -27,9 +27,12 @@ class StudyData:
         return f" (segment: {segment})" if segment else ""
 
 
-def prepare(data_dir, as_of, window_months: int = 12, horizon_days: int = 90, config=None, mapping=None
-            ) -> StudyData:
+def prepare(data_dir, as_of, window_months: int = 12, horizon_days: int = 90, config=None, mapping=None,
+            segment: str = "") -> StudyData:
+    """Load and check the data, then measure every decision's signals; `segment` overrides the config's."""
     settings = load_config(config)
+    if segment:
+        settings["segment"] = segment
     data = load(data_dir, mapping or None)
     as_of = pd.Timestamp(as_of)
     contracts = _with_accounts(data, settings)

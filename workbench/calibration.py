@@ -1,0 +1,43 @@
+"""One-signal logistic models: effect size per standard deviation and calibration."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import statsmodels.api as sm
+
+from .rates import wilson
+
+
+def odds_ratios(frame: pd.DataFrame, signals: list[str], min_events: int = 10) -> pd.DataFrame:
+    """Per signal: odds ratio of renewal per standard deviation (statsmodels Logit), its 95% CI and p."""
+    rows = []
+    for signal in signals:
+        known = frame.loc[frame[signal].notna(), [signal, "renewed"]] if signal in frame else frame.iloc[:0]
+        churned = int((~known["renewed"]).sum()) if len(known) else 0
+        row = {"signal": signal, "n": len(known), "odds_ratio": np.nan, "or_ci_low": np.nan, "or_ci_high": np.nan,
+               "p_value": np.nan}
+        spread = known[signal].std() if len(known) > 1 else 0
+        if churned >= min_events and len(known) - churned >= min_events and spread > 0:
+            x = sm.add_constant((known[signal] - known[signal].mean()) / spread)
+            fit = sm.Logit(known["renewed"].astype(float), x).fit(disp=0)
+            low, high = fit.conf_int().loc[signal]
+            row.update(odds_ratio=np.exp(fit.params[signal]), or_ci_low=np.exp(low), or_ci_high=np.exp(high),
+                       p_value=fit.pvalues[signal])
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def reliability(frame: pd.DataFrame, signal: str, bins: int = 10) -> pd.DataFrame:
+    """Predicted vs observed renewal rate per decile of a one-signal logistic model's prediction."""
+    known = frame.loc[frame[signal].notna(), [signal, "renewed"]]
+    if known["renewed"].nunique() < 2:
+        return pd.DataFrame(columns=["bin", "n", "predicted", "observed", "ci_low", "ci_high"])
+    x = sm.add_constant(known[signal].astype(float))
+    predicted = sm.Logit(known["renewed"].astype(float), x).fit(disp=0).predict(x)
+    known = known.assign(predicted=predicted,
+                         bin=pd.qcut(predicted.rank(method="first"), min(bins, len(known)), labels=False) + 1)
+    grouped = known.groupby("bin")
+    table = pd.DataFrame({"n": grouped.size(), "predicted": grouped["predicted"].mean(),
+                          "observed": grouped["renewed"].mean(), "renewed": grouped["renewed"].sum()})
+    table["ci_low"], table["ci_high"] = wilson(table["renewed"], table["n"])
+    return table.reset_index().drop(columns="renewed")
