@@ -1,6 +1,7 @@
 """Plotly figures for the study pages: each answers one question at a glance."""
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
@@ -107,4 +108,90 @@ def model_check(cross_validated: pd.DataFrame, later: pd.DataFrame) -> go.Figure
     fig.add_vline(x=0.5, line_dash="dash", line_color="#6b7280")
     fig.update_layout(title="Does the finding hold on decisions the model has not seen?", height=320,
                       xaxis={"title": "AUC for renewal", "range": [0.3, 1.0]}, margin={"l": 200})
+    return fig
+
+
+def growth_curves(band: pd.DataFrame, sample: pd.DataFrame) -> go.Figure:
+    """The population's attainment curve with the spread of goals' own curves, and some goals' data."""
+    fig = go.Figure()
+    for goal_id, part in sample.groupby("goal_id"):
+        fig.add_trace(go.Scatter(x=part["month"], y=part["attainment"], mode="lines", line={"width": 1, "color": "#cbd5e1"},
+                                 showlegend=False, hoverinfo="skip"))
+    fig.add_trace(go.Scatter(x=np.r_[band["month"], band["month"][::-1]], y=np.r_[band["high"], band["low"][::-1]],
+                             fill="toself", fillcolor="rgba(37,99,235,0.15)", line={"width": 0},
+                             name="80% of goals' curves", hoverinfo="skip"))
+    fig.add_trace(go.Scatter(x=band["month"], y=band["attainment"], mode="lines", line={"color": COLORS["renewed"], "width": 3},
+                             name="population curve", hovertemplate="month %{x:.0f}: %{y:.0%}<extra></extra>"))
+    fig.add_hline(y=1, line_dash="dash", line_color=COLORS["green"], annotation_text="target")
+    fig.update_layout(title="Progress toward the customer's own goal, by month since the goal started", height=420,
+                      xaxis={"title": "months since goal start"}, yaxis={"title": "attainment", "tickformat": ".0%"})
+    return fig
+
+
+def reach_probability(table: pd.DataFrame) -> go.Figure:
+    """P(reaching target by the end) given the attainment band at each landmark month."""
+    fig = go.Figure()
+    for month, part in table.groupby("landmark_month"):
+        fig.add_trace(go.Scatter(
+            x=part["band"].astype(str), y=part["probability"], mode="lines+markers", name=f"at month {month}",
+            customdata=part[["n"]], error_y={"type": "data", "symmetric": False, "array": part["ci_high"] - part["probability"],
+                                             "arrayminus": part["probability"] - part["ci_low"], "thickness": 1},
+            hovertemplate="%{x} at month " + str(month) + ": %{y:.0%} reach target (n=%{customdata[0]})<extra></extra>"))
+    fig.update_layout(title="Chance of reaching the goal by the end of the term, given attainment so far", height=400,
+                      xaxis={"title": "attainment at the landmark month"},
+                      yaxis={"title": "reached 100% by the end", "tickformat": ".0%", "range": [0, 1.05]})
+    return fig
+
+
+def survival(curves: pd.DataFrame) -> go.Figure:
+    """Kaplan-Meier curves of remaining a customer after the observation date, by attainment band."""
+    fig = go.Figure()
+    palette = {"<50%": COLORS["red"], "50-80%": COLORS["yellow"], "80-100%": COLORS["renewed"], ">=100%": COLORS["green"]}
+    for name, part in curves.groupby("band", sort=False):
+        fig.add_trace(go.Scatter(x=part["day"], y=part["survival"], mode="lines", line_shape="hv",
+                                 name=f"{name} (n={part['n'].iloc[0]})", line={"color": palette.get(name)}))
+    fig.update_layout(title="Still a customer, by goal attainment at the observation date (Kaplan-Meier)", height=400,
+                      xaxis={"title": "days after the observation date"}, yaxis={"title": "share still a customer", "tickformat": ".0%"})
+    return fig
+
+
+def final_attainment_by_reason(frame: pd.DataFrame) -> go.Figure:
+    """Box plots of final attainment among churned decisions, by churn reason."""
+    churned = frame.loc[~frame["renewed"] & frame["attainment_final"].notna()]
+    fig = go.Figure()
+    for reason, part in churned.groupby(churned["churn_reason"].fillna("unknown")):
+        fig.add_trace(go.Box(y=part["attainment_final"], name=f"{reason} (n={len(part)})", boxpoints="all", jitter=0.4,
+                             pointpos=0, marker={"size": 4}))
+    fig.add_hline(y=1, line_dash="dash", line_color=COLORS["green"], annotation_text="target")
+    fig.update_layout(title="Churned accounts: how far from their goal at the end?", height=420, showlegend=False,
+                      yaxis={"title": "final attainment", "tickformat": ".0%"})
+    return fig
+
+
+def role_heatmap(frame: pd.DataFrame, label: str = "account_name") -> go.Figure:
+    """Accounts x roles: each cell the role's health, red to green, so the red buyer shows at a glance."""
+    columns = {"health_score": "overall score", "health_mean": "account mean", "health_decision_maker": "decision maker",
+               "health_champion": "champion", "health_end_user": "end users"}
+    present = [c for c in columns if c in frame]
+    fig = go.Figure(go.Heatmap(
+        z=frame[present].to_numpy(), x=[columns[c] for c in present], y=frame[label].astype(str).str.slice(0, 40),
+        colorscale=[[0, COLORS["red"]], [0.5, "#fde68a"], [1, COLORS["green"]]], zmin=20, zmax=90,
+        text=frame[present].round(0).to_numpy(), texttemplate="%{text:.0f}", hovertemplate="%{y}<br>%{x}: %{z:.0f}<extra></extra>",
+        colorbar={"title": "health"}))
+    fig.update_layout(title="Who is red behind the green? Health by role, riskiest accounts first",
+                      height=140 + 26 * len(frame), yaxis={"autorange": "reversed"}, margin={"l": 220})
+    return fig
+
+
+def gap_distribution(frame: pd.DataFrame) -> go.Figure:
+    """How much rosier the account mean is than the decision maker, for renewed and churned decisions."""
+    fig = go.Figure()
+    for renewed, name in ((True, "renewed"), (False, "churned")):
+        part = frame.loc[frame["renewed"] == renewed, "health_gap"].dropna()
+        fig.add_trace(go.Histogram(x=part, name=f"{name} (n={len(part):,})", marker_color=COLORS[name], opacity=0.6,
+                                   histnorm="percent", xbins={"size": 5}))
+    fig.add_vline(x=0, line_dash="dash", line_color="#6b7280")
+    fig.update_layout(title="Account mean minus the decision maker's health, at the observation date", barmode="overlay",
+                      height=380, xaxis={"title": "points the average is above the decision maker"},
+                      yaxis={"title": "% of decisions"})
     return fig

@@ -14,6 +14,8 @@ DEFAULTS: dict = {
     "min_events": 10,  # fewer churned (or renewed) decisions than this: a warning, not a verdict
     "health_red_below": 40,  # overall health score below this is red
     "health_green_from": 70,  # ... from this on green, yellow in between
+    # Person-level health where the data has no person-level scores: 0-100 components and their weights.
+    "scorecard_weights": {"usage": 0.5, "survey": 0.3, "recency": 0.2},
 }
 
 

@@ -72,6 +72,9 @@ def fill(template: str, **values) -> str:
 def table(frame: pd.DataFrame, formats: dict[str, str] | None = None, caption: str | None = None) -> None:
     """An escaped HTML table; `formats` maps columns to format specs such as '{:.1%}'."""
     shown = frame.copy()
+    for column in shown.columns:
+        if pd.api.types.is_datetime64_any_dtype(shown[column]):
+            shown[column] = shown[column].dt.strftime("%Y-%m-%d")
     for column, spec in (formats or {}).items():
         if column in shown:
             shown[column] = [("–" if pd.isna(v) else spec.format(v)) for v in shown[column]]

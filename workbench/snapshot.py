@@ -8,10 +8,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from . import goals, stakeholders
+from .config import DEFAULTS
 from .loader import Dataset
 from .pointintime import Timeline, days
 
 NPS_DAYS, USAGE_DAYS, SCORE_MAX_AGE_DAYS = 365, 90, 365
+DEFAULT_WEIGHTS = DEFAULTS["scorecard_weights"]
 
 SIGNALS: dict[str, str] = {
     "nps": "account NPS from responses in the 365 days before observation",
@@ -53,8 +56,9 @@ def open_contracts(contracts: pd.DataFrame, as_of) -> pd.DataFrame:
     return frame
 
 
-def measure(data: Dataset, frame: pd.DataFrame) -> pd.DataFrame:
+def measure(data: Dataset, frame: pd.DataFrame, scorecard_weights: dict | None = None) -> pd.DataFrame:
     """Add every signal the data allows to `frame` (needs account_id, observation_date, start_date)."""
+    scorecard_weights = scorecard_weights or DEFAULT_WEIGHTS
     out = frame.copy()
     account, day = out["account_id"], days(out["observation_date"])
     if data.has("surveys"):
@@ -64,7 +68,12 @@ def measure(data: Dataset, frame: pd.DataFrame) -> pd.DataFrame:
         out["usage"] = Timeline(usage["account_id"], usage["date"], {"events": usage["events"]}).window_sum(
             "events", account, day, USAGE_DAYS)
     if data.has("health_scores"):
-        out = out.assign(**health(data, out))
+        score = overall_health(data["health_scores"], out)
+        if not np.isnan(score).all():
+            out["health_score"] = score
+    if data.has("contacts"):
+        people = stakeholders.person_health(data, out, scorecard_weights)
+        out = out.assign(**stakeholders.rollups(people, len(out)))
     if data.has("goals") and data.has("goal_progress"):
         out["goal_attainment"] = goal_attainment(data["goals"], data["goal_progress"], out)
     return out
@@ -92,51 +101,14 @@ def nps(surveys: pd.DataFrame, contacts: pd.DataFrame | None, account: pd.Series
     return out
 
 
-def health(data: Dataset, frame: pd.DataFrame) -> dict[str, np.ndarray]:
-    """The overall exported score and the role roll-ups of person-level scores."""
-    scores = data["health_scores"]
-    overall = scores["contact_id"].isna() if "contact_id" in scores else pd.Series(True, index=scores.index)
-    account_scores = scores.loc[overall]
-    out: dict[str, np.ndarray] = {}
-    day = days(frame["observation_date"])
-    if len(account_scores):
-        out["health_score"] = Timeline(account_scores["account_id"], account_scores["date"],
-                                       {"score": account_scores["score"]}).latest(
-            "score", frame["account_id"], day, SCORE_MAX_AGE_DAYS)
-    person_scores = scores.loc[~overall]
-    if len(person_scores) and data.has("contacts"):
-        out.update(person_health(data["contacts"], person_scores, frame))
-    return out
+def overall_health(scores: pd.DataFrame, frame: pd.DataFrame) -> np.ndarray:
+    """The account's overall exported score (rows without a contact), latest on or before observation."""
+    overall = scores.loc[scores["contact_id"].isna()] if "contact_id" in scores else scores
+    return Timeline(overall["account_id"], overall["date"], {"score": overall["score"]}).latest(
+        "score", frame["account_id"], days(frame["observation_date"]), SCORE_MAX_AGE_DAYS)
 
 
-def person_health(contacts: pd.DataFrame, person_scores: pd.DataFrame, frame: pd.DataFrame) -> dict[str, np.ndarray]:
-    """Each person's latest score at each decision's observation date, rolled up by role."""
-    people = (frame[["account_id", "observation_date"]].reset_index(names="row")
-              .merge(contacts[["contact_id", "account_id", "role"]], on="account_id"))
-    timeline = Timeline(person_scores["contact_id"], person_scores["date"], {"score": person_scores["score"]})
-    people["score"] = timeline.latest("score", people["contact_id"], days(people["observation_date"]),
-                                      SCORE_MAX_AGE_DAYS)
-    people = people.dropna(subset=["score"])
-    rows = len(frame)
-    grouped = people.groupby("row")["score"]
-    out = {
-        "health_mean": grouped.mean().reindex(range(rows)).to_numpy(),
-        "health_min": grouped.min().reindex(range(rows)).to_numpy(),
-    }
-    by_role = people.groupby(["row", "role"])["score"].mean().unstack("role")
-    for role, name in ROLE_SIGNALS.items():
-        column = by_role[role] if role in by_role else pd.Series(dtype=float)
-        out[name] = column.reindex(range(rows)).to_numpy()
-    return out
-
-
-def goal_attainment(goals: pd.DataFrame, progress: pd.DataFrame, frame: pd.DataFrame) -> np.ndarray:
+def goal_attainment(goal_table: pd.DataFrame, progress: pd.DataFrame, frame: pd.DataFrame) -> np.ndarray:
     """Mean over the account's goals for the term of the fraction of the way to target, as of observation."""
-    pairs = (frame[["account_id", "observation_date", "start_date"]].reset_index(names="row")
-             .merge(goals, on="account_id", suffixes=("", "_goal")))
-    pairs = pairs.loc[(pairs["start_date_goal"] <= pairs["observation_date"])
-                      & (pairs["target_date"] > pairs["start_date"])]
-    timeline = Timeline(progress["goal_id"], progress["date"], {"value": progress["value"]})
-    value = timeline.latest("value", pairs["goal_id"], days(pairs["observation_date"]))
-    pairs = pairs.assign(attainment=(value - pairs["baseline"]) / (pairs["target"] - pairs["baseline"]))
-    return pairs.groupby("row")["attainment"].mean().reindex(range(len(frame))).to_numpy()
+    pairs = goals.term_goals(frame, goal_table)
+    return goals.per_decision(pairs, goals.attainment_on(pairs, progress, pairs["observation_date"]), frame)
