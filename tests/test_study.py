@@ -100,26 +100,36 @@ def test_charts_draw_in_headless_chromium_with_the_network_off(report, tmp_path)
     assert charts >= 3 and drawn >= charts  # plotly.js ran and drew an SVG in every chart
 
 
+def one_notebook(folder: Path, name: str, code: str) -> Path:
+    """A study folder with a single notebook: a parameters cell, then `code`."""
+    folder.mkdir()
+    notebook = nbformat.v4.new_notebook()
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    parameters = nbformat.v4.new_code_cell('results_dir = ""')
+    parameters.metadata["tags"] = ["parameters"]
+    notebook.cells = [parameters, nbformat.v4.new_code_cell(code)]
+    nbformat.write(notebook, folder / name)
+    return folder
+
+
 def test_a_second_run_replaces_the_folder_as_a_whole(report, hostile_world, tmp_path):
     out = tmp_path / AS_OF
     shutil.copytree(report, out)
     (out / "stale.txt").write_text("left from an older run")
-    run_study(hostile_world, AS_OF, out, log=lambda message: None)
+    folder = one_notebook(tmp_path / "notebooks", "10_minimal.ipynb", (
+        "from workbench.results import record\n"
+        "for key in ('decisions', 'churned', 'signals', 'attainment', 'revenue'):\n"
+        "    record(results_dir, key, 0)"))
+    run_study(hostile_world, AS_OF, out, notebook_folder=folder, log=lambda message: None)
     assert not (out / "stale.txt").exists() and (out / "results.json").exists()
+    assert {p.name for p in out.iterdir()} == {"10_minimal.ipynb", "10_minimal.html", "index.html", "results.json"}
 
 
 def test_a_failed_run_keeps_the_previous_report_and_the_failed_notebook(report, hostile_world, tmp_path):
     out = tmp_path / AS_OF
     shutil.copytree(report, out)
     before = folder_digest(out)
-    folder = tmp_path / "notebooks"
-    folder.mkdir()
-    broken = nbformat.v4.new_notebook()
-    broken.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    parameters = nbformat.v4.new_code_cell('data_dir = ""')
-    parameters.metadata["tags"] = ["parameters"]
-    broken.cells = [parameters, nbformat.v4.new_code_cell("raise RuntimeError('planted failure')")]
-    nbformat.write(broken, folder / "10_broken.ipynb")
+    folder = one_notebook(tmp_path / "notebooks", "10_broken.ipynb", "raise RuntimeError('planted failure')")
     with pytest.raises(StudyFailed, match="10_broken.ipynb failed .*planted failure") as caught:
         run_study(hostile_world, AS_OF, out, notebook_folder=folder, log=lambda message: None)
     assert folder_digest(out) == before

@@ -195,3 +195,52 @@ def gap_distribution(frame: pd.DataFrame) -> go.Figure:
                       height=380, xaxis={"title": "points the average is above the decision maker"},
                       yaxis={"title": "% of decisions"})
     return fig
+
+
+def revenue_waterfall(revenue: dict) -> go.Figure:
+    """From the ARR up for renewal to what it became, plus the new ARR customers referred."""
+    steps = [("ARR up for renewal", revenue["starting_arr"], "absolute"), ("churned", -revenue["churned_arr"], "relative"),
+             ("contracted", -revenue["contraction_arr"], "relative"), ("expanded", revenue["expansion_arr"], "relative"),
+             ("referred", revenue["referral_arr"], "relative")]
+    fig = go.Figure(go.Waterfall(
+        x=[s[0] for s in steps] + ["renewed + referred"], y=[s[1] for s in steps] + [0],
+        measure=[s[2] for s in steps] + ["total"], connector={"line": {"color": "#9ca3af"}},
+        decreasing={"marker": {"color": COLORS["churned"]}}, increasing={"marker": {"color": COLORS["green"]}},
+        totals={"marker": {"color": COLORS["renewed"]}}, texttemplate="%{delta:,.0f}", textposition="outside"))
+    fig.update_layout(title="Where the ARR up for renewal went", height=420, yaxis={"title": "ARR", "tickformat": ",.0f"})
+    return fig
+
+
+def trends(frame: pd.DataFrame) -> go.Figure:
+    """Revenue rates and each signal's AUC (with its interval) across study runs."""
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("Revenue retention", "Signals' AUC for renewal"))
+    for measure, part in frame.loc[frame["kind"] == "revenue"].groupby("measure", sort=False):
+        fig.add_trace(go.Scatter(x=part["as_of"], y=part["value"], mode="lines+markers", name=measure), row=1, col=1)
+    for measure, part in frame.loc[frame["kind"] == "signal"].groupby("measure", sort=False):
+        fig.add_trace(go.Scatter(
+            x=part["as_of"], y=part["value"], mode="lines+markers", name=measure, legendgroup="signals",
+            error_y={"type": "data", "symmetric": False, "array": part["ci_high"] - part["value"],
+                     "arrayminus": part["value"] - part["ci_low"], "thickness": 1}), row=1, col=2)
+    fig.add_hline(y=0.5, line_dash="dash", line_color="#6b7280", row=1, col=2)
+    fig.update_yaxes(tickformat=".0%", row=1, col=1)
+    fig.update_layout(title="Across study runs", height=420)
+    return fig
+
+
+def coverage_over_time(rows: pd.DataFrame) -> go.Figure:
+    """Rows per month of each dated table: gaps and late starts show as dips and missing months."""
+    fig = go.Figure()
+    for table, part in rows.groupby("table"):
+        fig.add_trace(go.Scatter(x=part["month"], y=part["rows"], mode="lines+markers", name=table))
+    fig.update_layout(title="Data coverage over time (rows per month)", height=380, yaxis={"type": "log", "title": "rows"})
+    return fig
+
+
+def decisions_over_time(table: pd.DataFrame) -> go.Figure:
+    """Renewal decisions per month, renewed and churned stacked."""
+    fig = go.Figure()
+    for outcome in ("renewed", "churned"):
+        part = table.loc[table["outcome"] == outcome]
+        fig.add_trace(go.Bar(x=part["month"], y=part["decisions"], name=outcome, marker_color=COLORS[outcome]))
+    fig.update_layout(title="Renewal decisions per month", barmode="stack", height=360, yaxis={"title": "decisions"})
+    return fig

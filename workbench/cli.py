@@ -5,6 +5,9 @@ import argparse
 import sys
 from dataclasses import fields
 from datetime import date
+from pathlib import Path
+
+import pandas as pd
 
 from .errors import DataError, UsageError
 
@@ -52,6 +55,8 @@ def parser() -> argparse.ArgumentParser:
     validate = commands.add_parser("validate", help="check a data folder against the contract")
     validate.add_argument("--data", required=True)
     validate.add_argument("--mapping")
+    validate.add_argument("--as-of", type=_iso_date, help="also count the renewal decisions a study on this date would judge")
+    validate.add_argument("--window-months", type=_positive, default=12)
 
     study = commands.add_parser("study", help="run the study notebooks and write a report folder")
     study.add_argument("--data", required=True)
@@ -61,6 +66,18 @@ def parser() -> argparse.ArgumentParser:
     study.add_argument("--horizon-days", type=_positive, default=90)
     study.add_argument("--config")
     study.add_argument("--mapping")
+    study.add_argument("--pseudonymize", action="store_true",
+                       help="replace account and contact names with stable aliases in every page and notebook")
+
+    schedule = commands.add_parser("schedule", help="run the study for the latest complete month (for cron)")
+    schedule.add_argument("--data", required=True)
+    schedule.add_argument("--reports", default="reports", help="the report site's folder; the run goes in <reports>/<as_of>/")
+    schedule.add_argument("--today", type=_iso_date, help="pretend today is this date (default: today)")
+    for name in ("--config", "--mapping"):
+        schedule.add_argument(name)
+    schedule.add_argument("--window-months", type=_positive, default=12)
+    schedule.add_argument("--horizon-days", type=_positive, default=90)
+    schedule.add_argument("--pseudonymize", action="store_true")
     return main
 
 
@@ -71,6 +88,10 @@ def main(argv: list[str] | None = None) -> int:
             return _generate(args)
         if args.command == "validate":
             return _validate(args)
+        if args.command == "schedule":
+            from .study import latest_complete_month
+            args.as_of = latest_complete_month(date.fromisoformat(args.today) if args.today else date.today())
+            args.out = str(Path(args.reports) / args.as_of)
         return _study(args)
     except DataError as error:
         print(error, file=sys.stderr)
@@ -103,13 +124,25 @@ def _generate(args) -> int:
 
 def _validate(args) -> int:
     from .loader import load
+    from .quality import profile, warnings
 
     data = load(args.data, args.mapping)
-    for name, frame in data.tables.items():
-        print(f"{name:14} {len(frame):>10,} rows")
-    for name in data.missing:
-        print(f"{name:14} {'not supplied':>10}: the analyses that need it will be skipped")
-    print("The data meets the contract.")
+    table = profile(data)
+    print(f"{'table':15}{'rows':>12}  {'dates':23}  empty cells")
+    for row in table.itertuples():
+        span = f"{row.first_date:%Y-%m-%d} to {row.last_date:%Y-%m-%d}" if pd.notna(row.first_date) else "–"
+        rows = f"{row.rows:,}" if row.rows else "not supplied"
+        empty = f"{row.empty_cells:.1%}" if pd.notna(row.empty_cells) else ""
+        print(f"{row.table:15}{rows:>12}  {span:23}  {empty}")
+    found = warnings(data, args.as_of, args.window_months)
+    if args.as_of:
+        from .snapshot import decisions
+        window = decisions(data["contracts"], args.as_of, args.window_months)
+        print(f"\nRenewal decisions in the {args.window_months} months to {args.as_of}: {len(window):,} "
+              f"({int((window['outcome'] == 'churned').sum()):,} churned)")
+    for problem in found:
+        print(f"\n{problem}")
+    print(f"\nThe data meets the contract ({len(found)} warning{'s' if len(found) != 1 else ''}; warnings do not stop a study).")
     return 0
 
 
@@ -117,7 +150,8 @@ def _study(args) -> int:
     from .study import StudyFailed, run_study
 
     try:
-        run_study(args.data, args.as_of, args.out, args.window_months, args.horizon_days, args.config, args.mapping)
+        run_study(args.data, args.as_of, args.out, args.window_months, args.horizon_days, args.config, args.mapping,
+                  args.pseudonymize)
     except StudyFailed as error:
         print(f"workbench study failed: {error}", file=sys.stderr)
         return EXIT_FAILED

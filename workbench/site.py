@@ -4,6 +4,8 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
+from .history import runs
+
 PAGE = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{title}</title>
 <style>
@@ -43,4 +45,24 @@ def write_run_index(folder: Path, results: dict, pages: list[tuple[str, str]]) -
             f"<h2>Pages</h2><ul>{links}<li><a href=\"results.json\">results.json</a> (machine-readable)</li></ul>")
     path = folder / "index.html"
     path.write_text(PAGE.format(title=f"Study {html.escape(results['as_of'])}", body=body), encoding="utf-8")
+    return path
+
+
+def write_site(reports_dir: Path) -> Path:
+    """reports/index.html: every run with its headline figures and links, newest first."""
+    history = runs(reports_dir)
+    header = "".join(f"<th>{html.escape(label)}</th>" for label in
+                     ["As of", "Renewal decisions", "Churned", "GRR", "NRR", "Earned growth rate", "Predicted renewal"])
+    rows = []
+    for run in reversed(history):
+        figures = dict(headline_figures(run))
+        predictive = ", ".join(s["signal"] for s in run.get("signals", []) if s.get("predictive")) or "none"
+        cells = [f'<a href="{html.escape(run["folder"])}/index.html">{html.escape(run["as_of"])}</a>']
+        cells += [html.escape(figures[k]) for k in ("Renewal decisions", "Churned", "GRR", "NRR", "Earned growth rate")]
+        cells.append(html.escape(predictive))
+        rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+    body = (f"<h1>Customer success studies</h1><p>{len(history)} runs. Each links to its pages; trends across runs "
+            f"are in each run's summary.</p><table><tr>{header}</tr>{''.join(rows)}</table>")
+    path = Path(reports_dir) / "index.html"
+    path.write_text(PAGE.format(title="Customer success studies", body=body), encoding="utf-8")
     return path

@@ -48,9 +48,12 @@ def decisions(contracts: pd.DataFrame, as_of, window_months: int = 12, horizon_d
 
 
 def open_contracts(contracts: pd.DataFrame, as_of) -> pd.DataFrame:
-    """Contracts still open at as_of, to be scored for risk today (never counted as outcomes)."""
+    """Contracts still open at as_of, to be scored for risk today (never counted as outcomes): running on
+    that day, or past their end with no recorded decision. A study dated in the past treats a contract
+    decided later as open, as it was then."""
     as_of = pd.Timestamp(as_of)
-    frame = contracts.loc[(contracts["outcome"] == "open") & (contracts["start_date"] <= as_of)].reset_index(drop=True)
+    undecided = (contracts["outcome"] == "open") | (contracts["end_date"] > as_of)
+    frame = contracts.loc[undecided & (contracts["start_date"] <= as_of)].reset_index(drop=True)
     frame["observation_date"] = as_of
     frame["days_to_renewal"] = (frame["end_date"] - as_of).dt.days
     return frame

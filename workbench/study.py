@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import shutil
 import sys
-from datetime import datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import papermill as pm
@@ -19,7 +19,7 @@ from .config import load_config
 from .loader import load
 from .render import to_html
 from .results import merge, plain
-from .site import write_run_index
+from .site import write_run_index, write_site
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 REQUIRED_KEYS = ("as_of", "window_months", "horizon_days", "decisions", "churned", "signals", "attainment", "revenue")
@@ -38,7 +38,7 @@ def title(notebook: Path) -> str:
 
 
 def run_study(data, as_of: str, out=None, window_months: int = 12, horizon_days: int = 90, config=None,
-              mapping=None, notebook_folder: Path = NOTEBOOKS, log=None) -> Path:
+              mapping=None, pseudonymize: bool = False, notebook_folder: Path = NOTEBOOKS, log=None) -> Path:
     log = log or (lambda message: print(message, file=sys.stderr, flush=True))
     out = Path(out or Path("reports") / as_of).resolve()
     data = Path(data).resolve()
@@ -53,7 +53,7 @@ def run_study(data, as_of: str, out=None, window_months: int = 12, horizon_days:
     parameters = {
         "data_dir": str(data), "as_of": as_of, "window_months": window_months, "horizon_days": horizon_days,
         "config": str(Path(config).resolve()) if config else "", "mapping": str(Path(mapping).resolve()) if mapping else "",
-        "results_dir": str(results_dir),
+        "results_dir": str(results_dir), "reports_dir": str(out.parent), "pseudonymize": pseudonymize,
     }
     pages = []
     books = notebooks(notebook_folder)
@@ -80,12 +80,14 @@ def run_study(data, as_of: str, out=None, window_months: int = 12, horizon_days:
         raise StudyFailed(f"the notebooks did not record {missing} for results.json; see {failed}")
     results["run"] = {"generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                       "workbench_version": __version__, "data_dir": str(data),
-                      "config": parameters["config"] or None, "mapping": parameters["mapping"] or None}
+                      "config": parameters["config"] or None, "mapping": parameters["mapping"] or None,
+                      "pseudonymized": pseudonymize}
     shutil.rmtree(results_dir)
     (staging / "results.json").write_text(json.dumps(plain(results), indent=2))
     write_run_index(staging, results, pages)
     _replace(staging, out)
-    log(f"Study written to {out}")
+    write_site(out.parent)
+    log(f"Study written to {out}; all runs: {out.parent / 'index.html'}")
     return out
 
 
@@ -105,3 +107,8 @@ def _replace(staging: Path, out: Path) -> None:
     staging.rename(out)
     shutil.rmtree(previous, ignore_errors=True)
     shutil.rmtree(out.parent / f"{out.name}.failed", ignore_errors=True)
+
+
+def latest_complete_month(today: date) -> str:
+    """The last day of the month before `today`: the as-of date of a scheduled monthly run."""
+    return (today.replace(day=1) - timedelta(days=1)).isoformat()

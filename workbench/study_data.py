@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from . import snapshot
+from . import privacy, snapshot
 from .config import load_config
 from .loader import Dataset, load
 
@@ -28,12 +28,15 @@ class StudyData:
 
 
 def prepare(data_dir, as_of, window_months: int = 12, horizon_days: int = 90, config=None, mapping=None,
-            segment: str = "") -> StudyData:
-    """Load and check the data, then measure every decision's signals; `segment` overrides the config's."""
+            segment: str = "", pseudonymize: bool = False) -> StudyData:
+    """Load and check the data, then measure every decision's signals; `segment` overrides the config's,
+    `pseudonymize` replaces account and contact names with stable aliases."""
     settings = load_config(config)
     if segment:
         settings["segment"] = segment
     data = load(data_dir, mapping or None)
+    if pseudonymize:
+        privacy.pseudonymize(data.tables)
     as_of = pd.Timestamp(as_of)
     contracts = _with_accounts(data, settings)
     weights = settings["scorecard_weights"]

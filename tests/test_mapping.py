@@ -1,0 +1,95 @@
+"""A messy CRM export (its own names, a BOM, day-first dates, job titles) loads through a mapping file."""
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from workbench.cli import main
+from workbench.errors import DataError
+from workbench.loader import load
+
+from conftest import folder_digest
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "data" / "mapping_example.yml"
+TITLES = {"decision_maker": "VP Customer Success", "champion": "RevOps Lead", "end_user": "Account Executive",
+          "other": "Intern"}
+
+
+def read(path: Path) -> pd.DataFrame:
+    """As the loader reads: "NA" is North America, not a missing value."""
+    return pd.read_csv(path, keep_default_na=False, na_values=[""])
+
+
+def day_first(column: pd.Series) -> pd.Series:
+    return pd.to_datetime(column).dt.strftime("%d-%m-%Y").where(column.notna(), "")
+
+
+@pytest.fixture
+def crm_export(small_world, tmp_path) -> Path:
+    """The small world as a CRM would export it, in the shape data/mapping_example.yml describes."""
+    out = tmp_path / "export"
+    out.mkdir()
+    for name in ("usage", "health_scores", "goals", "goal_progress", "goal_inputs", "referrals"):
+        shutil.copy(small_world / f"{name}.csv", out)
+    accounts = read(small_world / "accounts.csv").rename(columns={
+        "account_id": "Account ID", "account_name": "Account Name", "segment": "Segment", "csm": "Owner",
+        "region": "Region", "industry": "Industry"})
+    (out / "crm_accounts.csv").write_bytes(b"\xef\xbb\xbf" + accounts.to_csv(index=False).encode())
+    contracts = read(small_world / "contracts.csv")
+    contracts["start_date"], contracts["end_date"] = day_first(contracts["start_date"]), day_first(contracts["end_date"])
+    contracts["outcome"] = contracts["outcome"].map({"renewed": "Closed Won", "churned": "Closed Lost", "open": "Open"})
+    contracts["churn_reason"] = contracts["churn_reason"].map(
+        {"value": "Product / Value", "external": "Acquired / Budget", "unknown": "Other"})
+    contracts = contracts.rename(columns={
+        "contract_id": "Opportunity ID", "account_id": "Account ID", "start_date": "Term Start", "end_date": "Term End",
+        "arr": "ARR (USD)", "outcome": "Stage", "renewal_arr": "Next Term ARR", "churn_reason": "Loss Reason"})
+    half = len(contracts) // 2
+    contracts.iloc[:half].to_csv(out / "crm_opportunities_2025.csv", index=False)
+    contracts.iloc[half:].to_csv(out / "crm_opportunities_2026.csv", index=False)
+    contacts = read(small_world / "contacts.csv")
+    contacts["role"] = contacts["role"].map(TITLES)
+    contacts.rename(columns={"contact_id": "Contact ID", "account_id": "Account ID", "role": "Title",
+                             "name": "Full Name", "email": "Email"}).to_csv(out / "crm_contacts.csv", index=False)
+    surveys = read(small_world / "surveys.csv").drop(columns="survey")
+    surveys["date"] = day_first(surveys["date"])
+    surveys.rename(columns={"response_id": "Response ID", "account_id": "Account ID", "contact_id": "Contact ID",
+                            "date": "Submitted", "score": "Score"}).to_csv(out / "nps_responses.csv", index=False)
+    return out
+
+
+def test_messy_export_loads_as_the_contract_tables(crm_export, small_world):
+    mapped, native = load(crm_export, EXAMPLE), load(small_world)
+    for name in ("accounts", "contracts", "contacts", "surveys"):
+        left = mapped[name].sort_values(mapped[name].columns[0]).reset_index(drop=True)
+        right = native[name].sort_values(native[name].columns[0]).reset_index(drop=True)
+        pd.testing.assert_frame_equal(left[right.columns], right, check_dtype=False)
+
+
+def test_messy_export_produces_a_study(crm_export, tmp_path):
+    before = folder_digest(crm_export)
+    out = tmp_path / "report"
+    assert main(["study", "--data", str(crm_export), "--as-of", "2026-10-31", "--out", str(out),
+                 "--mapping", str(EXAMPLE)]) == 0
+    assert (out / "results.json").exists()
+    assert folder_digest(crm_export) == before
+
+
+def test_mapped_errors_name_the_source_file(crm_export):
+    path = crm_export / "crm_contacts.csv"
+    contacts = read(path)
+    contacts.loc[3, "Account ID"] = "A-unknown"
+    contacts.to_csv(path, index=False)
+    with pytest.raises(DataError) as caught:
+        load(crm_export, EXAMPLE)
+    (problem,) = [p for p in caught.value.problems if p.file.endswith("crm_contacts.csv")]
+    assert problem.column == "account_id" and "not in the accounts table" in problem.message
+    assert problem.rows == (("line 5", "A-unknown"),)
+
+
+def test_a_broken_mapping_file_is_a_clear_error(crm_export, tmp_path, capsys):
+    broken = tmp_path / "mapping.yml"
+    broken.write_text("tables:\n  acounts:\n    file: x.csv\n")
+    assert main(["validate", "--data", str(crm_export), "--mapping", str(broken)]) == 2
+    err = capsys.readouterr().err
+    assert "unknown tables ['acounts']" in err and "Traceback" not in err
