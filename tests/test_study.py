@@ -118,8 +118,11 @@ def test_a_second_run_replaces_the_folder_as_a_whole(report, hostile_world, tmp_
     (out / "stale.txt").write_text("left from an older run")
     folder = one_notebook(tmp_path / "notebooks", "10_minimal.ipynb", (
         "from workbench.results import record\n"
-        "for key in ('decisions', 'churned', 'signals', 'attainment', 'revenue'):\n"
-        "    record(results_dir, key, 0)"))
+        "record(results_dir, 'decisions', 0)\n"
+        "record(results_dir, 'churned', 0)\n"
+        "record(results_dir, 'signals', [])\n"
+        "record(results_dir, 'attainment', {'bands': []})\n"
+        "record(results_dir, 'revenue', {})"))
     run_study(hostile_world, AS_OF, out, notebook_folder=folder, log=lambda message: None)
     assert not (out / "stale.txt").exists() and (out / "results.json").exists()
     assert {p.name for p in out.iterdir()} == {"10_minimal.ipynb", "10_minimal.html", "index.html", "results.json"}
