@@ -6,7 +6,7 @@ AS_OF ?= 2026-10-31
 SAMPLE := data/sample
 SAMPLE_ACCOUNTS ?= 1000
 
-.PHONY: study test lab constraints clean
+.PHONY: study test lab bench constraints clean
 
 $(BIN)/workbench: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,10 @@ test: $(BIN)/workbench $(SAMPLE)/contracts.csv
 ## JupyterLab on the notebooks, with the package importable
 lab: $(BIN)/workbench $(SAMPLE)/contracts.csv
 	$(BIN)/jupyter lab notebooks
+
+## Benchmarks at 1k, 10k and 100k accounts: prints a table and writes benchmarks/results/*.json
+bench: $(BIN)/workbench
+	$(BIN)/python -m benchmarks.run
 
 ## Re-pin every package to its newest release (then run make test)
 constraints:

@@ -1,7 +1,7 @@
 import numpy as np
 from sklearn.metrics import roc_auc_score
 
-from workbench.auc import auc_interval, bootstrap_auc, delong, paired_difference
+from workbench.auc import auc_interval, bootstrap_auc, bootstrap_layout, delong, paired_difference, poisson_weights
 
 
 def sample(n=600, shift=0.6, seed=0):
@@ -21,11 +21,12 @@ def test_delong_standard_error_matches_the_bootstrap():
     se = np.sqrt(delong(score, renewed).covariance[0, 0])
     replicates = bootstrap_auc(score, renewed, resamples=1500, seed=1)
     assert abs(replicates.std() - se) / se < 0.12
-    # each replicate is the exact AUC of a resample: check one against scikit-learn
-    rng = np.random.default_rng(1)
-    weights = rng.multinomial(len(score), np.full(len(score), 1 / len(score)), size=1)[0]
-    index = np.repeat(np.arange(len(score)), weights)
-    assert np.isclose(replicates[0], roc_auc_score(renewed[index], score[index]))
+    # each replicate is the exact weighted AUC of its Poisson weights: check the first chunk against scikit-learn
+    drawn = poisson_weights(np.random.default_rng(1), 64, len(score))
+    weights = np.empty_like(drawn)
+    weights[:, bootstrap_layout(renewed)] = drawn
+    for r in (0, 1, 63):
+        assert np.isclose(replicates[r], roc_auc_score(renewed, score, sample_weight=weights[r]))
 
 
 def test_interval_covers_the_truth_at_its_level():

@@ -137,4 +137,5 @@ def test_cli_rejects_bad_data_without_traceback_or_writes(world_copy, tmp_path, 
 
 def test_validate_command_passes_clean_data(small_world, capsys):
     assert main(["validate", "--data", str(small_world)]) == 0
-    assert "The data meets the contract." in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "The data meets the contract (0 warnings" in out and "usage" in out

@@ -93,3 +93,30 @@ def test_a_broken_mapping_file_is_a_clear_error(crm_export, tmp_path, capsys):
     assert main(["validate", "--data", str(crm_export), "--mapping", str(broken)]) == 2
     err = capsys.readouterr().err
     assert "unknown tables ['acounts']" in err and "Traceback" not in err
+
+
+def test_contracts_derive_from_subscription_rows_and_scores_rescale(small_world, tmp_path):
+    out = tmp_path / "export"
+    shutil.copytree(small_world, out)
+    contracts = read(out / "contracts.csv")
+    (out / "contracts.csv").unlink()
+    subscriptions = contracts[["account_id", "start_date", "end_date", "arr"]].sample(frac=1, random_state=0)
+    subscriptions.to_csv(out / "subscriptions.csv", index=False)
+    surveys = read(out / "surveys.csv")
+    (out / "surveys.csv").unlink()
+    csat = surveys.assign(score=(surveys["score"] / 2.5 + 1).round(), kind="relationship")
+    pd.concat([csat, csat.assign(kind="support", response_id=csat["response_id"] + "s")]).drop(columns="survey").to_csv(
+        out / "csat.csv", index=False)
+    mapping = tmp_path / "mapping.yml"
+    mapping.write_text(
+        "tables:\n"
+        "  contracts: {file: subscriptions.csv, derive: terms, export_date: '2026-10-31'}\n"
+        "  surveys: {file: csat.csv, constants: {survey: nps}, rescale: {score: [1, 5, 0, 10]},\n"
+        "            where: {kind: [relationship]}}\n")
+    data = load(out, mapping)
+    derived = data["contracts"].set_index(["account_id", "start_date"]).sort_index()
+    truth = load(small_world)["contracts"].set_index(["account_id", "start_date"]).sort_index()
+    assert (derived["outcome"] == truth["outcome"]).all()
+    decided = truth["outcome"] != "open"
+    pd.testing.assert_series_equal(derived.loc[decided, "renewal_arr"], truth.loc[decided, "renewal_arr"])
+    assert len(data["surveys"]) == len(surveys) and data["surveys"]["score"].between(0, 10).all()

@@ -109,3 +109,15 @@ def test_segment_filter_keeps_only_that_segment(default_study):
     accounts = default_study.data["accounts"].set_index("account_id")["segment"]
     assert len(study.decisions) > 0
     assert (study.decisions["account_id"].map(accounts) == "Enterprise").all()
+
+
+def test_extra_signals_from_the_config_are_judged_and_unknown_ones_rejected(default_study, tmp_path):
+    from workbench.errors import UsageError
+
+    config = tmp_path / "study.yml"
+    config.write_text("extra_signals: [arr]\n")
+    study = prepare(default_study.data.folder, "2026-10-31", config=config)
+    assert study.signals[-1] == "arr" and study.decisions["arr"].notna().all()
+    config.write_text("extra_signals: [seats]\n")
+    with pytest.raises(UsageError, match=r"extra_signals \['seats'\]"):
+        prepare(default_study.data.folder, "2026-10-31", config=config)

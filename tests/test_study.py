@@ -152,3 +152,17 @@ def test_bad_arguments_are_usage_errors(capsys):
     with pytest.raises(SystemExit) as caught:
         main(["study", "--data", "x", "--as-of", "31-10-2026"])
     assert caught.value.code == 2 and "is not a date written YYYY-MM-DD" in capsys.readouterr().err
+
+
+def test_a_study_on_the_required_tables_alone_says_what_it_skipped(small_world, tmp_path):
+    data = tmp_path / "minimal"
+    data.mkdir()
+    for name in ("accounts", "contracts"):
+        shutil.copy(small_world / f"{name}.csv", data)
+    out = tmp_path / AS_OF
+    assert main(["study", "--data", str(data), "--as-of", AS_OF, "--out", str(out)]) == 0
+    results = json.loads((out / "results.json").read_text())
+    assert results["signals"] == [] and results["attainment"]["bands"] == [] and results["revenue"]["grr"] is not None
+    assert "No signal could be measured" in (out / "10_signal_validity.html").read_text()
+    assert "No goals or goal_progress table" in (out / "30_goal_attainment.html").read_text()
+    assert "per-stakeholder health is skipped" in (out / "20_stakeholder_health.html").read_text()

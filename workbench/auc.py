@@ -59,34 +59,48 @@ def paired_difference(first, second, positive, level: float = 0.95) -> dict[str,
     return {"difference": difference, "ci_low": difference - half, "ci_high": difference + half, "p_value": p}
 
 
-def bootstrap_auc(score, positive, resamples: int = 2000, seed: int = 0, chunk: int = 64) -> np.ndarray:
-    """AUCs of `resamples` case-resampled replicates, without re-sorting per replicate.
+POISSON_LEVELS = 1 << 16
+# Poisson(1) by inverse CDF at 65,536 evenly spaced levels: weights drawn as 16-bit integers.
+_POISSON_TABLE = stats.poisson.ppf((np.arange(POISSON_LEVELS) + 0.5) / POISSON_LEVELS, 1.0).astype(np.float32)
 
-    Cases are ranked once; each replicate's AUC is the weighted Mann-Whitney statistic with
-    multinomial weights, using cumulative negative weight below each distinct score.
-    """
+
+def poisson_weights(rng: np.random.Generator, replicates: int, cases: int) -> np.ndarray:
+    return _POISSON_TABLE[rng.integers(0, POISSON_LEVELS, size=(replicates, cases), dtype=np.uint16)]
+
+
+def bootstrap_layout(positive) -> np.ndarray:
+    """The case order in which bootstrap_auc draws its weights: negatives, then positives."""
+    positive = np.asarray(positive, dtype=bool)
+    return np.r_[np.flatnonzero(~positive), np.flatnonzero(positive)]
+
+
+def bootstrap_auc(score, positive, resamples: int = 2000, seed: int = 0, chunk: int = 64) -> np.ndarray:
+    """AUCs of `resamples` Poisson-bootstrap replicates (each case weighted Poisson(1), asymptotically the
+    case bootstrap), computed without re-sorting: each replicate's AUC is the weighted Mann-Whitney
+    statistic, from cumulative sums of the negatives' weights (in score order) gathered at every
+    positive. Row r of poisson_weights(default_rng(seed), ...), drawn chunk by chunk, weights the cases
+    in bootstrap_layout order; drawing them in that order keeps every slice a view, not a copy."""
     score = np.asarray(score, dtype=float)
     positive = np.asarray(positive, dtype=bool)
-    order = np.argsort(score, kind="stable")
-    score, positive = score[order], positive[order]
-    _, group = np.unique(score, return_inverse=True)
-    groups = group.max() + 1
+    layout = bootstrap_layout(positive)
+    negatives = int((~positive).sum())
+    negative_scores, positive_scores = score[layout[:negatives]], score[layout[negatives:]]
+    order = np.argsort(negative_scores, kind="stable")
+    sorted_negatives = negative_scores[order]
+    # For each positive: negatives strictly below it, and at or below it (a tie counts half).
+    below = np.searchsorted(sorted_negatives, positive_scores, side="left")
+    at_or_below = np.searchsorted(sorted_negatives, positive_scores, side="right")
+    ties = not np.array_equal(below, at_or_below)
     rng = np.random.default_rng(seed)
     out = np.empty(resamples)
-    n = len(score)
     for begin in range(0, resamples, chunk):
         k = min(chunk, resamples - begin)
-        weights = rng.multinomial(n, np.full(n, 1 / n), size=k)[:, order].astype(float)
-        negative_weight = np.where(positive, 0.0, weights)
-        per_group = _group_sums(negative_weight, group, groups)
-        below = np.cumsum(per_group, axis=1) - per_group  # negatives strictly below each group
-        positive_weight = np.where(positive, weights, 0.0)
-        wins = (positive_weight * (below[:, group] + 0.5 * per_group[:, group])).sum(axis=1)
-        out[begin:begin + k] = wins / (positive_weight.sum(axis=1) * negative_weight.sum(axis=1))
+        weights = poisson_weights(rng, k, len(score))
+        positive_weight = weights[:, negatives:]
+        cumulative = np.zeros((k, negatives + 1), dtype=np.float32)
+        np.cumsum(weights[:, :negatives][:, order], axis=1, out=cumulative[:, 1:])
+        wins = np.einsum("ij,ij->i", positive_weight, cumulative[:, below], dtype=np.float64)
+        if ties:
+            wins = 0.5 * (wins + np.einsum("ij,ij->i", positive_weight, cumulative[:, at_or_below], dtype=np.float64))
+        out[begin:begin + k] = wins / (positive_weight.sum(axis=1, dtype=np.float64) * cumulative[:, -1])
     return out
-
-
-def _group_sums(weights: np.ndarray, group: np.ndarray, groups: int) -> np.ndarray:
-    """Row-wise sums of `weights` by `group` (cases are sorted, so groups are contiguous)."""
-    boundaries = np.flatnonzero(np.r_[True, np.diff(group) != 0])
-    return np.add.reduceat(weights, boundaries, axis=1)[:, :groups]

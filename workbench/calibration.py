@@ -24,7 +24,7 @@ def odds_ratios(frame: pd.DataFrame, signals: list[str], min_events: int = 10) -
             row.update(odds_ratio=np.exp(fit.params[signal]), or_ci_low=np.exp(low), or_ci_high=np.exp(high),
                        p_value=fit.pvalues[signal])
         rows.append(row)
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=["signal", "n", "odds_ratio", "or_ci_low", "or_ci_high", "p_value"])
 
 
 def reliability(frame: pd.DataFrame, signal: str, bins: int = 10) -> pd.DataFrame:

@@ -162,14 +162,15 @@ def check_table(table: Table, source: _Source) -> tuple[pd.DataFrame | None, lis
 def _typed(source: _Source, column, raw: pd.Series) -> tuple[pd.Series, list[Problem]]:
     problems: list[Problem] = []
     if column.kind not in (DATE, NUMBER):
-        values = raw.astype("str").str.strip()
-        values = values.where(values != "")
+        values = _blank_to_missing(raw.astype("str").str.strip())
     elif column.kind == DATE:
         values, problems = _date(source, column.name, raw)
     else:
         values, problems = _number(source, column.name, raw, column.required, column.minimum, column.maximum)
     if column.required:
-        empty = (raw.isna() | (raw.astype("str").str.strip() == "")).to_numpy()
+        empty = raw.isna().to_numpy()
+        if not (pd.api.types.is_numeric_dtype(raw) or pd.api.types.is_datetime64_any_dtype(raw)):
+            empty = empty | (raw.astype("str").str.strip() == "").to_numpy()
         if empty.any():
             rows, count = source.rows(empty, raw)
             problems.append(Problem(source.label, column.name, f"{count} rows have no value",
@@ -187,11 +188,16 @@ def _typed(source: _Source, column, raw: pd.Series) -> tuple[pd.Series, list[Pro
     return values, problems
 
 
+def _blank_to_missing(text: pd.Series) -> pd.Series:
+    """Empty cells as missing values; `where` rebuilds an arrow string column, so only when needed."""
+    blank = text == ""
+    return text.where(~blank) if blank.any() else text
+
+
 def _date(source: _Source, name: str, raw: pd.Series) -> tuple[pd.Series, list[Problem]]:
     if pd.api.types.is_datetime64_any_dtype(raw):
         return raw.astype("datetime64[ns]").dt.normalize(), []
-    text = raw.astype("str").str.strip()
-    text = text.where(text != "")
+    text = _blank_to_missing(raw.astype("str").str.strip())
     values = pd.to_datetime(text, format=source.date_format, errors="coerce")
     bad = (values.isna() & text.notna()).to_numpy()
     problems = []
@@ -210,8 +216,7 @@ def _number(source: _Source, name: str, raw: pd.Series, required: bool, minimum=
         values = raw.astype("float64")
         bad = np.zeros(len(raw), dtype=bool)
     else:
-        text = raw.astype("str").str.strip()
-        text = text.where(text != "")
+        text = _blank_to_missing(raw.astype("str").str.strip())
         values = pd.to_numeric(text, errors="coerce").astype("float64")
         bad = (values.isna() & text.notna()).to_numpy()
     bad = bad | np.isinf(values.to_numpy())
@@ -285,7 +290,9 @@ def _check_references(tables: dict[str, pd.DataFrame], sources: dict) -> list[Pr
                 continue
             key = TABLES[target].unique
             values = frame[column]
-            orphan = (values.notna() & ~values.isin(tables[target][key])).to_numpy()
+            # An indexer over the unique keys is faster than isin on arrow strings (and keys may repeat in bad data).
+            known = pd.Index(tables[target][key].dropna().unique()).get_indexer(values) >= 0
+            orphan = values.notna().to_numpy() & ~known
             if orphan.any():
                 rows, count = sources[name].rows(orphan, values)
                 problems.append(Problem(sources[name].label, column,

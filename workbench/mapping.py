@@ -12,13 +12,21 @@ A mapping is YAML with one entry per contract table::
             patterns: {"(?i)chief|vp|head of": decision_maker, "(?i)admin|owner": champion}
             default: end_user
         constants: {survey: nps}
+        rescale: {score: [1, 5, 0, 10]}   # from [low, high] onto [low, high], where the analyst says so
+        where: {survey_type: [Relationship NPS]}   # keep only rows with these values
+      contracts:
+        file: subscriptions.csv
+        derive: terms                  # rows are subscription terms: see `terms_from_subscriptions`
+        export_date: "2026-11-01"     # a term ending after this is still open
 
-Tables the mapping does not name are read from NAME.csv / NAME.parquet as usual.
+Usage rows may carry a contact_id: account-level usage is their sum, as the contract says. Tables
+the mapping does not name are read from NAME.csv / NAME.parquet as usual.
 """
 from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import yaml
 
@@ -69,12 +77,24 @@ def _mapped(folder: Path, mapping_path: Path, name: str, entry: dict) -> _Source
             return part
         parts.append(part)
     frame = pd.concat([p.frame for p in parts], ignore_index=True)
+    for column, allowed in (entry.get("where") or {}).items():
+        if column not in frame:
+            return Problem(parts[0].label, str(column), "the mapping filters on a column the file does not have",
+                           f"a column '{column}'", "correct `where:` in the mapping file")
+        frame = frame.loc[frame[column].astype("str").isin([str(v) for v in allowed])].reset_index(drop=True)
     frame = frame.rename(columns={str(k): str(v) for k, v in (entry.get("rename") or {}).items()})
     for column, value in (entry.get("constants") or {}).items():
         frame[column] = str(value)
     for column, value_map in (entry.get("values") or {}).items():
         if column in frame:
             frame[column] = _map_values(frame[column], value_map)
+    for column, (low, high, new_low, new_high) in (entry.get("rescale") or {}).items():
+        if column in frame:
+            values = pd.to_numeric(frame[column], errors="coerce")
+            frame[column] = (new_low + (values - low) * (new_high - new_low) / (high - low)).round().where(values.notna())
+    if entry.get("derive") == "terms":
+        frame = terms_from_subscriptions(frame, date_format, entry.get("export_date"))
+        date_format = "%Y-%m-%d"
     label = parts[0].label if len(parts) == 1 else " + ".join(p.label for p in parts)
     # With several files, row numbers count through the concatenation; say so in the label.
     return _Source(label, frame, parts[0].row_word if len(parts) == 1 else "row", parts[0].row_offset
@@ -91,3 +111,23 @@ def _map_values(column: pd.Series, value_map: dict) -> pd.Series:
         mapped = mapped.mask(hit, str(target))
     fallback = value_map.get("default")
     return mapped.fillna(str(fallback)) if fallback is not None else mapped.fillna(text).where(column.notna())
+
+
+def terms_from_subscriptions(rows: pd.DataFrame, date_format: str, export_date=None) -> pd.DataFrame:
+    """Contracts from subscription rows (account_id, start_date, end_date, arr): a term followed by another
+    starting within 31 days of its end was renewed, with the next term's ARR as renewal_arr; a term
+    without a successor churned when it ended by the export date, and is open otherwise."""
+    start = pd.to_datetime(rows["start_date"], format=date_format, errors="coerce")
+    end = pd.to_datetime(rows["end_date"], format=date_format, errors="coerce")
+    terms = rows.assign(_start=start, _end=end).sort_values(["account_id", "_start"], kind="stable")
+    following = terms.groupby("account_id", sort=False)
+    next_start, next_arr = following["_start"].shift(-1), following["arr"].shift(-1)
+    renewed = next_start.notna() & ((next_start - terms["_end"]).dt.days.abs() <= 31)
+    cutoff = pd.Timestamp(export_date) if export_date else max(terms["_end"].max(), terms["_start"].max())
+    ended = terms["_end"] <= cutoff
+    terms["outcome"] = np.select([renewed, ended], ["renewed", "churned"], "open")
+    terms["renewal_arr"] = next_arr.where(renewed, other="0").where(renewed | ended)
+    if "contract_id" not in terms:
+        terms["contract_id"] = terms["account_id"].astype("str") + ":" + terms["_start"].dt.strftime("%Y-%m-%d")
+    terms["start_date"], terms["end_date"] = terms["_start"].dt.strftime("%Y-%m-%d"), terms["_end"].dt.strftime("%Y-%m-%d")
+    return terms.drop(columns=["_start", "_end"]).sort_index()

@@ -23,8 +23,11 @@ class Timeline:
 
     def __init__(self, entity: pd.Series, date: pd.Series, values: dict[str, np.ndarray] | None = None,
                  categories: pd.Index | None = None):
-        self.categories = categories if categories is not None else pd.Index(pd.unique(entity.dropna()))
-        code = self.categories.get_indexer(entity)
+        if categories is None:
+            code, uniques = pd.factorize(entity)  # one hashing pass; missing entities get -1
+            self.categories = pd.Index(uniques)
+        else:
+            self.categories, code = categories, categories.get_indexer(entity)
         day = days(date)
         keep = code >= 0
         key = code[keep].astype(np.int64) * _DAY_SPAN + (day[keep] + _DAY_SPAN // 2)

@@ -15,11 +15,10 @@ from pathlib import Path
 import papermill as pm
 
 from . import __version__
-from .config import load_config
-from .loader import load
 from .render import to_html
 from .results import merge, plain
 from .site import write_run_index, write_site
+from .study_data import prepare, save
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 REQUIRED_KEYS = ("as_of", "window_months", "horizon_days", "decisions", "churned", "signals", "attainment", "revenue")
@@ -42,18 +41,20 @@ def run_study(data, as_of: str, out=None, window_months: int = 12, horizon_days:
     log = log or (lambda message: print(message, file=sys.stderr, flush=True))
     out = Path(out or Path("reports") / as_of).resolve()
     data = Path(data).resolve()
-    load_config(config)  # a bad config or bad data stops here, before anything is written
-    log(f"Checking the data in {data} ...")
-    load(data, mapping)
+    log(f"Checking the data in {data} and measuring every decision's signals ...")
+    # Bad config or bad data stops here, before anything is written; the notebooks share this work.
+    study = prepare(data, as_of, window_months, horizon_days, config, mapping, pseudonymize=pseudonymize)
 
     staging = out.parent / f".{out.name}.partial"
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     results_dir = staging / ".results"
+    cache = save(study, staging / ".cache" / "study.pickle")
     parameters = {
         "data_dir": str(data), "as_of": as_of, "window_months": window_months, "horizon_days": horizon_days,
         "config": str(Path(config).resolve()) if config else "", "mapping": str(Path(mapping).resolve()) if mapping else "",
         "results_dir": str(results_dir), "reports_dir": str(out.parent), "pseudonymize": pseudonymize,
+        "study_cache": str(cache),
     }
     pages = []
     books = notebooks(notebook_folder)
@@ -83,6 +84,7 @@ def run_study(data, as_of: str, out=None, window_months: int = 12, horizon_days:
                       "config": parameters["config"] or None, "mapping": parameters["mapping"] or None,
                       "pseudonymized": pseudonymize}
     shutil.rmtree(results_dir)
+    shutil.rmtree(cache.parent)
     (staging / "results.json").write_text(json.dumps(plain(results), indent=2))
     write_run_index(staging, results, pages)
     _replace(staging, out)

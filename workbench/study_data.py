@@ -1,12 +1,15 @@
 """What every study notebook starts from: the checked data, the decisions and their signals."""
 from __future__ import annotations
 
+import pickle
 from dataclasses import dataclass
+from pathlib import Path
 
 import pandas as pd
 
 from . import privacy, snapshot
 from .config import load_config
+from .errors import UsageError
 from .loader import Dataset, load
 
 
@@ -28,9 +31,13 @@ class StudyData:
 
 
 def prepare(data_dir, as_of, window_months: int = 12, horizon_days: int = 90, config=None, mapping=None,
-            segment: str = "", pseudonymize: bool = False) -> StudyData:
+            segment: str = "", pseudonymize: bool = False, cache: str = "") -> StudyData:
     """Load and check the data, then measure every decision's signals; `segment` overrides the config's,
-    `pseudonymize` replaces account and contact names with stable aliases."""
+    `pseudonymize` replaces account and contact names with stable aliases. `cache` names a file that
+    `workbench study` wrote with `save` after preparing once for all its notebooks."""
+    if cache and Path(cache).exists():
+        with open(cache, "rb") as file:
+            return pickle.load(file)
     settings = load_config(config)
     if segment:
         settings["segment"] = segment
@@ -52,11 +59,21 @@ def _with_accounts(data: Dataset, settings: dict) -> pd.DataFrame:
     """Contracts with their account's columns (for names, segments and extra signals), segment-filtered."""
     accounts = data["accounts"]
     contracts = data["contracts"].merge(accounts, on="account_id", how="left", suffixes=("", "_account"))
+    unknown = [name for name in settings["extra_signals"] if name not in contracts]
+    if unknown:
+        raise UsageError(f"config: extra_signals {unknown} are not columns of accounts or contracts; "
+                         f"extra columns found: {sorted(set(contracts) - set(data['contracts']) - {'account_id'})}")
     for name in settings["extra_signals"]:
-        if name in contracts:
-            contracts[name] = pd.to_numeric(contracts[name], errors="coerce")
+        contracts[name] = pd.to_numeric(contracts[name], errors="coerce")
     segment = settings["segment"]
     if segment:
         column = settings["segment_column"]
         contracts = contracts.loc[contracts.get(column, pd.Series(dtype=str)) == segment]
     return contracts
+
+
+def save(study: StudyData, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "wb") as file:
+        pickle.dump(study, file, protocol=pickle.HIGHEST_PROTOCOL)
+    return path
