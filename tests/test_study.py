@@ -138,6 +138,7 @@ def test_a_failed_run_keeps_the_previous_report_and_the_failed_notebook(report, 
     assert folder_digest(out) == before
     kept = Path(str(out) + ".failed") / "10_broken.ipynb"
     assert kept.exists() and str(kept) in str(caught.value)
+    assert not (kept.parent / ".cache").exists()
 
 
 def test_cli_reports_a_failed_run_on_stderr(hostile_world, tmp_path, capsys, monkeypatch):

@@ -128,16 +128,16 @@ def survival_by_band(frame: pd.DataFrame, as_of) -> tuple[pd.DataFrame, dict]:
     time = np.where(churned, (known["end_date"] - known["observation_date"]).dt.days,
                     (pd.Timestamp(as_of) - known["observation_date"]).dt.days)
     groups = band(known["goal_attainment"]).astype(str).to_numpy()
-    curves_ = []
+    steps = []
     for name in pd.unique(groups):
         mask = groups == name
         fit = SurvfuncRight(time[mask], churned.to_numpy()[mask].astype(int))
         # The curve runs on, flat, to the last follow-up: censored accounts are still customers.
         last = fit.surv_prob[-1] if len(fit.surv_prob) else 1.0
-        curves_.append(pd.DataFrame({"band": name, "day": np.r_[0, fit.surv_times, time[mask].max()],
+        steps.append(pd.DataFrame({"band": name, "day": np.r_[0, fit.surv_times, time[mask].max()],
                                      "survival": np.r_[1, fit.surv_prob, last], "n": int(mask.sum())}))
     statistic, p_value = survdiff(time, churned.to_numpy().astype(int), groups)
-    return pd.concat(curves_, ignore_index=True), {"log_rank_statistic": float(statistic), "p_value": float(p_value),
+    return pd.concat(steps, ignore_index=True), {"log_rank_statistic": float(statistic), "p_value": float(p_value),
                                                    "groups": len(pd.unique(groups))}
 
 

@@ -94,8 +94,10 @@ def run_study(data, as_of: str, out=None, window_months: int = 12, horizon_days:
 
 
 def _keep_failed(staging: Path, out: Path) -> Path:
+    """Keep the executed notebooks for diagnosis, not the data cache (gigabytes at scale)."""
     failed = out.parent / f"{out.name}.failed"
     shutil.rmtree(failed, ignore_errors=True)
+    shutil.rmtree(staging / ".cache", ignore_errors=True)
     staging.rename(failed)
     return failed
 
