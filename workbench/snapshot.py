@@ -13,7 +13,7 @@ from .config import DEFAULTS
 from .loader import Dataset
 from .pointintime import Timeline, days
 
-NPS_DAYS, USAGE_DAYS, SCORE_MAX_AGE_DAYS = 365, 90, 365
+NPS_DAYS, USAGE_DAYS = 365, 90
 DEFAULT_WEIGHTS = DEFAULTS["scorecard_weights"]
 
 SIGNALS: dict[str, str] = {
@@ -27,7 +27,6 @@ SIGNALS: dict[str, str] = {
     "health_champion": "person-level health of the champion",
     "health_end_user": "mean person-level health of the end users",
 }
-ROLE_SIGNALS = {"decision_maker": "health_decision_maker", "champion": "health_champion", "end_user": "health_end_user"}
 
 
 def window_start(as_of: pd.Timestamp, window_months: int) -> pd.Timestamp:
@@ -90,7 +89,7 @@ def nps(surveys: pd.DataFrame, contacts: pd.DataFrame | None, account: pd.Series
     values = {"promoter": (score >= 9).astype(float), "detractor": (score <= 6).astype(float), "score": score}
     if contacts is not None and "contact_id" in answers:
         role = answers["contact_id"].map(contacts.set_index("contact_id")["role"])
-        values.update({f"by_{r}": (role == r).to_numpy(dtype=float) for r in ROLE_SIGNALS})
+        values.update({f"by_{r}": (role == r).to_numpy(dtype=float) for r in stakeholders.ROLES})
     timeline = Timeline(answers["account_id"], answers["date"], values)
     responses = timeline.count(account, day, NPS_DAYS)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -98,7 +97,7 @@ def nps(surveys: pd.DataFrame, contacts: pd.DataFrame | None, account: pd.Series
                  for name in ("promoter", "detractor", "score")}
     out = {"nps": share["promoter"] - share["detractor"], "nps_score_mean": share["score"],
            "nps_responses": responses}
-    for role in ROLE_SIGNALS:
+    for role in stakeholders.ROLES:
         if f"by_{role}" in values:
             out[f"nps_responses_{role}"] = timeline.window_sum(f"by_{role}", account, day, NPS_DAYS)
     return out
@@ -108,7 +107,7 @@ def overall_health(scores: pd.DataFrame, frame: pd.DataFrame) -> np.ndarray:
     """The account's overall exported score (rows without a contact), latest on or before observation."""
     overall = scores.loc[scores["contact_id"].isna()] if "contact_id" in scores else scores
     return Timeline(overall["account_id"], overall["date"], {"score": overall["score"]}).latest(
-        "score", frame["account_id"], days(frame["observation_date"]), SCORE_MAX_AGE_DAYS)
+        "score", frame["account_id"], days(frame["observation_date"]), stakeholders.SCORE_MAX_AGE_DAYS)
 
 
 def goal_attainment(goal_table: pd.DataFrame, progress: pd.DataFrame, frame: pd.DataFrame) -> np.ndarray:

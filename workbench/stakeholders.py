@@ -65,12 +65,20 @@ def scorecard(people: pd.DataFrame, usage: pd.DataFrame | None, surveys: pd.Data
         return np.where(weight > 0, total / weight, np.nan)
 
 
+def exported_person_scores(data) -> pd.DataFrame | None:
+    """The person-level rows of health_scores, or None when the CS platform exported none."""
+    scores = data.tables.get("health_scores")
+    if scores is None or "contact_id" not in scores:
+        return None
+    person_scores = scores.loc[scores["contact_id"].notna()]
+    return person_scores if len(person_scores) else None
+
+
 def person_health(data, frame: pd.DataFrame, weights: dict, lag_days: int = 0) -> pd.DataFrame:
     """Every person of every frame row with their health score (exported where there is one)."""
     people = people_at(data["contacts"], frame)
-    scores = data.tables.get("health_scores")
-    person_scores = scores.loc[scores["contact_id"].notna()] if scores is not None and "contact_id" in scores else None
-    if person_scores is not None and len(person_scores):
+    person_scores = exported_person_scores(data)
+    if person_scores is not None:
         people["score"] = exported_scores(person_scores, people, lag_days)
         people["source"] = "exported"
     else:
@@ -109,8 +117,9 @@ def hidden_risk(frame: pd.DataFrame, people: pd.DataFrame, red_below: float, gre
         key_people = key_people.assign(trend_90d=trend.reindex(key_people.index).to_numpy())
     red_rows = key_people["row"].unique()
     at_risk = frame.loc[green & frame.index.isin(red_rows)].copy()
+    columns = [c for c in ("account_id", "account_name", "csm", "arr", "end_date", aggregate) if c in at_risk]
     if at_risk.empty:
-        return pd.DataFrame(columns=["account_id", "account_name", "arr", "end_date", aggregate, "red_people"])
+        return at_risk[columns].assign(red_people=pd.Series(dtype="str")).reset_index(drop=True)
     who = key_people["name"].fillna(key_people["contact_id"]) if "name" in key_people else key_people["contact_id"]
     label = key_people["role"].map({"decision_maker": "DM", "champion": "champion"}) + " " + who + " " + (
         key_people["score"].round(0).astype(int).astype(str))
@@ -118,8 +127,7 @@ def hidden_risk(frame: pd.DataFrame, people: pd.DataFrame, red_below: float, gre
         label += key_people["trend_90d"].map(lambda change: "" if pd.isna(change) else f" ({change:+.0f} in 90d)")
     described = key_people.assign(person=label)
     at_risk["red_people"] = at_risk.index.map(described.groupby("row")["person"].agg("; ".join))
-    columns = [c for c in ("account_id", "account_name", "csm", "arr", "end_date", aggregate, "red_people") if c in at_risk]
-    return at_risk.sort_values(["end_date", "arr"], ascending=[True, False])[columns].reset_index(drop=True)
+    return at_risk.sort_values(["end_date", "arr"], ascending=[True, False])[columns + ["red_people"]].reset_index(drop=True)
 
 
 def coverage(frame: pd.DataFrame, contacts: pd.DataFrame) -> pd.DataFrame:

@@ -49,8 +49,7 @@ def prepare(data_dir, as_of, window_months: int = 12, horizon_days: int = 90, co
     weights = settings["scorecard_weights"]
     decisions = snapshot.measure(data, snapshot.decisions(contracts, as_of, window_months, horizon_days), weights)
     open_contracts = snapshot.measure(data, snapshot.open_contracts(contracts, as_of), weights)
-    signals = [s for s in snapshot.SIGNALS if s in decisions] + [
-        s for s in settings["extra_signals"] if s in decisions]
+    signals = [s for s in snapshot.SIGNALS if s in decisions] + list(settings["extra_signals"])
     return StudyData(data, settings, as_of, snapshot.window_start(as_of, window_months), horizon_days,
                      decisions, open_contracts, signals)
 

@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 
 from .rates import rate_table
-from .snapshot import ROLE_SIGNALS
+from .stakeholders import ROLES
 
 NPS_CATEGORIES = ("detractor", "passive", "promoter", "no response")
 
@@ -36,7 +36,7 @@ def nonresponse(decisions: pd.DataFrame) -> pd.DataFrame:
     """Churn rate of decisions by who answered NPS in the year before observation."""
     churned = ~decisions["renewed"]
     groups = {"no one answered": decisions["nps_responses"] == 0, "someone answered": decisions["nps_responses"] > 0}
-    for role in ROLE_SIGNALS:
+    for role in ROLES:
         column = f"nps_responses_{role}"
         if column in decisions:
             groups[f"{role.replace('_', ' ')} answered"] = decisions[column] > 0
