@@ -176,7 +176,8 @@ def role_heatmap(frame: pd.DataFrame, label: str = "account_name") -> go.Figure:
     fig = go.Figure(go.Heatmap(
         z=frame[present].to_numpy(), x=[columns[c] for c in present], y=frame[label].astype(str).str.slice(0, 40),
         colorscale=[[0, COLORS["red"]], [0.5, "#fde68a"], [1, COLORS["green"]]], zmin=20, zmax=90,
-        text=frame[present].round(0).to_numpy(), texttemplate="%{text:.0f}", hovertemplate="%{y}<br>%{x}: %{z:.0f}<extra></extra>",
+        text=frame[present].map(lambda v: "–" if pd.isna(v) else f"{v:.0f}").to_numpy(), texttemplate="%{text}",
+        hovertemplate="%{y}<br>%{x}: %{text}<extra></extra>",
         colorbar={"title": "health"}))
     fig.update_layout(title="Who is red behind the green? Health by role, riskiest accounts first",
                       height=140 + 26 * len(frame), yaxis={"autorange": "reversed"}, margin={"l": 220})
