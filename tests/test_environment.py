@@ -8,8 +8,12 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 
 
+CONDA_NAMES = {"python-duckdb": "duckdb"}  # conda-forge's name for a PyPI package, where they differ
+
+
 def canonical(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
+    name = re.sub(r"[-_.]+", "-", name).lower()
+    return CONDA_NAMES.get(name, name)
 
 
 def test_environment_yml_has_the_packages_of_pyproject_at_the_pinned_versions():

@@ -2,6 +2,7 @@
 import pandas as pd
 import pytest
 
+from workbench import snapshot
 from workbench.cli import main
 from workbench.errors import DataError
 from workbench.loader import load
@@ -11,8 +12,9 @@ from conftest import folder_digest
 
 def test_generated_world_meets_the_contract(small_world):
     data = load(small_world)
-    assert set(data.tables) >= {"accounts", "contracts", "contacts", "usage", "surveys", "health_scores",
+    assert set(data.tables) >= {"accounts", "contracts", "contacts", "surveys", "health_scores",
                                 "goals", "goal_progress", "goal_inputs", "referrals"}
+    assert data.usage.rows == len(pd.read_csv(small_world / "usage.csv"))
     contracts = data["contracts"]
     assert pd.api.types.is_datetime64_any_dtype(contracts["end_date"])
     assert contracts["arr"].dtype == "float64"
@@ -115,11 +117,15 @@ def test_optional_tables_may_be_absent(world_copy):
 def test_byte_order_mark_and_parquet_load(world_copy):
     path = world_copy / "accounts.csv"
     path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    from_csv = load(world_copy)
+    decisions = snapshot.decisions(from_csv["contracts"], "2026-10-31")
     pd.read_csv(world_copy / "usage.csv").to_parquet(world_copy / "usage.parquet")
     (world_copy / "usage.csv").unlink()
     data = load(world_copy)
     assert "account_id" in data["accounts"].columns
-    assert data["usage"]["events"].sum() > 0
+    usage = snapshot.measure(data, decisions)["usage"]
+    assert usage.sum() > 0
+    pd.testing.assert_series_equal(usage, snapshot.measure(from_csv, decisions)["usage"])
 
 
 def test_cli_rejects_bad_data_without_traceback_or_writes(world_copy, tmp_path, capsys):

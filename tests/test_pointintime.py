@@ -5,6 +5,7 @@ import pandas as pd
 from workbench import snapshot
 from workbench.loader import load
 from workbench.pointintime import Timeline, days
+from workbench.usage import from_frame
 
 
 def brute_force(events, entity, day, window):
@@ -40,16 +41,18 @@ def test_no_value_dated_after_the_observation_date_changes_a_signal(small_world)
     # After each decision's observation date, flood every table with extreme values.
     first = decisions.drop_duplicates("account_id").set_index("account_id")
     later = lambda frame: frame["account_id"].map(first["observation_date"]) + pd.Timedelta(days=1)  # noqa: E731
-    usage = data["usage"].copy()
-    usage = pd.concat([usage, usage.assign(date=later(usage), events=1e9)], ignore_index=True)
+    usage = pd.read_csv(small_world / "usage.csv", dtype={"events": float}, parse_dates=["date"])
+    flooded = usage.assign(date=later(usage), events=1e9).dropna(subset=["date"])  # accounts with a decision
+    usage = pd.concat([usage, flooded], ignore_index=True)
     surveys = data["surveys"].copy()
     flood = surveys.assign(date=later(surveys), score=0.0, response_id=surveys["response_id"] + "x")
     scores = data["health_scores"].copy()
     scores = pd.concat([scores, scores.assign(date=later(scores), score=0.0)], ignore_index=True)
     progress = data["goal_progress"].merge(data["goals"][["goal_id", "account_id"]], on="goal_id")
     progress = pd.concat([progress, progress.assign(date=later(progress), value=-1e9)], ignore_index=True)
-    data.tables.update(usage=usage, surveys=pd.concat([surveys, flood], ignore_index=True),
+    data.tables.update(surveys=pd.concat([surveys, flood], ignore_index=True),
                        health_scores=scores, goal_progress=progress.drop(columns="account_id"))
+    data.usage = from_frame(usage, data["accounts"], data["contacts"])
     after = snapshot.measure(data, decisions)
 
     only_first = decisions["contract_id"].isin(first["contract_id"])

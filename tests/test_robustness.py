@@ -70,3 +70,34 @@ def test_duplicate_ids_and_mixed_dates(ids, dates):
         pd.DataFrame({"contract_id": [f"K{i}" for i in range(n)], "account_id": ids[:n], "start_date": dates[:n],
                       "end_date": "2027-01-01", "arr": "100", "outcome": "open"}).to_csv(folder / "contracts.csv", index=False)
     check(write)
+
+
+USAGE_COLUMNS = ["account_id", "contact_id", "date", "feature", "events"]
+
+
+def with_accounts(folder: Path) -> None:
+    pd.DataFrame({"account_id": ["A1", "A2"]}).to_csv(folder / "accounts.csv", index=False)
+    pd.DataFrame({"contract_id": ["K1"], "account_id": ["A1"], "start_date": ["2025-01-01"], "end_date": ["2026-01-01"],
+                  "arr": ["100"], "outcome": ["renewed"], "renewal_arr": ["100"]}).to_csv(folder / "contracts.csv",
+                                                                                          index=False)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(usage=table(USAGE_COLUMNS), parquet=st.booleans())
+def test_random_usage_checked_in_duckdb_loads_or_fails_cleanly(usage, parquet):
+    def write(folder):
+        with_accounts(folder)
+        if parquet:
+            usage.astype("str").to_parquet(folder / "usage.parquet")
+        else:
+            usage.to_csv(folder / "usage.csv", index=False)
+    check(write)
+
+
+@settings(max_examples=40, deadline=None)
+@given(raw=st.binary(max_size=300))
+def test_arbitrary_bytes_as_usage_fail_cleanly(raw):
+    def write(folder):
+        with_accounts(folder)
+        (folder / "usage.csv").write_bytes(raw)
+    check(write)

@@ -5,6 +5,7 @@ import pytest
 
 from workbench.calibration import odds_ratios, reliability
 from workbench.features import feature_usage
+from workbench.usage import from_frame
 from workbench.generate import World, generate, write
 from workbench.models import cross_validated_auc, holm, likelihood_ratio_tests, out_of_time
 from workbench.signals import versus_reference
@@ -95,7 +96,7 @@ def test_feature_usage_separates_a_feature_only_renewals_use():
     usage = pd.DataFrame({"account_id": np.r_[decisions["account_id"].to_numpy(), decisions["account_id"].to_numpy()[used]],
                           "feature": ["reports"] * n + ["automations"] * len(used),
                           "date": pd.Timestamp("2026-06-01"), "events": rng.integers(1, 20, n + len(used)).astype(float)})
-    table = feature_usage(decisions, usage).set_index("feature")
+    table = feature_usage(decisions, from_frame(usage)).set_index("feature")
     assert table.loc["automations", "separates"] and not table.loc["reports", "separates"]
     assert table.loc["automations", "unused_share"] == pytest.approx(1 - len(used) / n)
 

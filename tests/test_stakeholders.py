@@ -58,7 +58,7 @@ def test_scorecard_stands_in_for_missing_person_level_scores(world):
     assert len(scored) > 0.9 * len(people) and scored.between(0, 100).all()
     usage_only = stakeholders.person_health(data, frame, {"usage": 1.0})
     # with usage alone, each person's score is the percentile of their last 90 days' events within their role
-    usage = data["usage"].merge(usage_only[["contact_id", "observation_date"]].drop_duplicates("contact_id"), on="contact_id")
+    usage = pd.read_csv(folder / "usage.csv", parse_dates=["date"]).merge(usage_only[["contact_id", "observation_date"]].drop_duplicates("contact_id"), on="contact_id")
     recent = usage.loc[(usage["date"] <= usage["observation_date"])
                        & (usage["date"] > usage["observation_date"] - pd.Timedelta(days=90))]
     events = usage_only["contact_id"].map(recent.groupby("contact_id")["events"].sum()).fillna(0)

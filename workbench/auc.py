@@ -68,25 +68,26 @@ def poisson_weights(rng: np.random.Generator, replicates: int, cases: int) -> np
     return _POISSON_TABLE[rng.integers(0, POISSON_LEVELS, size=(replicates, cases), dtype=np.uint16)]
 
 
-def bootstrap_layout(positive) -> np.ndarray:
-    """The case order in which bootstrap_auc draws its weights: negatives, then positives."""
-    positive = np.asarray(positive, dtype=bool)
-    return np.r_[np.flatnonzero(~positive), np.flatnonzero(positive)]
+def bootstrap_layout(score, positive) -> np.ndarray:
+    """The case order in which bootstrap_auc draws its weights: negatives, then positives, each by score."""
+    score, positive = np.asarray(score, dtype=float), np.asarray(positive, dtype=bool)
+    negatives, positives = np.flatnonzero(~positive), np.flatnonzero(positive)
+    return np.r_[negatives[np.argsort(score[negatives], kind="stable")],
+                 positives[np.argsort(score[positives], kind="stable")]]
 
 
-def bootstrap_auc(score, positive, resamples: int = 2000, seed: int = 0, chunk: int = 64) -> np.ndarray:
+def bootstrap_auc(score, positive, resamples: int = 2000, seed: int = 0, chunk: int = 16) -> np.ndarray:
     """AUCs of `resamples` Poisson-bootstrap replicates (each case weighted Poisson(1), asymptotically the
     case bootstrap), computed without re-sorting: each replicate's AUC is the weighted Mann-Whitney
     statistic, from cumulative sums of the negatives' weights (in score order) gathered at every
     positive. Row r of poisson_weights(default_rng(seed), ...), drawn chunk by chunk, weights the cases
-    in bootstrap_layout order; drawing them in that order keeps every slice a view, not a copy."""
+    in bootstrap_layout order: weights are independent draws, so drawing them in score order costs no
+    statistics and leaves the cumulative sums without a gather, and the positives' lookups in order."""
     score = np.asarray(score, dtype=float)
     positive = np.asarray(positive, dtype=bool)
-    layout = bootstrap_layout(positive)
+    layout = bootstrap_layout(score, positive)
     negatives = int((~positive).sum())
-    negative_scores, positive_scores = score[layout[:negatives]], score[layout[negatives:]]
-    order = np.argsort(negative_scores, kind="stable")
-    sorted_negatives = negative_scores[order]
+    sorted_negatives, positive_scores = score[layout[:negatives]], score[layout[negatives:]]
     # For each positive: negatives strictly below it, and at or below it (a tie counts half).
     below = np.searchsorted(sorted_negatives, positive_scores, side="left")
     at_or_below = np.searchsorted(sorted_negatives, positive_scores, side="right")
@@ -98,7 +99,7 @@ def bootstrap_auc(score, positive, resamples: int = 2000, seed: int = 0, chunk: 
         weights = poisson_weights(rng, k, len(score))
         positive_weight = weights[:, negatives:]
         cumulative = np.zeros((k, negatives + 1), dtype=np.float32)
-        np.cumsum(weights[:, :negatives][:, order], axis=1, out=cumulative[:, 1:])
+        np.cumsum(weights[:, :negatives], axis=1, out=cumulative[:, 1:])
         wins = np.einsum("ij,ij->i", positive_weight, cumulative[:, below], dtype=np.float64)
         if ties:
             wins = 0.5 * (wins + np.einsum("ij,ij->i", positive_weight, cumulative[:, at_or_below], dtype=np.float64))

@@ -4,24 +4,22 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .pointintime import Timeline, days
+from .pointintime import days
 from .signals import validity
 from .snapshot import USAGE_DAYS
+from .usage import Usage
 
 
-def feature_usage(decisions: pd.DataFrame, usage: pd.DataFrame, min_events: int = 10, level: float = 0.95
+def feature_usage(decisions: pd.DataFrame, usage: Usage, min_events: int = 10, level: float = 0.95
                   ) -> pd.DataFrame:
     """Per feature: share of decisions with no use in the 90 days before observation, churn rate of users
     and non-users, and the AUC of the feature's events, judged by `signals.validity` (intervals
     Bonferroni-adjusted over features; no AUC where churn or renewal events are too few)."""
-    if "feature" not in usage or usage["feature"].isna().all():
+    if not usage.features:
         return pd.DataFrame()
-    features = sorted(usage["feature"].dropna().unique())
-    day = days(decisions["observation_date"])
-    events = pd.DataFrame({  # one vectorized pass per feature, never per account
-        feature: Timeline(part["account_id"], part["date"], {"events": part["events"]}).window_sum(
-            "events", decisions["account_id"], day, USAGE_DAYS)
-        for feature, part in ((f, usage.loc[usage["feature"] == f]) for f in features)}, index=decisions.index)
+    features = usage.features
+    events = usage.feature_sums(decisions["account_id"], days(decisions["observation_date"]), USAGE_DAYS)
+    events.index = decisions.index
     judged = validity(events.assign(renewed=decisions["renewed"]), features, level, min_events)
     churned = ~decisions["renewed"].to_numpy()
     unused = events.to_numpy() == 0

@@ -11,24 +11,25 @@ import numpy as np
 import pandas as pd
 
 from .contract import DATE, LOAD_ORDER, NUMBER, SURVEY_RANGES, TABLES, Table
-from .errors import DataError, Problem
-
-SHOWN_ROWS = 5
+from .errors import (SHOWN_ROWS, DataError, Problem, missing_column, missing_value, not_a_date, not_a_number, orphans,
+                     out_of_range, unreadable, wrong_owner)
+from .usage import Usage, UsageSource, load_usage
 
 
 @dataclass
 class Dataset:
-    """The tables of one data folder, typed and checked."""
+    """The tables of one data folder, typed and checked; usage stays in DuckDB (see usage.py)."""
 
     folder: Path
     tables: dict[str, pd.DataFrame]
     missing: list[str] = field(default_factory=list)  # optional tables not supplied
+    usage: Usage | None = None
 
     def __getitem__(self, name: str) -> pd.DataFrame:
         return self.tables[name]
 
     def has(self, name: str) -> bool:
-        return name in self.tables
+        return name in self.tables or (name == "usage" and self.usage is not None)
 
 
 @dataclass
@@ -64,6 +65,7 @@ def load(folder: str | Path, mapping: str | Path | None = None) -> Dataset:
     problems: list[Problem] = []
     tables: dict[str, pd.DataFrame] = {}
     missing: list[str] = []
+    usage_source = None
     for name in LOAD_ORDER:
         table = TABLES[name]
         source = sources.get(name)
@@ -78,28 +80,37 @@ def load(folder: str | Path, mapping: str | Path | None = None) -> Dataset:
             else:
                 missing.append(name)
             continue
+        if name == "usage":  # checked in DuckDB once accounts and contacts are known
+            usage_source = source if isinstance(source, UsageSource) else UsageSource(
+                source.label, source.row_word, source.row_offset, source.date_format, frame=source.frame)
+            continue
         frame, table_problems = check_table(table, source)
         problems.extend(table_problems)
         if frame is not None:
             tables[name] = frame
     problems.extend(_check_references(tables, sources))
     problems.extend(_check_contract_terms(tables, sources))
+    usage = None
+    if usage_source is not None:
+        usage, usage_problems = load_usage(usage_source, tables.get("accounts"), tables.get("contacts"))
+        problems.extend(usage_problems)
     errors = [p for p in problems if p.severity == "error"]
     if errors:
         raise DataError(errors)
-    return Dataset(folder, tables, missing)
+    return Dataset(folder, tables, missing, usage)
 
 
-def _read(folder: Path, table: Table) -> _Source | Problem | None:
+def _read(folder: Path, table: Table) -> _Source | UsageSource | Problem | None:
     csv, parquet = folder / f"{table.name}.csv", folder / f"{table.name}.parquet"
     if csv.exists() and parquet.exists():
         return Problem(str(csv), None, f"both {csv.name} and {parquet.name} exist",
                        "one file per table", "remove or rename one of the two files")
-    if parquet.exists():
-        return read_file(parquet)
-    if csv.exists():
-        return read_file(csv)
-    return None
+    path = parquet if parquet.exists() else csv if csv.exists() else None
+    if path is None:
+        return None
+    if table.name == "usage":  # left where it lies
+        return UsageSource(str(path), *((("row", 1) if path.suffix == ".parquet" else ("line", 2))), path=path)
+    return read_file(path)
 
 
 def read_file(path: Path, date_format: str = "%Y-%m-%d", encoding: str = "utf-8-sig") -> _Source | Problem:
@@ -110,14 +121,12 @@ def read_file(path: Path, date_format: str = "%Y-%m-%d", encoding: str = "utf-8-
         frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], encoding=encoding)
         return _Source(str(path), frame, "line", 2, date_format)
     except pd.errors.EmptyDataError:
-        return Problem(str(path), None, "the file is empty", "a header line with the column names",
-                       "export the table again with its header line")
+        return unreadable(str(path), "the file is empty")
     except UnicodeDecodeError as error:
         return Problem(str(path), None, f"the file is not UTF-8 text ({error.reason} at byte {error.start})",
                        "UTF-8 encoded CSV", "save the file as UTF-8, or name its encoding in a mapping file")
     except (pd.errors.ParserError, ValueError, OSError) as error:
-        return Problem(str(path), None, f"the file could not be read: {error}",
-                       "a well-formed CSV or Parquet file", "open the file and check its format")
+        return unreadable(str(path), str(error))
 
 
 def check_table(table: Table, source: _Source) -> tuple[pd.DataFrame | None, list[Problem]]:
@@ -125,12 +134,7 @@ def check_table(table: Table, source: _Source) -> tuple[pd.DataFrame | None, lis
     raw = source.frame
     problems: list[Problem] = []
     absent = [c for c in table.required_columns if c not in raw.columns]
-    for name in absent:
-        near = [c for c in raw.columns if str(c).strip().lower().replace(" ", "_") == name]
-        hint = f"rename column '{near[0]}' to '{name}'" if near else (
-            f"add the column '{name}' (columns found: {', '.join(map(str, raw.columns))})")
-        problems.append(Problem(source.label, name, "a required column is missing",
-                                f"a column named '{name}'", hint + ", or map it in a mapping file"))
+    problems.extend(missing_column(source.label, name, list(raw.columns)) for name in absent)
     if absent:
         return None, problems
 
@@ -172,10 +176,7 @@ def _typed(source: _Source, column, raw: pd.Series) -> tuple[pd.Series, list[Pro
         if not (pd.api.types.is_numeric_dtype(raw) or pd.api.types.is_datetime64_any_dtype(raw)):
             empty = empty | (raw.astype("str").str.strip() == "").to_numpy()
         if empty.any():
-            rows, count = source.rows(empty, raw)
-            problems.append(Problem(source.label, column.name, f"{count} rows have no value",
-                                    "a value in every row", "fill in the missing values or drop those rows",
-                                    rows, count))
+            problems.append(missing_value(source.label, column.name, *source.rows(empty, raw)))
     if column.allowed is not None:
         present = values.notna().to_numpy()
         outside = present & ~values.isin(column.allowed).to_numpy()
@@ -202,11 +203,7 @@ def _date(source: _Source, name: str, raw: pd.Series) -> tuple[pd.Series, list[P
     bad = (values.isna() & text.notna()).to_numpy()
     problems = []
     if bad.any():
-        rows, count = source.rows(bad, raw)
-        problems.append(Problem(source.label, name, f"{count} rows have a value that is not a date",
-                                f"a date written {source.date_format.replace('%Y', 'YYYY').replace('%m', 'MM').replace('%d', 'DD')}",
-                                "correct the rows, or declare the file's date format in a mapping file",
-                                rows, count))
+        problems.append(not_a_date(source.label, name, source.date_format, *source.rows(bad, raw)))
     return values.astype("datetime64[ns]"), problems
 
 
@@ -222,18 +219,12 @@ def _number(source: _Source, name: str, raw: pd.Series, required: bool, minimum=
     bad = bad | np.isinf(values.to_numpy())
     problems = []
     if bad.any():
-        rows, count = source.rows(bad, raw)
-        problems.append(Problem(source.label, name, f"{count} rows have a value that is not a number",
-                                "a plain number such as 1250.5 (no currency signs or thousands separators)",
-                                "correct the rows, or clean the column in a mapping file", rows, count))
+        problems.append(not_a_number(source.label, name, *source.rows(bad, raw)))
         values = values.where(~bad)
     low = (values < minimum).to_numpy() if minimum is not None else np.zeros(len(values), bool)
     high = (values > maximum).to_numpy() if maximum is not None else np.zeros(len(values), bool)
     if (low | high).any():
-        rows, count = source.rows(low | high, raw)
-        span = f"at least {minimum:g}" if maximum is None else f"between {minimum:g} and {maximum:g}"
-        problems.append(Problem(source.label, name, f"{count} rows are out of range", f"a number {span}",
-                                "correct the rows; check the export for sign or scale errors", rows, count))
+        problems.append(out_of_range(source.label, name, minimum, maximum, *source.rows(low | high, raw)))
     return values, problems
 
 
@@ -294,11 +285,7 @@ def _check_references(tables: dict[str, pd.DataFrame], sources: dict) -> list[Pr
             known = pd.Index(tables[target][key].dropna().unique()).get_indexer(values) >= 0
             orphan = values.notna().to_numpy() & ~known
             if orphan.any():
-                rows, count = sources[name].rows(orphan, values)
-                problems.append(Problem(sources[name].label, column,
-                                        f"{count} rows name a {column} that is not in the {target} table",
-                                        f"every {column} to exist in {target}",
-                                        f"add the missing rows to {target}, or drop these rows", rows, count))
+                problems.append(orphans(sources[name].label, column, target, *sources[name].rows(orphan, values)))
     return problems
 
 
@@ -308,7 +295,7 @@ def _check_contract_terms(tables: dict[str, pd.DataFrame], sources: dict) -> lis
     if "contacts" not in tables:
         return problems
     owner = tables["contacts"].set_index("contact_id")["account_id"]
-    for name in ("usage", "surveys", "health_scores"):
+    for name in ("surveys", "health_scores"):
         frame = tables.get(name)
         if frame is None or "contact_id" not in frame:
             continue
@@ -316,9 +303,5 @@ def _check_contract_terms(tables: dict[str, pd.DataFrame], sources: dict) -> lis
         expected = frame["contact_id"].map(owner)
         wrong = (has_contact & expected.notna() & (expected != frame["account_id"])).to_numpy()
         if wrong.any():
-            rows, count = sources[name].rows(wrong, frame["contact_id"])
-            problems.append(Problem(sources[name].label, "contact_id",
-                                    f"{count} rows pair a contact with an account it does not belong to",
-                                    "the contact's own account_id (as in contacts)",
-                                    "correct account_id or contact_id in these rows", rows, count))
+            problems.append(wrong_owner(sources[name].label, *sources[name].rows(wrong, frame["contact_id"])))
     return problems

@@ -22,9 +22,14 @@ def profile(data: Dataset) -> pd.DataFrame:
         stacked = pd.concat([frame[c] for c in dates]) if dates else pd.Series(dtype="datetime64[ns]")
         rows.append({"table": name, "rows": len(frame), "first_date": stacked.min(), "last_date": stacked.max(),
                      "empty_cells": float(frame[known].isna().to_numpy().mean()) if len(frame) and known else 0.0})
+    if data.usage is not None:
+        usage = data.usage
+        rows.append({"table": "usage", "rows": usage.rows, "first_date": usage.first_date,
+                     "last_date": usage.last_date, "empty_cells": usage.empty_cells})
     for name in data.missing:
         rows.append({"table": name, "rows": 0, "first_date": pd.NaT, "last_date": pd.NaT, "empty_cells": np.nan})
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows).sort_values("table", key=lambda t: t.map(list(TABLES).index), kind="stable",
+                                          ignore_index=True)
 
 
 def warnings(data: Dataset, as_of=None, window_months: int = 12) -> list[Problem]:
@@ -47,14 +52,14 @@ def warnings(data: Dataset, as_of=None, window_months: int = 12) -> list[Problem
     if "renewal_arr" not in contracts:
         warn("contracts.csv", "renewal_arr", "no renewal_arr column: GRR, NRR and expansion cannot be computed",
              "the ARR of the next term for decided contracts", "add renewal_arr, or derive contracts from subscription rows")
-    for name in ("usage", "goal_progress", "goal_inputs", "health_scores"):
-        if data.has(name):
-            frame = data[name]
-            repeated = frame.duplicated(keep="first")
-            if repeated.any():
-                warn(f"{name}.csv", None, f"{int(repeated.sum())} rows repeat another row exactly",
-                     "each measurement once", "remove repeated exports; repeated usage is counted twice",
-                     count=int(repeated.sum()))
+    repeats = {name: int(data[name].duplicated(keep="first").sum())
+               for name in ("goal_progress", "goal_inputs", "health_scores") if data.has(name)}
+    if data.usage is not None:
+        repeats["usage"] = data.usage.repeated  # same account, contact, feature, date and events
+    for name, repeated in repeats.items():
+        if repeated:
+            warn(f"{name}.csv", None, f"{repeated} rows repeat another row exactly",
+                 "each measurement once", "remove repeated exports; repeated usage is counted twice", count=repeated)
     if as_of is not None:
         as_of = pd.Timestamp(as_of)
         window = decisions_in_window(contracts, as_of, window_months)
@@ -74,8 +79,8 @@ def warnings(data: Dataset, as_of=None, window_months: int = 12) -> list[Problem
 
 def rows_per_month(data: Dataset) -> pd.DataFrame:
     """Coverage over time: rows per calendar month of each dated table."""
-    parts = []
-    for name in ("usage", "surveys", "health_scores", "goal_progress", "referrals"):
+    parts = [data.usage.per_month.assign(table="usage")] if data.usage is not None else []
+    for name in ("surveys", "health_scores", "goal_progress", "referrals"):
         if data.has(name):
             months = data[name]["date"].dt.to_period("M").dt.to_timestamp()
             parts.append(months.value_counts().rename("rows").rename_axis("month").reset_index().assign(table=name))

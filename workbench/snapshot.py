@@ -65,10 +65,8 @@ def measure(data: Dataset, frame: pd.DataFrame, scorecard_weights: dict | None =
     account, day = out["account_id"], days(out["observation_date"])
     if data.has("surveys"):
         out = out.assign(**nps(data["surveys"], data.tables.get("contacts"), account, day))
-    if data.has("usage"):
-        usage = data["usage"]
-        out["usage"] = Timeline(usage["account_id"], usage["date"], {"events": usage["events"]}).window_sum(
-            "events", account, day, USAGE_DAYS)
+    if data.usage is not None:
+        out["usage"] = data.usage.window_sums(account, day, USAGE_DAYS)
     if data.has("health_scores"):
         score = overall_health(data["health_scores"], out)
         if not np.isnan(score).all():

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from .pointintime import Timeline, days
+from .usage import Usage
 
 ROLES = ("decision_maker", "champion", "end_user")
 SCORE_MAX_AGE_DAYS = 365
@@ -30,7 +31,7 @@ def exported_scores(person_scores: pd.DataFrame, people: pd.DataFrame, lag_days:
                            SCORE_MAX_AGE_DAYS)
 
 
-def scorecard(people: pd.DataFrame, usage: pd.DataFrame | None, surveys: pd.DataFrame | None, weights: dict,
+def scorecard(people: pd.DataFrame, usage: Usage | None, surveys: pd.DataFrame | None, weights: dict,
               lag_days: int = 0) -> np.ndarray:
     """0-100 health per person from their own signals; a missing component's weight goes to the others.
 
@@ -40,13 +41,9 @@ def scorecard(people: pd.DataFrame, usage: pd.DataFrame | None, surveys: pd.Data
     """
     day = days(people["observation_date"]) - lag_days
     parts = {}
-    if usage is not None and "contact_id" in usage:
-        personal = usage.dropna(subset=["contact_id"])
-        timeline = Timeline(personal["contact_id"], personal["date"], {"events": personal["events"],
-                                                                       "day": days(personal["date"]).astype(float)})
-        events = timeline.window_sum("events", people["contact_id"], day, SCORECARD_DAYS)
+    if usage is not None and usage.has_contacts:
+        events, last_seen = usage.activity(people["contact_id"], day, SCORECARD_DAYS)
         parts["usage"] = 100 * pd.Series(events).groupby(people["role"].to_numpy()).rank(pct=True).to_numpy()
-        last_seen = timeline.latest("day", people["contact_id"], day)
         idle = day - last_seen
         parts["recency"] = np.where(np.isnan(last_seen), 0.0,
                                     100 * np.clip((RECENCY_ZERO_DAYS - idle) / (RECENCY_ZERO_DAYS - RECENCY_FULL_DAYS), 0, 1))
@@ -82,7 +79,7 @@ def person_health(data, frame: pd.DataFrame, weights: dict, lag_days: int = 0) -
         people["score"] = exported_scores(person_scores, people, lag_days)
         people["source"] = "exported"
     else:
-        people["score"] = scorecard(people, data.tables.get("usage"), data.tables.get("surveys"), weights, lag_days)
+        people["score"] = scorecard(people, data.usage, data.tables.get("surveys"), weights, lag_days)
         people["source"] = "scorecard"
     return people
 

@@ -72,7 +72,10 @@ def _with_accounts(data: Dataset, settings: dict) -> pd.DataFrame:
 
 
 def save(study: StudyData, path: Path) -> Path:
+    """Pickle the prepared study to `path`, with the usage database moved beside it for the notebooks."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    if study.data.usage is not None:
+        study.data.usage.move_to(path.parent)
     with open(path, "wb") as file:
         pickle.dump(study, file, protocol=pickle.HIGHEST_PROTOCOL)
     return path
