@@ -48,7 +48,7 @@ class Stages:
             row["reference_seconds"] = round(reference(), 3)
             row["speedup"] = round(row["reference_seconds"] / max(seconds, 1e-9), 1)
         self.rows.append(row)
-        print(f"  {stage:34} {seconds:9.2f} s" + (f"   reference {row['reference_seconds']:9.2f} s  x{row['speedup']}"
+        print(f"  {stage:40} {seconds:9.2f} s" + (f"   reference {row['reference_seconds']:9.2f} s  x{row['speedup']}"
                                                     if reference else "") + (f"   {note}" if note else ""), flush=True)
         return result
 
@@ -96,7 +96,7 @@ def bench(accounts: int, features: int, work_dir: Path, with_study: bool) -> lis
                 reference=lambda: reference_usage_snapshot(folder, frame))
     throughput = usage_rows / max(stages.rows[-1]["seconds"], 1e-9)
     stages.rows[-1]["note"] = f"{throughput / 1e6:.1f}M usage rows/s (DuckDB, {len(frame):,} decisions)"
-    print(f"  {'':34} {throughput / 1e6:9.1f} M usage rows per second", flush=True)
+    print(f"  {'':40} {throughput / 1e6:9.1f} M usage rows per second", flush=True)
     measured = stages.time("snapshot: every signal", lambda: snapshot.measure(data, frame),
                            note=f"{len(frame):,} decisions")
     signals = [s for s in snapshot.SIGNALS if s in measured]
@@ -117,7 +117,7 @@ def bench(accounts: int, features: int, work_dir: Path, with_study: bool) -> lis
                 stages.rows.append({"accounts": accounts, "stage": f"  notebook {message.split('] ')[1]} (run + HTML)",
                                     "seconds": round(end - start, 3), "peak_mb": None, "reference_seconds": None,
                                     "speedup": None, "note": ""})
-                print(f"  {stages.rows[-1]['stage']:34} {end - start:9.2f} s", flush=True)
+                print(f"  {stages.rows[-1]['stage']:40} {end - start:9.2f} s", flush=True)
         stages.rows[-1 - len([m for m in marks if m[1].startswith('[')])]["peak_children_mb"] = round(
             peak_mb(resource.RUSAGE_CHILDREN))
     return stages.rows

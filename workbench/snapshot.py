@@ -58,8 +58,10 @@ def open_contracts(contracts: pd.DataFrame, as_of) -> pd.DataFrame:
     return frame
 
 
-def measure(data: Dataset, frame: pd.DataFrame, scorecard_weights: dict | None = None) -> pd.DataFrame:
-    """Add every signal the data allows to `frame` (needs account_id, observation_date, start_date)."""
+def measure(data: Dataset, frame: pd.DataFrame, scorecard_weights: dict | None = None,
+            people: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Add every signal the data allows to `frame` (needs account_id, observation_date, start_date);
+    `people` is stakeholders.person_health of `frame` when the caller has it already."""
     scorecard_weights = scorecard_weights or DEFAULT_WEIGHTS
     out = frame.copy()
     account, day = out["account_id"], days(out["observation_date"])
@@ -72,7 +74,8 @@ def measure(data: Dataset, frame: pd.DataFrame, scorecard_weights: dict | None =
         if not np.isnan(score).all():
             out["health_score"] = score
     if data.has("contacts"):
-        people = stakeholders.person_health(data, out, scorecard_weights)
+        if people is None:
+            people = stakeholders.person_health(data, out, scorecard_weights)
         out = out.assign(**stakeholders.rollups(people, len(out)))
     if data.has("goals") and data.has("goal_progress"):
         out["goal_attainment"] = goal_attainment(data["goals"], data["goal_progress"], out)

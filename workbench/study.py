@@ -50,6 +50,7 @@ def run_study(data, as_of: str, out=None, window_months: int = 12, horizon_days:
     staging.mkdir(parents=True)
     results_dir = staging / ".results"
     cache = save(study, staging / ".cache" / "study.pickle")
+    del study  # the notebooks read the cache; holding it here too would double the peak memory
     parameters = {
         "data_dir": str(data), "as_of": as_of, "window_months": window_months, "horizon_days": horizon_days,
         "config": str(Path(config).resolve()) if config else "", "mapping": str(Path(mapping).resolve()) if mapping else "",

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import privacy, snapshot
+from . import goals, privacy, snapshot, stakeholders
 from .config import load_config
 from .errors import UsageError
+from .growth import GrowthModel
 from .loader import Dataset, load
 
 
@@ -23,6 +24,8 @@ class StudyData:
     decisions: pd.DataFrame  # renewed or churned in the window, signals at observation date
     open_contracts: pd.DataFrame  # open at as_of, signals as of as_of
     signals: list[str]  # the signals this data allows, contract names first
+    open_people: pd.DataFrame | None  # the people of open contracts with their health today ("row" = its index)
+    growth: GrowthModel | None  # goal growth curves fitted on progress measured by as_of
 
     @property
     def segment_note(self) -> str:
@@ -48,10 +51,14 @@ def prepare(data_dir, as_of, window_months: int = 12, horizon_days: int = 90, co
     contracts = _with_accounts(data, settings)
     weights = settings["scorecard_weights"]
     decisions = snapshot.measure(data, snapshot.decisions(contracts, as_of, window_months, horizon_days), weights)
-    open_contracts = snapshot.measure(data, snapshot.open_contracts(contracts, as_of), weights)
+    open_frame = snapshot.open_contracts(contracts, as_of)
+    open_people = stakeholders.person_health(data, open_frame, weights) if data.has("contacts") else None
+    open_contracts = snapshot.measure(data, open_frame, weights, open_people)
+    growth = (goals.growth_model(data["goals"], data["goal_progress"], as_of)
+              if data.has("goals") and data.has("goal_progress") else None)
     signals = [s for s in snapshot.SIGNALS if s in decisions] + list(settings["extra_signals"])
     return StudyData(data, settings, as_of, snapshot.window_start(as_of, window_months), horizon_days,
-                     decisions, open_contracts, signals)
+                     decisions, open_contracts, signals, open_people, growth)
 
 
 def _with_accounts(data: Dataset, settings: dict) -> pd.DataFrame:
