@@ -60,10 +60,12 @@ def test_contact_activity_matches_brute_force(events, queries):
         assert (np.isnan(last_seen[i]) if seen.empty else last_seen[i] == days(pd.Series([seen.max()]))[0])
 
 
-def test_repeated_rows_are_summed_and_counted():
+def test_repeated_rows_are_summed_and_counted(events):
     frame = pd.DataFrame({"account_id": ["a", "a", "a"], "date": ["2026-01-05"] * 3, "events": [2.0, 2.0, 3.0]})
     usage = from_frame(frame)
     assert usage.rows == 3 and usage.repeated == 1
+    mixed = events.drop(columns="day")
+    assert from_frame(mixed).repeated == mixed.duplicated().sum() > 10  # missing contacts and features match too
     assert usage.window_sums(pd.Series(["a"]), days(pd.Series([pd.Timestamp("2026-01-05")])), 1)[0] == 7.0
 
 

@@ -2,9 +2,9 @@
 
 A usage export can run to hundreds of millions of rows. DuckDB scans the CSV or Parquet file in
 place (or the frame a mapping file produced: the same queries either way), checks the contract's
-rules in SQL, and keeps one table of events per (account, contact, feature, day) in a database
-file that the study's notebooks share. Every question asked of usage afterwards is a query for a
-set of (entity, observation day) points, answered in one join.
+rules in SQL, and keeps the checked rows in a database file that the study's notebooks share.
+Every question asked of usage afterwards is a query for a set of (entity, observation day) points,
+answered in one join.
 """
 from __future__ import annotations
 
@@ -88,7 +88,7 @@ class Usage:
     def _query(self, sql: str, points: pd.DataFrame) -> pd.DataFrame:
         if self._connection is None:
             self._connection = duckdb.connect(str(self.database), read_only=True)
-            self._connection.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
+            _configure(self._connection)
         self._connection.register("points", points)
         try:
             return self._connection.execute(sql).df()
@@ -137,14 +137,14 @@ class Usage:
 
 def load_usage(source: UsageSource, accounts: pd.DataFrame | None, contacts: pd.DataFrame | None
                ) -> tuple[Usage | None, list[Problem]]:
-    """Check every contract rule of usage in DuckDB and, when it passes, aggregate it into a database in a
+    """Check every contract rule of usage in DuckDB and, when it passes, store it in a database in a
     temporary folder that is deleted with the Usage object (`Usage.move_to` hands it to a study)."""
     folder = Path(tempfile.mkdtemp(prefix="workbench-usage-"))
     database = folder / "usage.duckdb"
     connection = duckdb.connect(str(database))
     try:
-        connection.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
-        usage, problems = _check_and_aggregate(connection, source, accounts, contacts, database)
+        _configure(connection)
+        usage, problems = _check_and_store(connection, source, accounts, contacts, database)
     except duckdb.Error as error:
         usage, problems = None, [unreadable(source.label, str(error).splitlines()[0])]
     finally:
@@ -156,7 +156,14 @@ def load_usage(source: UsageSource, accounts: pd.DataFrame | None, contacts: pd.
     return usage, problems
 
 
-def _check_and_aggregate(connection, source: UsageSource, accounts, contacts, database: Path):
+def _configure(connection) -> None:
+    connection.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
+    # a progress bar would print into study logs; in Jupyter it is already off (and changing it there fails)
+    if connection.execute("SELECT current_setting('enable_progress_bar')").fetchall()[0][0]:
+        connection.execute("SET enable_progress_bar = false")
+
+
+def _check_and_store(connection, source: UsageSource, accounts, contacts, database: Path):
     if source.path is not None and source.path.stat().st_size == 0:
         return None, [unreadable(source.label, "the file is empty")]
     relation = source.relation(connection)
@@ -173,19 +180,16 @@ def _check_and_aggregate(connection, source: UsageSource, accounts, contacts, da
                 for rule, count in zip(rules, counts) if count]
     if problems:
         return None, problems
-    connection.execute("""
-        CREATE TABLE usage AS
-        SELECT account_id, contact_id, feature, day, sum(events * copies) AS events, sum(copies) AS rows,
-               sum(copies - 1) AS repeated
-        FROM (SELECT account_id, contact_id, feature, day, events, count(*) AS copies FROM typed GROUP BY ALL)
-        GROUP BY ALL""")
+    # Kept as rows, in the file's order: aggregating 30M+ string keys costs more than summing at query time,
+    # and exports grouped by account or contact keep the joins' lookups local.
+    connection.execute("CREATE TABLE usage AS SELECT account_id, contact_id, feature, day, events FROM typed")
     known = [c for c in ("account_id", "contact_id", "date", "feature", "events") if c in types]
     empty = " + ".join(f"count(*) FILTER (WHERE {'day' if c == 'date' else c} IS NULL)" for c in known)
     rows, first, last, empty_count = connection.execute(
-        f"SELECT count(*), min(day), max(day), {empty} FROM typed").fetchone()
-    repeated = connection.execute("SELECT coalesce(sum(repeated), 0) FROM usage").fetchone()[0]
+        f"SELECT count(*), min(day), max(day), {empty} FROM usage").fetchone()
+    repeated = _repeated(connection)
     per_month = connection.execute("""
-        SELECT date_trunc('month', DATE '1970-01-01' + CAST(day AS INTEGER)) AS month, CAST(sum(rows) AS BIGINT) AS rows
+        SELECT date_trunc('month', DATE '1970-01-01' + CAST(day AS INTEGER)) AS month, count(*) AS rows
         FROM usage GROUP BY month ORDER BY month""").df()
     per_month["month"] = pd.to_datetime(per_month["month"]).astype("datetime64[ns]")
     features = [f for (f,) in connection.execute(
@@ -194,6 +198,16 @@ def _check_and_aggregate(connection, source: UsageSource, accounts, contacts, da
                "first_date": _date(first), "last_date": _date(last),
                "empty_cells": float(empty_count) / (rows * len(known)) if rows else 0.0}
     return Usage(database, source.label, list(types), summary, per_month, features), []
+
+
+def _repeated(connection) -> int:
+    """Rows that repeat an earlier row exactly: rows sharing a hash are the only candidates, then compared in full."""
+    columns = "account_id, contact_id, feature, day, events"
+    return int(connection.execute(f"""
+        WITH candidates AS (SELECT hash({columns}) AS key FROM usage GROUP BY key HAVING count(*) > 1)
+        SELECT coalesce(sum(copies - 1), 0) FROM (
+            SELECT count(*) AS copies FROM usage WHERE hash({columns}) IN (SELECT key FROM candidates)
+            GROUP BY {columns})""").fetchall()[0][0])
 
 
 def _date(day) -> pd.Timestamp:
