@@ -1,0 +1,72 @@
+"""Peak resident memory of a process and everything it starts (a study and its notebook kernels).
+
+`getrusage(RUSAGE_CHILDREN)` cannot answer this: a child's high-water mark includes the parent's
+memory at the moment it was forked, and it says nothing about children running at the same time.
+So the tree is sampled from /proc instead (Linux; elsewhere the peaks stay None).
+"""
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+
+
+def _processes() -> dict[int, tuple[int, int]]:
+    """pid -> (parent pid, resident bytes) for every process we can read."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            resident = int((entry / "statm").read_text().split()[1]) * PAGE
+        except (OSError, IndexError, ValueError):
+            continue  # the process ended while we looked
+        parent = int(stat.rsplit(")", 1)[1].split()[1])
+        found[int(entry.name)] = (parent, resident)
+    return found
+
+
+def tree_resident(root: int) -> tuple[int, int]:
+    """(summed, largest single) resident bytes of `root` and its descendants."""
+    processes = _processes()
+    children: dict[int, list[int]] = {}
+    for pid, (parent, _) in processes.items():
+        children.setdefault(parent, []).append(pid)
+    pending, sizes = [root], []
+    while pending:
+        pid = pending.pop()
+        if pid in processes:
+            sizes.append(processes[pid][1])
+        pending += children.get(pid, [])
+    return sum(sizes), max(sizes, default=0)
+
+
+class TreePeak:
+    """Samples a process tree's resident memory in a background thread until stopped."""
+
+    def __init__(self, root: int, interval: float = 0.25):
+        self.root, self.interval = root, interval
+        self.summed_mb = self.single_mb = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def __enter__(self) -> "TreePeak":
+        if Path("/proc/self/statm").exists():
+            self.summed_mb = self.single_mb = 0.0
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join()
+
+    def _sample(self) -> None:
+        while not self._stop.is_set():
+            summed, single = tree_resident(self.root)
+            self.summed_mb = max(self.summed_mb, summed / 2**20)
+            self.single_mb = max(self.single_mb, single / 2**20)
+            self._stop.wait(self.interval)
