@@ -52,7 +52,7 @@ def warnings(data: Dataset, as_of=None, window_months: int = 12) -> list[Problem
     if "renewal_arr" not in contracts:
         warn("contracts.csv", "renewal_arr", "no renewal_arr column: GRR, NRR and expansion cannot be computed",
              "the ARR of the next term for decided contracts", "add renewal_arr, or derive contracts from subscription rows")
-    repeats = {name: int(data[name].duplicated(keep="first").sum())
+    repeats = {name: repeated_rows(data[name])
                for name in ("goal_progress", "goal_inputs", "health_scores") if data.has(name)}
     if data.usage is not None:
         repeats["usage"] = data.usage.repeated  # same account, contact, feature, date and events
@@ -75,6 +75,17 @@ def warnings(data: Dataset, as_of=None, window_months: int = 12) -> list[Problem
             warn("contacts.csv", "role", f"{no_dm.mean():.0%} of accounts have no decision maker on record",
                  "a decision-maker contact per account", "map job titles onto roles in a mapping file, or enrich the CRM")
     return found
+
+
+def repeated_rows(frame: pd.DataFrame) -> int:
+    """Rows that repeat an earlier row exactly. Sorted row hashes find the candidates (usually none) and only
+    those are compared in full: a hash table over 13M health-score rows took seconds."""
+    hashes = pd.util.hash_pandas_object(frame, index=False).to_numpy()
+    ordered = np.sort(hashes)
+    shared = ordered[1:][ordered[1:] == ordered[:-1]]
+    if not len(shared):
+        return 0
+    return int(frame.loc[np.isin(hashes, shared)].duplicated(keep="first").sum())
 
 
 def rows_per_month(data: Dataset) -> pd.DataFrame:
