@@ -13,6 +13,7 @@ import resource
 import subprocess
 import sys
 import time
+from collections import deque
 from datetime import datetime
 from pathlib import Path
 
@@ -29,6 +30,7 @@ from workbench.pointintime import days
 from workbench.signals import validity
 
 RESULTS = Path(__file__).resolve().parent / "results"
+AS_OF = World.as_of  # where the generated worlds end
 STUDY = "study end to end (all notebooks)"
 # (what, accounts: a size, "largest" in the run or None for any, stage, measured column, limit, unit,
 #  whether the limit is a ceiling), from the issue "Scale"
@@ -45,6 +47,12 @@ def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def row(accounts: int, stage: str, seconds: float, peak: float | None = None, note: str = "") -> dict:
+    """One line of the table; a reference and its speed-up are added where a stage has one."""
+    return {"accounts": accounts, "stage": stage, "seconds": round(seconds, 3),
+            "peak_mb": None if peak is None else round(peak), "reference_seconds": None, "speedup": None, "note": note}
+
+
 class Stages:
     def __init__(self, accounts: int):
         self.accounts, self.rows = accounts, []
@@ -53,13 +61,12 @@ class Stages:
         start = time.perf_counter()
         result = work()
         seconds = time.perf_counter() - start
-        row = {"accounts": self.accounts, "stage": stage, "seconds": round(seconds, 3), "peak_mb": round(peak_mb()),
-               "reference_seconds": None, "speedup": None, "note": note}
+        line = row(self.accounts, stage, seconds, peak_mb(), note)
         if reference is not None:
-            row["reference_seconds"] = round(reference(), 3)
-            row["speedup"] = round(row["reference_seconds"] / max(seconds, 1e-9), 1)
-        self.rows.append(row)
-        print(f"  {stage:44} {seconds:9.2f} s" + (f"   reference {row['reference_seconds']:9.2f} s  x{row['speedup']}"
+            line["reference_seconds"] = round(reference(), 3)
+            line["speedup"] = round(line["reference_seconds"] / max(seconds, 1e-9), 1)
+        self.rows.append(line)
+        print(f"  {stage:44} {seconds:9.2f} s" + (f"   reference {line['reference_seconds']:9.2f} s  x{line['speedup']}"
                                                     if reference else "") + (f"   {note}" if note else ""), flush=True)
         return result
 
@@ -98,7 +105,7 @@ def bench(accounts: int, features: int, work_dir: Path, with_study: bool) -> lis
     stages.time("write parquet", lambda: write(tables, folder, "parquet"), note=f"{usage_rows:,} usage rows")
     del tables
     data = stages.time("load and validate", lambda: load(folder))
-    frame = snapshot.decisions(data["contracts"], "2026-10-31")
+    frame = snapshot.decisions(data["contracts"], AS_OF)
 
     def usage_window():
         data.usage.window_sums(frame["account_id"], days(frame["observation_date"]), 90)
@@ -120,33 +127,30 @@ def bench(accounts: int, features: int, work_dir: Path, with_study: bool) -> lis
     stages.time("bootstrap: 2,000 AUCs on 100k", lambda: bootstrap_auc(score, positive, 2000),
                 reference=lambda: reference_bootstrap(score, positive))
     if with_study:
-        stages.rows += study(accounts, folder, work_dir / f"report_{accounts}_{features}" / "2026-10-31")
+        stages.rows += study(accounts, folder, work_dir / f"report_{accounts}_{features}" / AS_OF)
     return stages.rows
 
 
 def study(accounts: int, folder: Path, out: Path) -> list[dict]:
     """`workbench study` as a user runs it, in its own process, so its memory is its own: the peak is the
     summed resident memory of the study and its notebook kernels, sampled while they run."""
-    command = [sys.executable, "-m", "workbench", "study", "--data", str(folder), "--as-of", "2026-10-31",
+    command = [sys.executable, "-m", "workbench", "study", "--data", str(folder), "--as-of", AS_OF,
                "--out", str(out)]
     start = time.perf_counter()
-    marks, tail = [], []
+    marks, tail = [], deque(maxlen=20)
     with subprocess.Popen(command, stderr=subprocess.PIPE, text=True) as process, TreePeak(process.pid) as peak:
         for line in process.stderr:
-            tail = (tail + [line])[-20:]
+            tail.append(line)
             if line.startswith("[") or line.startswith("Study written"):
                 marks.append((time.perf_counter(), line.strip()))
     seconds = time.perf_counter() - start
     if process.returncode:
         raise SystemExit(f"workbench study failed on {folder}:\n" + "".join(tail))
-    rows = [{"accounts": accounts, "stage": "study end to end (all notebooks)", "seconds": round(seconds, 3),
-             "peak_mb": peak.summed_mb and round(peak.summed_mb), "reference_seconds": None, "speedup": None,
-             "note": f"largest single process {peak.single_mb:,.0f} MB" if peak.single_mb else ""}]
-    print(f"  {rows[0]['stage']:44} {seconds:9.2f} s   peak {rows[0]['peak_mb']} MB (study and kernels)", flush=True)
+    rows = [row(accounts, STUDY, seconds, peak.summed_mb,
+                f"largest single process {peak.single_mb:,.0f} MB" if peak.single_mb else "")]
+    print(f"  {STUDY:44} {seconds:9.2f} s   peak {rows[0]['peak_mb']} MB (study and kernels)", flush=True)
     for (begin, message), (end, _) in zip(marks, marks[1:]):
-        rows.append({"accounts": accounts, "stage": f"  notebook {message.split('] ')[1]} (run + HTML)",
-                     "seconds": round(end - begin, 3), "peak_mb": None, "reference_seconds": None,
-                     "speedup": None, "note": ""})
+        rows.append(row(accounts, f"  notebook {message.split('] ')[1]} (run + HTML)", end - begin))
         print(f"  {rows[-1]['stage']:44} {end - begin:9.2f} s", flush=True)
     return rows
 
