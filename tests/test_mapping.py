@@ -92,7 +92,7 @@ def test_a_broken_mapping_file_is_a_clear_error(crm_export, tmp_path, capsys):
     broken.write_text("tables:\n  acounts:\n    file: x.csv\n")
     assert main(["validate", "--data", str(crm_export), "--mapping", str(broken)]) == 2
     err = capsys.readouterr().err
-    assert "unknown tables ['acounts']" in err and "Traceback" not in err
+    assert "unknown key 'acounts' (did you mean 'accounts'?)" in err and "Traceback" not in err
 
 
 def test_contracts_derive_from_subscription_rows_and_scores_rescale(small_world, tmp_path):

@@ -82,7 +82,7 @@ def test_schedule_runs_the_latest_complete_month(tmp_path, monkeypatch):
     assert latest_complete_month(date(2026, 11, 22)) == "2026-10-31"
     assert latest_complete_month(date(2026, 3, 1)) == "2026-02-28"
     calls = []
-    monkeypatch.setattr("workbench.study.run_study", lambda *args: calls.append(args))
+    monkeypatch.setattr("workbench.study.run_study", lambda *args, **kwargs: calls.append(args))
     assert main(["schedule", "--data", "somewhere", "--reports", str(tmp_path), "--today", "2026-11-05"]) == 0
     (data, as_of, out, window, horizon, *_), = calls
     assert (data, as_of, out, window, horizon) == ("somewhere", "2026-10-31", str(tmp_path / "2026-10-31"), 12, 90)

@@ -117,8 +117,11 @@ def test_parquet_numbers_nan_is_empty_and_infinity_is_not_a_number(world_copy):
 
 
 def test_unreadable_usage_file_is_a_data_error(world_copy):
-    (world_copy / "usage.csv").write_bytes(b"account_id,date,events\nA1,2026-01-01,1,2,3\n\xff\xfe\x00")
+    (world_copy / "usage.csv").write_bytes(b"account_id,date,events\nA1,2026-01-01,1,2,3\n\xff\xfe")
     with pytest.raises(DataError, match="usage.csv: the file could not be read"):
+        load(world_copy)
+    (world_copy / "usage.csv").write_bytes(b"account_id,date,events\nA1,2026-01-01,1\n\xff\xfe\x00")
+    with pytest.raises(DataError, match="usage.csv: the file holds NUL bytes"):
         load(world_copy)
     (world_copy / "usage.csv").write_bytes(b"")
     with pytest.raises(DataError, match="usage.csv: the file is empty"):

@@ -168,13 +168,22 @@ def final_attainment_by_reason(frame: pd.DataFrame) -> go.Figure:
     return fig
 
 
+def short_labels(values: pd.Series, width: int = 40) -> list[str]:
+    """Labels cut to `width` characters (marked with an ellipsis) and made unique again, so two accounts
+    whose names share their first characters keep their own rows."""
+    text = values.astype(str)
+    short = text.where(text.str.len() <= width, text.str.slice(0, width - 1) + "…")
+    repeat = short.groupby(short).cumcount()
+    return short.where(repeat == 0, short + " (" + (repeat + 1).astype(str) + ")").tolist()
+
+
 def role_heatmap(frame: pd.DataFrame, label: str = "account_name") -> go.Figure:
     """Accounts x roles: each cell the role's health, red to green, so the red buyer shows at a glance."""
     columns = {"health_score": "overall score", "health_mean": "account mean", "health_decision_maker": "decision maker",
                "health_champion": "champion", "health_end_user": "end users"}
     present = [c for c in columns if c in frame]
     fig = go.Figure(go.Heatmap(
-        z=frame[present].to_numpy(), x=[columns[c] for c in present], y=frame[label].astype(str).str.slice(0, 40),
+        z=frame[present].to_numpy(), x=[columns[c] for c in present], y=short_labels(frame[label]),
         colorscale=[[0, COLORS["red"]], [0.5, "#fde68a"], [1, COLORS["green"]]], zmin=20, zmax=90,
         text=frame[present].map(lambda v: "–" if pd.isna(v) else f"{v:.0f}").to_numpy(), texttemplate="%{text}",
         hovertemplate="%{y}<br>%{x}: %{text}<extra></extra>",

@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import sys
+import threading
 from dataclasses import fields
 from datetime import date
 from pathlib import Path
@@ -16,19 +19,29 @@ EXIT_DATA, EXIT_FAILED = 2, 1
 
 def _iso_date(text: str) -> str:
     try:
-        return date.fromisoformat(text).isoformat()
+        value = date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"'{text}' is not a date written YYYY-MM-DD") from None
+    if not 1900 <= value.year <= 2199:
+        raise argparse.ArgumentTypeError(f"{text} is outside the years 1900 to 2199")
+    return value.isoformat()
 
 
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"{value} must be above 0")
-    return value
+def _whole(maximum: int, unit: str):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+        if not 0 < value <= maximum:
+            raise argparse.ArgumentTypeError(f"{value} is out of range: from 1 to {maximum:,} {unit}")
+        return value
+    return parse
+
+
+_positive = _whole(10_000_000, "")
+_months = _whole(240, "months (20 years)")
+_days = _whole(3660, "days (10 years)")
 
 
 def _knob(text: str) -> tuple[str, str]:
@@ -56,18 +69,20 @@ def parser() -> argparse.ArgumentParser:
     validate.add_argument("--data", required=True)
     validate.add_argument("--mapping")
     validate.add_argument("--as-of", type=_iso_date, help="also count the renewal decisions a study on this date would judge")
-    validate.add_argument("--window-months", type=_positive, default=12)
+    validate.add_argument("--window-months", type=_months, default=12)
+    validate.add_argument("--allow-outside-data", action="store_true", help=OUTSIDE)
 
     study = commands.add_parser("study", help="run the study notebooks and write a report folder")
     study.add_argument("--data", required=True)
     study.add_argument("--as-of", required=True, type=_iso_date)
     study.add_argument("--out")
-    study.add_argument("--window-months", type=_positive, default=12)
-    study.add_argument("--horizon-days", type=_positive, default=90)
+    study.add_argument("--window-months", type=_months, default=12)
+    study.add_argument("--horizon-days", type=_days, default=90)
     study.add_argument("--config")
     study.add_argument("--mapping")
     study.add_argument("--pseudonymize", action="store_true",
                        help="replace account and contact names with stable aliases in every page and notebook")
+    study.add_argument("--allow-outside-data", action="store_true", help=OUTSIDE)
 
     schedule = commands.add_parser("schedule", help="run the study for the latest complete month (for cron)")
     schedule.add_argument("--data", required=True)
@@ -75,14 +90,43 @@ def parser() -> argparse.ArgumentParser:
     schedule.add_argument("--today", type=_iso_date, help="pretend today is this date (default: today)")
     for name in ("--config", "--mapping"):
         schedule.add_argument(name)
-    schedule.add_argument("--window-months", type=_positive, default=12)
-    schedule.add_argument("--horizon-days", type=_positive, default=90)
+    schedule.add_argument("--window-months", type=_months, default=12)
+    schedule.add_argument("--horizon-days", type=_days, default=90)
     schedule.add_argument("--pseudonymize", action="store_true")
+    schedule.add_argument("--allow-outside-data", action="store_true", help=OUTSIDE)
     return main
+
+
+OUTSIDE = "let a mapping file read files outside the data folder (absolute paths, '..')"
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    from .study import Interrupted
+
+    def interrupt(number, frame):
+        raise Interrupted(signal.Signals(number).name)
+
+    handle = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, interrupt) if handle else None
+    try:
+        return _command(args)
+    except (KeyboardInterrupt, Interrupted):
+        print("workbench: interrupted; nothing was published.", file=sys.stderr)
+        return 130
+    except Exception as error:  # noqa: BLE001 - a fault is reported in words, never as a traceback
+        if os.environ.get("WORKBENCH_DEBUG"):
+            raise
+        print(f"workbench: unexpected error: {type(error).__name__}: {error}\nThis is a fault of the workbench, not "
+              f"of your data; nothing was published. Set WORKBENCH_DEBUG=1 to see the traceback and please report it.",
+              file=sys.stderr)
+        return EXIT_FAILED
+    finally:
+        if handle:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _command(args) -> int:
     try:
         if args.command == "generate":
             return _generate(args)
@@ -126,7 +170,7 @@ def _validate(args) -> int:
     from .loader import load
     from .quality import profile, warnings
 
-    data = load(args.data, args.mapping)
+    data = load(args.data, args.mapping, args.allow_outside_data)
     table = profile(data)
     print(f"{'table':15}{'rows':>12}  {'dates':23}  empty cells")
     for row in table.itertuples():
@@ -151,8 +195,8 @@ def _study(args) -> int:
 
     try:
         run_study(args.data, args.as_of, args.out, args.window_months, args.horizon_days, args.config, args.mapping,
-                  args.pseudonymize)
+                  args.pseudonymize, allow_outside_data=args.allow_outside_data)
     except StudyFailed as error:
         print(f"workbench study failed: {error}", file=sys.stderr)
-        return EXIT_FAILED
+        return error.exit_code
     return 0

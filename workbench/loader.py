@@ -50,8 +50,9 @@ class _Source:
         return shown, len(positions)
 
 
-def load(folder: str | Path, mapping: str | Path | None = None) -> Dataset:
-    """Read and check every table of `folder`; raise DataError listing every broken rule."""
+def load(folder: str | Path, mapping: str | Path | None = None, allow_outside_data: bool = False) -> Dataset:
+    """Read and check every table of `folder`; raise DataError listing every broken rule. A mapping may name
+    files outside the folder only with `allow_outside_data`."""
     folder = Path(folder)
     if not folder.is_dir():
         raise DataError([Problem(str(folder), None, "the data folder does not exist",
@@ -59,7 +60,7 @@ def load(folder: str | Path, mapping: str | Path | None = None) -> Dataset:
                                  "pass --data the folder that holds the tables, or run `workbench generate`")])
     if mapping is not None:
         from .mapping import read_sources
-        sources = read_sources(folder, Path(mapping))
+        sources = read_sources(folder, Path(mapping), allow_outside_data)
     else:
         sources = {name: _read(folder, TABLES[name]) for name in LOAD_ORDER}
     problems: list[Problem] = []
@@ -109,12 +110,60 @@ def _read(folder: Path, table: Table) -> _Source | UsageSource | Problem | None:
     if path is None:
         return None
     if table.name == "usage":  # left where it lies
+        problem = unfit_file(path)
+        if problem is not None:
+            return problem
         return UsageSource(str(path), *((("row", 1) if path.suffix == ".parquet" else ("line", 2))), path=path)
     return read_file(path)
 
 
+MAX_LINE_BYTES = 1 << 20  # no table of the contract has a row anywhere near 1 MiB
+_SCAN_CHUNK = 1 << 24
+
+
+def unfit_file(path: Path) -> Problem | None:
+    """What makes a file unfit to read as a table before any parser sees it: not a regular file (a FIFO
+    would hang the load), or, for text, NUL bytes (a binary or padded file) and over-long lines."""
+    if not path.is_file():
+        return Problem(str(path), None, "this is not a regular file (a folder, pipe or device)",
+                       "a CSV or Parquet file", "export the table to a file of that name")
+    if path.suffix == ".parquet":
+        return None
+    line, carried = 1, 0
+    with open(path, "rb") as file:
+        while chunk := file.read(_SCAN_CHUNK):
+            data = np.frombuffer(chunk, dtype=np.uint8)
+            nul = np.flatnonzero(data == 0)
+            ends = np.flatnonzero(data == 10)
+            if len(nul):
+                at = line + int(np.searchsorted(ends, nul[0]))
+                return Problem(str(path), None, f"the file holds NUL bytes (first on line {at}): it is binary or "
+                               "padded, not a text table", "CSV text", "export the table again as CSV text (or Parquet)")
+            lengths = np.diff(ends, prepend=-1) if len(ends) else np.array([], dtype=np.int64)
+            if len(lengths):
+                lengths[0] += carried
+                worst = int(lengths.argmax())
+                if lengths[worst] > MAX_LINE_BYTES:
+                    return _long_line(path, line + worst, int(lengths[worst]))
+                carried = len(data) - int(ends[-1]) - 1
+            else:
+                carried += len(data)
+            if carried > MAX_LINE_BYTES:
+                return _long_line(path, line + len(ends), carried)
+            line += len(ends)
+    return None
+
+
+def _long_line(path: Path, line: int, length: int) -> Problem:
+    return Problem(str(path), None, f"line {line:,} is {length:,} bytes long", f"rows under {MAX_LINE_BYTES:,} bytes",
+                   "check the export: an unclosed quote or a missing line break joins many rows into one")
+
+
 def read_file(path: Path, date_format: str = "%Y-%m-%d", encoding: str = "utf-8-sig") -> _Source | Problem:
     """Read one CSV (all columns as text, a byte-order mark dropped) or Parquet file."""
+    problem = unfit_file(path)
+    if problem is not None:
+        return problem
     try:
         if path.suffix == ".parquet":
             return _Source(str(path), pd.read_parquet(path), "row", 1, date_format)
@@ -197,6 +246,8 @@ def _blank_to_missing(text: pd.Series) -> pd.Series:
 
 def _date(source: _Source, name: str, raw: pd.Series) -> tuple[pd.Series, list[Problem]]:
     if pd.api.types.is_datetime64_any_dtype(raw):
+        if getattr(raw.dt, "tz", None) is not None:  # a day is read where it was recorded: local wall time
+            raw = raw.dt.tz_localize(None)
         return raw.astype("datetime64[ns]").dt.normalize(), []
     text = _blank_to_missing(raw.astype("str").str.strip())
     values = pd.to_datetime(text, format=source.date_format, errors="coerce")
@@ -237,6 +288,13 @@ def _table_rules(name: str, source: _Source, frame: pd.DataFrame) -> list[Proble
             rows, count = source.rows(mask, frame[shown or column])
             problems.append(Problem(source.label, column, message.format(count=count), expected, fix, rows, count))
 
+    for column in ("arr", "renewal_arr"):
+        with np.errstate(over="ignore"):
+            overflows = column in frame and name in ("contracts", "referrals") and not np.isfinite(frame[column].sum())
+        if overflows:
+            rule(frame[column].notna().to_numpy() & (frame[column] >= frame[column].max() / 2).to_numpy(), column,
+                 "the values are too large to add up: their sum overflows ({count} rows hold the largest)",
+                 "annual revenue in plain currency units", "check the export for scale errors (cents, exponents)")
     if name == "contracts":
         rule((frame["end_date"] <= frame["start_date"]).to_numpy(), "end_date",
              "{count} contracts end on or before their start", "end_date after start_date",

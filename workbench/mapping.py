@@ -28,19 +28,51 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import re2
 import yaml
 
 from .contract import TABLES
 from .errors import DataError, Problem
 from .loader import _read, _Source, read_file
+from .schema import problems
+
+_TEXT = {"type": ["string", "number", "boolean"]}
+_COLUMN_MAP = {"type": "object", "additionalProperties": _TEXT}
+TABLE_SCHEMA = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "file": {"type": "string", "minLength": 1},
+        "files": {"type": "array", "minItems": 1, "items": {"type": "string", "minLength": 1}},
+        "encoding": {"type": "string", "minLength": 1},
+        "date_format": {"type": "string", "minLength": 2},
+        "rename": _COLUMN_MAP,
+        "constants": _COLUMN_MAP,
+        "values": {"type": "object", "additionalProperties": {
+            "type": "object", "properties": {"patterns": _COLUMN_MAP, "default": _TEXT},
+            "additionalProperties": _TEXT}},
+        "rescale": {"type": "object", "additionalProperties": {
+            "type": "array", "items": {"type": "number"}, "minItems": 4, "maxItems": 4}},
+        "where": {"type": "object", "additionalProperties": {"type": "array", "items": _TEXT}},
+        "derive": {"enum": ["terms"]},
+        "export_date": {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}$", "description": "a date YYYY-MM-DD"},
+    },
+}
+SCHEMA = {"type": "object", "required": ["tables"], "additionalProperties": False,
+          "properties": {"tables": {"type": "object", "additionalProperties": False,
+                                    "properties": {name: TABLE_SCHEMA for name in TABLES}}}}
+_RE2_OPTIONS = re2.Options()
+_RE2_OPTIONS.log_errors = False
 
 
-def read_sources(folder: Path, mapping_path: Path) -> dict[str, _Source | Problem | None]:
+def read_sources(folder: Path, mapping_path: Path, allow_outside_data: bool = False
+                 ) -> dict[str, _Source | Problem | None]:
     spec = _read_mapping(mapping_path)
     sources: dict[str, _Source | Problem | None] = {}
     for name, table in TABLES.items():
         entry = spec.get(name)
-        sources[name] = _read(folder, table) if entry is None else _mapped(folder, mapping_path, name, entry)
+        sources[name] = (_read(folder, table) if entry is None
+                         else _mapped(folder, mapping_path, name, entry, allow_outside_data))
     return sources
 
 
@@ -50,25 +82,28 @@ def _read_mapping(path: Path) -> dict:
     except OSError as error:
         raise DataError([Problem(str(path), None, f"the mapping file could not be read ({error.strerror})",
                                  "a readable YAML file", "check the --mapping path")]) from None
-    except yaml.YAMLError as error:
+    except (yaml.YAMLError, UnicodeDecodeError) as error:
         raise DataError([Problem(str(path), None, f"the mapping file is not valid YAML: {error}",
                                  "YAML as in data/mapping_example.yml", "correct the YAML syntax")]) from None
-    tables = spec.get("tables") if isinstance(spec, dict) else None
-    unknown = sorted(set(tables or {}) - set(TABLES)) if isinstance(tables, dict) else []
-    if not isinstance(tables, dict) or unknown:
-        raise DataError([Problem(str(path), None,
-                                 f"unknown tables {unknown}" if unknown else "there is no `tables:` section",
-                                 "a `tables:` section keyed by contract table names: " + ", ".join(TABLES),
-                                 "name each table as the contract does")])
-    return tables
+    broken = problems(spec, SCHEMA)
+    if broken:
+        raise DataError([Problem(str(path), None, f"the mapping file is not valid: {sentence}",
+                                 "the keys and value types described in data/mapping_example.yml",
+                                 "correct the mapping file") for sentence in broken])
+    return spec["tables"]
 
 
-def _mapped(folder: Path, mapping_path: Path, name: str, entry: dict) -> _Source | Problem:
+def _mapped(folder: Path, mapping_path: Path, name: str, entry: dict, allow_outside_data: bool
+            ) -> _Source | Problem:
     files = entry.get("files") or [entry.get("file", f"{name}.csv")]
     date_format = entry.get("date_format", "%Y-%m-%d")
     parts = []
     for file in files:
         path = folder / file
+        if not allow_outside_data and not path.resolve().is_relative_to(folder.resolve()):
+            return Problem(str(mapping_path), None, f"the file '{file}' named for '{name}' lies outside the data "
+                           f"folder {folder}", "a file inside the data folder (no absolute path, no '..')",
+                           "copy the file into the data folder, or pass --allow-outside-data if you mean it")
         if not path.exists():
             return Problem(str(path), None, f"the file named for '{name}' in {mapping_path.name} does not exist",
                            "an existing file in the data folder", "correct the file name in the mapping file")
@@ -87,7 +122,12 @@ def _mapped(folder: Path, mapping_path: Path, name: str, entry: dict) -> _Source
         frame[column] = str(value)
     for column, value_map in (entry.get("values") or {}).items():
         if column in frame:
-            frame[column] = _map_values(frame[column], value_map)
+            mapped = _map_values(frame[column], value_map)
+            if isinstance(mapped, str):
+                return Problem(str(mapping_path), column, mapped, "a regular expression without look-around or "
+                               "back-references (RE2 syntax, which runs in linear time)",
+                               f"rewrite the pattern under tables.{name}.values.{column}.patterns")
+            frame[column] = mapped
     for column, (low, high, new_low, new_high) in (entry.get("rescale") or {}).items():
         if column in frame:
             values = pd.to_numeric(frame[column], errors="coerce")
@@ -101,14 +141,22 @@ def _mapped(folder: Path, mapping_path: Path, name: str, entry: dict) -> _Source
                    if len(parts) == 1 else 1, date_format)
 
 
-def _map_values(column: pd.Series, value_map: dict) -> pd.Series:
+def _map_values(column: pd.Series, value_map: dict) -> pd.Series | str:
+    """The column with its values mapped, or what is wrong with a pattern. Patterns run in RE2 (linear
+    time: no pattern can hang the load), each once per distinct value."""
     text = column.astype("str").str.strip()
-    patterns = value_map.get("patterns") if isinstance(value_map.get("patterns"), dict) else None
+    patterns = value_map.get("patterns") or {}
     exact = {str(k): str(v) for k, v in value_map.items() if k not in ("patterns", "default")}
     mapped = text.map(exact)
-    for pattern, target in (patterns or {}).items():
-        hit = mapped.isna() & text.str.contains(str(pattern), regex=True, na=False)
-        mapped = mapped.mask(hit, str(target))
+    distinct = pd.Series(text.dropna().unique())
+    for pattern, target in patterns.items():
+        try:
+            compiled = re2.compile(str(pattern), _RE2_OPTIONS)
+        except re2.error as error:
+            reason = error.args[0].decode(errors="replace") if error.args and isinstance(error.args[0], bytes) else error
+            return f"the pattern {str(pattern)!r} cannot be used: {reason}"
+        matching = set(distinct[[compiled.search(value) is not None for value in distinct]])
+        mapped = mapped.mask(mapped.isna() & text.isin(list(matching)), str(target))
     fallback = value_map.get("default")
     return mapped.fillna(str(fallback)) if fallback is not None else mapped.fillna(text).where(column.notna())
 

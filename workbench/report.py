@@ -37,11 +37,38 @@ def setup() -> None:
     display(HTML(f'{STYLE}<script type="text/javascript">{get_plotlyjs()}</script>'))
 
 
+# Trace attributes that carry values from data; plotly renders <a>, <b>, <br> in them as markup.
+DATA_TEXT = ("x", "y", "z", "text", "hovertext", "name", "labels", "ids", "customdata", "legendgrouptitle")
+
+
+def _escaped(value):
+    if isinstance(value, str):
+        return html.escape(value, quote=False)
+    if isinstance(value, list):
+        return [_escaped(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _escaped(v) for k, v in value.items()}
+    return value
+
+
+def escape_data_text(spec: dict) -> dict:
+    """The figure with every string that came from data escaped (trace values, names, tick labels), so plotly
+    shows '<b>' as text; titles, templates and annotations are the workbench's own and keep their markup."""
+    for trace in spec.get("data", []):
+        for key in DATA_TEXT:
+            if key in trace:
+                trace[key] = _escaped(trace[key])
+    for key, axis in spec.get("layout", {}).items():
+        if key.startswith(("xaxis", "yaxis")) and isinstance(axis, dict) and "ticktext" in axis:
+            axis["ticktext"] = _escaped(axis["ticktext"])
+    return spec
+
+
 def show(fig: go.Figure, caption: str | None = None) -> None:
     """Display a chart that renders in JupyterLab and in the offline HTML page; caption is text."""
     global _chart_count
     _chart_count += 1
-    spec = pio.to_json(fig, validate=False)
+    spec = json.dumps(escape_data_text(json.loads(pio.to_json(fig, validate=False))))
     payload = spec.replace("<", "\\u003c")  # no "</script>" from data can close the script early
     div = f"wb-chart-{_chart_count}"
     markup = (f'<div id="{div}" class="wb-chart" style="height:{fig.layout.height or 420}px"></div>'

@@ -5,9 +5,10 @@ import html
 from pathlib import Path
 
 from .history import runs
+from .publish import SITE_GENERATOR, may_write_site, write_atomically
 
 PAGE = """<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
+<html lang="en"><head><meta charset="utf-8">{generator}<title>{title}</title>
 <style>
 body {{font-family: system-ui, sans-serif; max-width: 60em; margin: 2em auto; padding: 0 1em; color: #111827;}}
 table {{border-collapse: collapse;}} td, th {{padding: 4px 12px; border-bottom: 1px solid #e5e7eb; text-align: left;}}
@@ -44,13 +45,19 @@ def write_run_index(folder: Path, results: dict, pages: list[tuple[str, str]]) -
             f"<p>Signals that predicted renewal: {html.escape(', '.join(predictive) or 'none')}.</p>"
             f"<h2>Pages</h2><ul>{links}<li><a href=\"results.json\">results.json</a> (machine-readable)</li></ul>")
     path = folder / "index.html"
-    path.write_text(PAGE.format(title=f"Study {html.escape(results['as_of'])}", body=body), encoding="utf-8")
+    path.write_text(PAGE.format(generator="", title=f"Study {html.escape(results['as_of'])}", body=body), encoding="utf-8")
     return path
 
 
-def write_site(reports_dir: Path) -> Path:
-    """reports/index.html: every run with its headline figures and links, newest first."""
-    history = runs(reports_dir)
+def write_site(reports_dir: Path, log=print) -> Path | None:
+    """reports/index.html: every run with its headline figures and links, newest first. Written only
+    where the folder has no index.html yet or the one there is the workbench's own."""
+    reports_dir = Path(reports_dir)
+    if not may_write_site(reports_dir):
+        log(f"Not writing {reports_dir / 'index.html'}: a file of that name is there and the workbench did not "
+            f"write it. The report itself is complete.")
+        return None
+    history = runs(reports_dir, log)
     header = "".join(f"<th>{html.escape(label)}</th>" for label in
                      ["As of", "Renewal decisions", "Churned", "GRR", "NRR", "Earned growth rate", "Predicted renewal"])
     rows = []
@@ -63,6 +70,6 @@ def write_site(reports_dir: Path) -> Path:
         rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
     body = (f"<h1>Customer success studies</h1><p>{len(history)} runs. Each links to its pages; trends across runs "
             f"are in each run's summary.</p><table><tr>{header}</tr>{''.join(rows)}</table>")
-    path = Path(reports_dir) / "index.html"
-    path.write_text(PAGE.format(title="Customer success studies", body=body), encoding="utf-8")
+    path = reports_dir / "index.html"
+    write_atomically(path, PAGE.format(generator=SITE_GENERATOR, title="Customer success studies", body=body))
     return path

@@ -1,8 +1,11 @@
 """`workbench study`: run every study notebook with papermill and leave a complete report folder.
 
-The run is written beside its destination and moved into place only when every notebook has
-succeeded, so a reader never sees half a report. A failed run keeps its executed notebooks in
-`<out>.failed/` for diagnosis and leaves the previous report untouched.
+The output folder is checked and locked before any data is read (see publish). The run is written
+in a staging folder of its own beside its destination and moved into place only when every notebook
+has succeeded and recorded its part of results.json, so a reader never sees half a report. Whatever
+stops a run (a failing cell, a dying kernel, a full disk, Ctrl-C or a termination signal) takes one
+path: the previous report stays as it was, the executed notebooks are kept in `<out>.failed/` with
+the reason, the staging folder is removed, and StudyFailed says what happened and what to do.
 """
 from __future__ import annotations
 
@@ -15,17 +18,29 @@ from pathlib import Path
 import papermill as pm
 
 from . import __version__
+from .errors import DataError, UsageError
+from .publish import (check_destination, keep_failed, locked, make_parent, os_reason, publish, remove_empty,
+                      staging_folder, write_atomically)
 from .render import to_html
 from .results import merge, plain
 from .site import write_run_index, write_site
-from .study_data import prepare, save
+from .study_data import no_decisions, prepare, save
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 REQUIRED_KEYS = ("as_of", "window_months", "horizon_days", "decisions", "churned", "signals", "attainment", "revenue")
+EXIT_INTERRUPTED = 130
 
 
 class StudyFailed(Exception):
-    """A notebook failed; the message says which, why, and where its executed copy is kept."""
+    """A run did not finish; the message says where, why, and where its executed notebooks are kept."""
+
+    def __init__(self, message: str, exit_code: int = 1):
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+class Interrupted(BaseException):
+    """Raised in the main thread by a termination signal, so a killed run takes the failure path."""
 
 
 def notebooks(folder: Path = NOTEBOOKS) -> list[Path]:
@@ -37,18 +52,47 @@ def title(notebook: Path) -> str:
 
 
 def run_study(data, as_of: str, out=None, window_months: int = 12, horizon_days: int = 90, config=None,
-              mapping=None, pseudonymize: bool = False, notebook_folder: Path = NOTEBOOKS, log=None) -> Path:
+              mapping=None, pseudonymize: bool = False, notebook_folder: Path = NOTEBOOKS, log=None,
+              allow_outside_data: bool = False) -> Path:
     log = log or (lambda message: print(message, file=sys.stderr, flush=True))
-    out = Path(out or Path("reports") / as_of).resolve()
+    out = Path(out or Path("reports") / as_of).absolute()
+    out = out.parent.resolve() / out.name
     data = Path(data).resolve()
-    log(f"Checking the data in {data} and measuring every decision's signals ...")
-    # Bad config or bad data stops here, before anything is written; the notebooks share this work.
-    study = prepare(data, as_of, window_months, horizon_days, config, mapping, pseudonymize=pseudonymize)
+    protected = [data, *(Path(p) for p in (config, mapping) if p)]
+    check_destination(out, protected)
+    created = make_parent(out)
+    try:
+        with locked(out):
+            check_destination(out, protected)  # again, now that no other run can change it
+            _remove_leftovers(out)
+            staging = staging_folder(out)
+            stage = ["checking the data"]
+            try:
+                _run(data, as_of, out, staging, stage, window_months, horizon_days, config, mapping, pseudonymize,
+                     notebook_folder, log, allow_outside_data)
+            except (DataError, UsageError):
+                shutil.rmtree(staging, ignore_errors=True)
+                raise
+            except BaseException as error:  # noqa: BLE001 - every failure takes the one path below
+                raise _failed(error, stage[0], staging, out) from None
+    except (DataError, UsageError):
+        remove_empty(created)
+        raise
+    write_site(out.parent, log)
+    log(f"Study written to {out}; all runs: {out.parent / 'index.html'}")
+    return out
 
-    staging = out.parent / f".{out.name}.partial"
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
+
+def _run(data: Path, as_of: str, out: Path, staging: Path, stage: list[str], window_months: int, horizon_days: int,
+         config, mapping, pseudonymize: bool, notebook_folder: Path, log, allow_outside_data: bool) -> None:
+    log(f"Checking the data in {data} and measuring every decision's signals ...")
+    # Bad config or bad data stops here, before anything is published; the notebooks share this work.
+    study = prepare(data, as_of, window_months, horizon_days, config, mapping, pseudonymize=pseudonymize,
+                    allow_outside_data=allow_outside_data)
+    if len(study.decisions) == 0:
+        raise UsageError(no_decisions(study))
     results_dir = staging / ".results"
+    stage[0] = "saving the prepared data for the notebooks"
     cache = save(study, staging / ".cache" / "study.pickle")
     del study  # the notebooks read the cache; holding it here too would double the peak memory
     parameters = {
@@ -61,25 +105,21 @@ def run_study(data, as_of: str, out=None, window_months: int = 12, horizon_days:
     books = notebooks(notebook_folder)
     for number, notebook in enumerate(books, 1):
         log(f"[{number}/{len(books)}] {notebook.stem}")
+        stage[0] = notebook.name
         executed = staging / notebook.name
-        try:
-            pm.execute_notebook(notebook, executed, parameters=parameters, kernel_name="python3",
-                                progress_bar=True, cwd=str(notebook_folder))
-        except pm.PapermillExecutionError as error:
-            failed = _keep_failed(staging, out)
-            raise StudyFailed(
-                f"{notebook.name} failed in cell {error.exec_count}: {error.ename}: {error.evalue}\n"
-                f"The executed notebook is kept at {failed / notebook.name}; "
-                f"the previous report at {out} is untouched.") from None
+        pm.execute_notebook(notebook, executed, parameters=parameters, kernel_name="python3",
+                            progress_bar=True, cwd=str(notebook_folder))
+        stage[0] = f"rendering {notebook.stem}.html"
         page = to_html(executed, staging / f"{notebook.stem}.html", title(notebook))
         pages.append((title(notebook), page.name))
 
+    stage[0] = "assembling results.json"
     base = {"as_of": as_of, "window_months": window_months, "horizon_days": horizon_days}
     results = merge(results_dir, base)
     missing = [k for k in REQUIRED_KEYS if k not in results]
     if missing:
-        failed = _keep_failed(staging, out)
-        raise StudyFailed(f"the notebooks did not record {missing} for results.json; see {failed}")
+        raise _Incomplete(f"the notebooks did not record {', '.join(missing)} for results.json, so the run is not "
+                          f"published; a notebook skipped the cell that records them")
     results["run"] = {"generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                       "workbench_version": __version__, "data_dir": str(data),
                       "config": parameters["config"] or None, "mapping": parameters["mapping"] or None,
@@ -88,30 +128,62 @@ def run_study(data, as_of: str, out=None, window_months: int = 12, horizon_days:
     shutil.rmtree(cache.parent)
     (staging / "results.json").write_text(json.dumps(plain(results), indent=2))
     write_run_index(staging, results, pages)
-    _replace(staging, out)
-    write_site(out.parent)
-    log(f"Study written to {out}; all runs: {out.parent / 'index.html'}")
-    return out
+    stage[0] = "publishing the report"
+    publish(staging, out)
 
 
-def _keep_failed(staging: Path, out: Path) -> Path:
-    """Keep the executed notebooks for diagnosis, not the data cache (gigabytes at scale)."""
-    failed = out.parent / f"{out.name}.failed"
-    shutil.rmtree(failed, ignore_errors=True)
-    shutil.rmtree(staging / ".cache", ignore_errors=True)
-    staging.rename(failed)
-    return failed
+class _Incomplete(Exception):
+    pass
 
 
-def _replace(staging: Path, out: Path) -> None:
-    """Swap the finished run into place; the old folder is removed only after the new one is there."""
-    previous = out.parent / f".{out.name}.previous"
-    shutil.rmtree(previous, ignore_errors=True)
-    if out.exists():
-        out.rename(previous)
-    staging.rename(out)
-    shutil.rmtree(previous, ignore_errors=True)
-    shutil.rmtree(out.parent / f"{out.name}.failed", ignore_errors=True)
+def _failed(error: BaseException, stage: str, staging: Path, out: Path) -> StudyFailed:
+    """The one failure path: keep what ran, remove the staging folder, say what happened and what to do."""
+    from nbclient.exceptions import DeadKernelError
+
+    exit_code = 1
+    if isinstance(error, pm.PapermillExecutionError):
+        reason = f"{stage} failed in cell {error.exec_count}: {error.ename}: {error.evalue}"
+    elif isinstance(error, DeadKernelError):
+        reason = (f"{stage}: the notebook's kernel died (most often it ran out of memory). Run again with more "
+                  f"memory, or on a shorter --window-months or a segment")
+    elif isinstance(error, (KeyboardInterrupt, Interrupted)):
+        reason, exit_code = f"the run was interrupted while {_while(stage)}", EXIT_INTERRUPTED
+    elif isinstance(error, OSError):
+        where = f" ({error.filename})" if error.filename else ""
+        reason = f"writing the report failed while {_while(stage)}: {os_reason(error)}{where}; free space or fix " \
+                 f"the folder's permissions and run again"
+    elif isinstance(error, _Incomplete):
+        reason = str(error)
+    else:
+        reason = (f"unexpected error while {_while(stage)}: {type(error).__name__}: {error}. This is a fault of the "
+                  f"workbench, not of your data: please report it with the kept notebooks")
+    try:
+        kept = keep_failed(staging, out, reason)
+    except OSError:
+        kept = None
+    shutil.rmtree(staging, ignore_errors=True)
+    if kept is not None and (kept / stage).is_file():
+        where = f"The executed notebook is kept at {kept / stage}; "
+    else:
+        where = f"The executed notebooks are kept at {kept}; " if kept else ""
+    where += f"the previous report at {out} is untouched."
+    return StudyFailed(f"{reason}\n{where}", exit_code)
+
+
+def _while(stage: str) -> str:
+    return f"running {stage}" if stage.endswith(".ipynb") else stage
+
+
+def _remove_leftovers(out: Path) -> None:
+    """Staging folders of runs of ours into this destination that were killed outright (SIGKILL, power
+    loss): we hold the destination's lock, so no live run owns them. A run killed in the middle of
+    publishing left the previous report inside a `.previous` folder: it goes back in place first."""
+    for previous in out.parent.glob(f".{out.name}.*.previous"):
+        if (previous / out.name).is_dir() and not out.exists():
+            (previous / out.name).rename(out)
+        shutil.rmtree(previous, ignore_errors=True)
+    for staging in out.parent.glob(f".{out.name}.*.partial"):
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def latest_complete_month(today: date) -> str:

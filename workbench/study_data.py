@@ -34,7 +34,8 @@ class StudyData:
 
 
 def prepare(data_dir, as_of, window_months: int = 12, horizon_days: int = 90, config=None, mapping=None,
-            segment: str = "", pseudonymize: bool = False, cache: str = "") -> StudyData:
+            segment: str = "", pseudonymize: bool = False, cache: str = "", allow_outside_data: bool = False
+            ) -> StudyData:
     """Load and check the data, then measure every decision's signals; `segment` overrides the config's,
     `pseudonymize` replaces account and contact names with stable aliases. `cache` names a file that
     `workbench study` wrote with `save` after preparing once for all its notebooks."""
@@ -44,7 +45,7 @@ def prepare(data_dir, as_of, window_months: int = 12, horizon_days: int = 90, co
     settings = load_config(config)
     if segment:
         settings["segment"] = segment
-    data = load(data_dir, mapping or None)
+    data = load(data_dir, mapping or None, allow_outside_data)
     if pseudonymize:
         privacy.pseudonymize(data.tables)
     as_of = pd.Timestamp(as_of)
@@ -59,6 +60,19 @@ def prepare(data_dir, as_of, window_months: int = 12, horizon_days: int = 90, co
     signals = [s for s in snapshot.SIGNALS if s in decisions] + list(settings["extra_signals"])
     return StudyData(data, settings, as_of, snapshot.window_start(as_of, window_months), horizon_days,
                      decisions, open_contracts, signals, open_people, growth)
+
+
+def no_decisions(study: StudyData) -> str:
+    """Why a study has nothing to judge, with the dates it looked at and what to change."""
+    contracts = study.data["contracts"]
+    decided = contracts.loc[contracts["outcome"].isin(["renewed", "churned"]), "end_date"]
+    span = (f"the data's decided contracts end between {decided.min():%Y-%m-%d} and {decided.max():%Y-%m-%d} "
+            f"({len(decided):,} of them)" if len(decided) else "the contracts table holds no renewed or churned contract")
+    segment = study.config["segment"]
+    return (f"no renewal decision to judge: no contract{f' of segment {segment!r}' if segment else ''} with outcome "
+            f"renewed or churned ends in the study window ({study.window_start:%Y-%m-%d}, {study.as_of:%Y-%m-%d}]; "
+            f"{span}. Nothing was written. Choose an --as-of within that span or a longer --window-months"
+            + (", or check the segment's spelling" if segment else "") + ".")
 
 
 def _with_accounts(data: Dataset, settings: dict) -> pd.DataFrame:

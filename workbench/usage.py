@@ -146,7 +146,7 @@ def load_usage(source: UsageSource, accounts: pd.DataFrame | None, contacts: pd.
         _configure(connection)
         usage, problems = _check_and_store(connection, source, accounts, contacts, database)
     except duckdb.Error as error:
-        usage, problems = None, [unreadable(source.label, str(error).splitlines()[0])]
+        usage, problems = None, [unreadable(source.label, duckdb_reason(error))]
     finally:
         connection.close()
     if usage is None:
@@ -154,6 +154,12 @@ def load_usage(source: UsageSource, accounts: pd.DataFrame | None, contacts: pd.
     else:
         usage.own(folder)
     return usage, problems
+
+
+def duckdb_reason(error: Exception, limit: int = 2000) -> str:
+    """DuckDB's whole reason (its first line alone is often just 'CSV Error on Line: 2'), kept readable."""
+    text = " ".join(line.strip() for line in str(error).splitlines() if line.strip())
+    return text if len(text) <= limit else text[:limit] + " ..."
 
 
 def _configure(connection) -> None:
