@@ -6,7 +6,7 @@ AS_OF ?= 2026-10-31
 SAMPLE := data/sample
 SAMPLE_ACCOUNTS ?= 1000
 
-.PHONY: study test lab bench constraints clean
+.PHONY: study test lab bench calibrate constraints clean
 
 $(BIN)/workbench: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,10 @@ lab: $(BIN)/workbench $(SAMPLE)/contracts.csv
 ## Benchmarks at 1k, 10k and 100k accounts: prints a table and writes benchmarks/results/*.json
 bench: $(BIN)/workbench
 	$(BIN)/python -m benchmarks.run
+
+## Calibration of the verdicts on null and planted worlds (long: about an hour on 2 cores)
+calibrate: $(BIN)/workbench
+	$(BIN)/python -m benchmarks.calibrate
 
 ## Re-pin every package to its newest release (then run make test)
 constraints:

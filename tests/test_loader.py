@@ -3,6 +3,7 @@ import pandas as pd
 import pytest
 
 from workbench import snapshot
+from workbench.contract import TABLES
 from workbench.cli import main
 from workbench.errors import DataError
 from workbench.loader import load
@@ -145,3 +146,30 @@ def test_validate_command_passes_clean_data(small_world, capsys):
     assert main(["validate", "--data", str(small_world)]) == 0
     out = capsys.readouterr().out
     assert "The data meets the contract (0 warnings" in out and "usage" in out
+
+
+REFERENCES = [(table.name, column, target) for table in TABLES.values() for column, target in table.references.items()]
+
+
+@pytest.mark.parametrize("table, column, target", REFERENCES, ids=[f"{t}.{c}" for t, c, _ in REFERENCES])
+def test_every_declared_reference_rejects_an_orphan(world_copy, table, column, target):
+    """Each reference the contract declares is checked: a row naming an ID its table lacks is refused."""
+    frame = pd.read_csv(world_copy / f"{table}.csv", dtype=str, keep_default_na=False, na_values=[""])
+    row = frame.dropna(subset=[column]).iloc[[0]].copy()
+    row[column] = "ORPHAN-1"
+    if TABLES[table].unique:
+        row[TABLES[table].unique] = "NEW-ID"
+    pd.concat([frame, row]).to_csv(world_copy / f"{table}.csv", index=False)
+    with pytest.raises(DataError) as caught:
+        load(world_copy)
+    problems = [p for p in caught.value.problems if p.column == column and p.file.endswith(f"{table}.csv")]
+    assert problems and f"not in the {target} table" in problems[0].message
+    assert ("line " + str(len(frame) + 2), "ORPHAN-1") in problems[0].rows
+
+
+def test_a_repeated_contact_id_is_reported_not_a_crash(world_copy):
+    contacts = pd.read_csv(world_copy / "contacts.csv", dtype=str, keep_default_na=False, na_values=[""])
+    twin = contacts.iloc[[0]].assign(account_id=contacts["account_id"].iloc[-1])
+    pd.concat([contacts, twin]).to_csv(world_copy / "contacts.csv", index=False)
+    with pytest.raises(DataError, match="rows share an ID with another row"):
+        load(world_copy)

@@ -2,16 +2,15 @@
 import pytest
 
 from workbench.generate import World, generate, write
-from workbench.signals import validity
 from workbench.study_data import prepare
 
 SEEDS = (1, 2, 3)
 
 
 def scoreboard(world: World, tmp_path):
+    """The report's scoreboard: one family, clustered by account."""
     folder = write(generate(world), tmp_path / f"world_{world.seed}")
-    study = prepare(folder, world.as_of)
-    return validity(study.decisions, study.signals).set_index("signal")
+    return prepare(folder, world.as_of).scoreboard.set_index("signal")
 
 
 def flagged(table, column="predictive") -> set[str]:
@@ -52,6 +51,22 @@ def test_null_worlds_flag_nothing(tmp_path):
         table = scoreboard(World.null(accounts=1200, seed=seed), tmp_path)
         flags[seed] = flagged(table) | flagged(table, "inverse")
     assert sum(bool(f) for f in flags.values()) <= 1, flags
+
+
+@pytest.mark.parametrize("shape", [{"products": 3, "outcome_correlation": 0.9}, {"term_months": 1}])
+def test_null_books_of_several_decisions_per_account_flag_nothing(shape, tmp_path):
+    """Decisions that share an account's fate must not count as independent evidence (make calibrate
+    measures the rate over 100 worlds; here a few worlds must stay quiet)."""
+    flags = {}
+    for seed in range(1, 5):
+        table = scoreboard(World.null(accounts=300, seed=seed, **shape), tmp_path)
+        flags[seed] = flagged(table) | flagged(table, "inverse")
+    assert sum(bool(f) for f in flags.values()) <= 1, flags
+
+
+def test_the_planted_driver_is_found_in_a_book_of_concurrent_subscriptions(tmp_path):
+    table = scoreboard(World(accounts=800, seed=2, products=3, outcome_correlation=0.8), tmp_path)
+    assert "health_decision_maker" in flagged(table) and table.loc["health_decision_maker", "n"] > 800
 
 
 def test_too_few_events_give_a_warning_not_a_verdict(tmp_path):

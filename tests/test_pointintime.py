@@ -35,8 +35,15 @@ def test_window_sum_and_latest_match_brute_force():
 
 def test_no_value_dated_after_the_observation_date_changes_a_signal(small_world):
     data = load(small_world)
+    surveys = data["surveys"]
+    some = surveys.index % 3 == 0  # some answers as CSAT and CES, so their signals are checked too
+    data.tables["surveys"] = surveys.assign(
+        survey=np.select([some, surveys.index % 3 == 1], ["csat", "ces"], surveys["survey"]),
+        score=np.select([some, surveys.index % 3 == 1], [surveys["score"] // 2.5 + 1, surveys["score"] // 2 + 1],
+                        surveys["score"]))
     decisions = snapshot.decisions(data["contracts"], "2026-10-31", 12, 90)
     before = snapshot.measure(data, decisions)
+    assert set(snapshot.SIGNALS) <= set(before)
 
     # After each decision's observation date, flood every table with extreme values.
     first = decisions.drop_duplicates("account_id").set_index("account_id")

@@ -7,7 +7,7 @@ from workbench.calibration import odds_ratios, reliability
 from workbench.features import feature_usage
 from workbench.usage import from_frame
 from workbench.generate import World, generate, write
-from workbench.models import cross_validated_auc, holm, likelihood_ratio_tests, out_of_time
+from workbench.models import contribution_tests, cross_validated_auc, holm, out_of_time
 from workbench.signals import versus_reference
 from workbench.study_data import prepare
 from workbench.surveys import intention_vs_action, nonresponse
@@ -32,14 +32,21 @@ def test_decision_maker_beats_the_health_score_in_the_default_world(default_stud
     assert not table.loc["nps", "better"] and not table.loc["usage", "better"]
 
 
-def test_likelihood_ratio_tests_find_the_planted_drivers_and_only_them(default_study, null_study):
-    planted = likelihood_ratio_tests(default_study.decisions, default_study.signals).set_index("signal")
+def test_contribution_tests_find_the_planted_drivers_and_only_them(default_study, null_study):
+    planted = contribution_tests(default_study.decisions, default_study.signals).set_index("signal")
     assert planted.loc["goal_attainment", "adds_information"] and planted.loc["health_decision_maker", "adds_information"]
     # NPS is left out here: its respondents include champions and decision makers, whose sentiment
     # is a planted driver, so NPS may legitimately add a little beyond the person-level scores.
     assert not planted.loc[["usage", "health_score"], "adds_information"].any()
-    null = likelihood_ratio_tests(null_study.decisions, null_study.signals)
-    assert not null["adds_information"].any()
+    null = contribution_tests(null_study.decisions, null_study.signals)
+    assert len(null) == len(null_study.signals) and not null["adds_information"].any()
+
+
+def test_a_signal_without_values_never_enters_a_model(default_study):
+    decisions = default_study.decisions.assign(nps=float("nan"), constant=1.0)
+    table = contribution_tests(decisions, [*default_study.signals, "constant"])
+    assert "nps" not in set(table["signal"]) and "constant" not in set(table["signal"])
+    assert table.set_index("signal").loc["health_decision_maker", "adds_information"]
 
 
 def test_models_hold_up_out_of_time_only_where_truth_was_planted(default_study, null_study):

@@ -49,13 +49,18 @@ def test_results_follow_the_contract(report, hostile_world):
                            & (contracts["end_date"] > "2025-10-31") & (contracts["end_date"] <= AS_OF)]
     assert results["decisions"] == len(window)
     assert results["churned"] == int((window["outcome"] == "churned").sum())
+    assert results["accounts"] == window["account_id"].nunique()
+    assert results["churned_accounts"] == window.loc[window["outcome"] == "churned", "account_id"].nunique()
+    assert {"lead_time", "scorecard", "capacity"} <= set(results)
 
     assert CONTRACT_SIGNALS <= {s["signal"] for s in results["signals"]}
     for signal in results["signals"]:
-        assert {"signal", "n", "churned", "auc", "auc_ci_low", "auc_ci_high", "predictive", "inverse"} <= set(signal)
+        assert {"signal", "n", "accounts", "churned", "auc", "auc_ci_low", "auc_ci_high", "predictive", "inverse",
+                "conclusion", "min_detectable_auc", "decisions_needed"} <= set(signal)
         low, high = signal["auc_ci_low"], signal["auc_ci_high"]
         assert signal["predictive"] is (low is not None and low > 0.5)
         assert signal["inverse"] is (high is not None and high < 0.5)
+        assert signal["conclusion"] in ("predictive", "inverse", "ruled_out", "inconclusive", "not_judged")
 
     assert [b["band"] for b in results["attainment"]["bands"]] == ["<50%", "50-80%", "80-100%", ">=100%"]
     for band in results["attainment"]["bands"]:
@@ -68,6 +73,9 @@ def test_results_follow_the_contract(report, hostile_world):
     assert revenue["grr"] == pytest.approx(renewal.clip(upper=arr).sum() / arr.sum(), abs=1e-3)
     assert revenue["nrr"] == pytest.approx(renewal.sum() / arr.sum(), abs=1e-3)
     assert revenue["earned_growth_rate"] == pytest.approx(renewal.sum() / arr.sum() + referred / arr.sum() - 1, abs=1e-3)
+    assert revenue["renewal_rate"] == pytest.approx(revenue["grr"], abs=1e-9)  # an annual book
+    projection = results["attainment"]["projection"]
+    assert projection["from_month"] == 6 and 0 <= projection["band_accuracy"] <= 1
 
 
 def test_pages_load_nothing_from_a_network_and_show_no_code(report):

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .rates import wilson
+from .rates import clustered_wilson
 
 BANDS = ("<50%", "50-80%", "80-100%", ">=100%")
 EDGES = (-np.inf, 0.5, 0.8, 1.0, np.inf)
@@ -27,6 +27,9 @@ def attainment_bands(decisions: pd.DataFrame, column: str = "goal_attainment") -
     with np.errstate(invalid="ignore", divide="ignore"):
         table["churn_rate"] = np.where(table["n"] > 0, table["churned"] / table["n"], np.nan)
         table["expansion_rate"] = np.where(table["n"] > 0, table["expanded"] / table["n"], np.nan)
-    table["churn_ci_low"], table["churn_ci_high"] = wilson(table["churned"], table["n"])
-    table["expansion_ci_low"], table["expansion_ci_high"] = wilson(table["expanded"], table["n"])
+    for event, name in (("churned", "churn"), ("expanded", "expansion")):
+        low, high = clustered_wilson(known.assign(**{event: known[event].astype(bool)}), "band", event)
+        table[f"{name}_ci_low"], table[f"{name}_ci_high"] = low.reindex(table.index), high.reindex(table.index)
+    if "account_id" in known:
+        table["accounts"] = known.groupby("band", observed=False)["account_id"].nunique().reindex(table.index).fillna(0)
     return table.reset_index()

@@ -1,13 +1,16 @@
 """Area under the ROC curve with DeLong standard errors, for one signal or several on the same cases.
 
 DeLong, DeLong & Clarke-Pearson (1988), in the O(n log n) midrank form of Sun & Xu (2014).
-`positive` is the outcome the signal is expected to rise with (here: renewed).
+`positive` is the outcome the signal is expected to rise with (here: renewed). With `cluster` (the
+account of each decision) the variance is Obuchowski's (1997) for clustered data: an account's
+several decisions share their structural components instead of counting as independent cases.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 from scipy import stats
 
 
@@ -24,8 +27,9 @@ class Delong:
     negatives: int
 
 
-def delong(scores: np.ndarray, positive: np.ndarray) -> Delong:
-    """AUCs and their covariance for `scores` (signals x cases, or one row) against a boolean outcome."""
+def delong(scores: np.ndarray, positive: np.ndarray, cluster=None) -> Delong:
+    """AUCs and their covariance for `scores` (signals x cases, or one row) against a boolean outcome;
+    `cluster` labels the unit each case belongs to (clustered variance), None for independent cases."""
     scores = np.atleast_2d(np.asarray(scores, dtype=float))
     positive = np.asarray(positive, dtype=bool)
     x, y = scores[:, positive], scores[:, ~positive]
@@ -35,22 +39,45 @@ def delong(scores: np.ndarray, positive: np.ndarray) -> Delong:
     auc = (tz[:, :m].sum(axis=1) / m - (m + 1) / 2) / n
     v01 = (tz[:, :m] - tx) / n  # per positive case: share of negatives it outranks
     v10 = 1 - (tz[:, m:] - ty) / m  # per negative case: share of positives that outrank it
+    if cluster is not None:
+        return Delong(auc, _clustered_covariance(auc, v01, v10, np.asarray(cluster), positive), m, n)
     sx = np.atleast_2d(np.cov(v01)) if m > 1 else np.zeros((len(auc), len(auc)))
     sy = np.atleast_2d(np.cov(v10)) if n > 1 else np.zeros((len(auc), len(auc)))
     return Delong(auc, sx / m + sy / n, m, n)
 
 
-def auc_interval(score, positive, level: float = 0.95) -> tuple[float, float, float]:
-    """(auc, low, high): DeLong interval at `level`, clipped to [0, 1]."""
-    result = delong(score, positive)
+def _clustered_covariance(auc, v01, v10, cluster, positive) -> np.ndarray:
+    """Obuchowski (1997): per cluster, the sums of its positives' and negatives' structural components,
+    centred on what its counts of each would contribute at the overall AUC."""
+    codes, _ = pd.factorize(cluster)
+    units = codes.max() + 1 if len(codes) else 0
+    if units < 2:
+        return np.full((len(auc), len(auc)), np.nan)
+    pos_codes, neg_codes = codes[positive], codes[~positive]
+    m_i = np.bincount(pos_codes, minlength=units)
+    n_i = np.bincount(neg_codes, minlength=units)
+    x = np.stack([np.bincount(pos_codes, weights=row, minlength=units) for row in v01]) - np.outer(auc, m_i)
+    y = np.stack([np.bincount(neg_codes, weights=row, minlength=units) for row in v10]) - np.outer(auc, n_i)
+    m, n = v01.shape[1], v10.shape[1]
+    scale = units / (units - 1)
+    s10 = scale * (x @ x.T) / m
+    s01 = scale * (y @ y.T) / n
+    s11 = scale * (x @ y.T)
+    return s10 / m + s01 / n + (s11 + s11.T) / (m * n)
+
+
+def auc_interval(score, positive, level: float = 0.95, cluster=None) -> tuple[float, float, float]:
+    """(auc, low, high): DeLong interval at `level` (clustered by `cluster` where given), clipped to [0, 1]."""
+    result = delong(score, positive, cluster)
     auc = float(result.auc[0])
     half = stats.norm.ppf(0.5 + level / 2) * np.sqrt(max(result.covariance[0, 0], 0.0))
     return auc, max(auc - half, 0.0), min(auc + half, 1.0)
 
 
-def paired_difference(first, second, positive, level: float = 0.95) -> dict[str, float]:
-    """AUC(first) - AUC(second) on the same cases, with its DeLong interval and two-sided p-value."""
-    result = delong(np.vstack([first, second]), positive)
+def paired_difference(first, second, positive, level: float = 0.95, cluster=None) -> dict[str, float]:
+    """AUC(first) - AUC(second) on the same cases, with its DeLong interval (clustered by `cluster` where
+    given) and two-sided p-value."""
+    result = delong(np.vstack([first, second]), positive, cluster)
     difference = float(result.auc[0] - result.auc[1])
     c = result.covariance
     se = float(np.sqrt(max(c[0, 0] + c[1, 1] - 2 * c[0, 1], 0.0)))

@@ -1,12 +1,15 @@
 """Plotly figures for the study pages: each answers one question at a glance."""
 from __future__ import annotations
 
+import html
+
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from .report import COLORS
+from .signals import label
 
 
 def auc_forest(validity: pd.DataFrame) -> go.Figure:
@@ -15,11 +18,12 @@ def auc_forest(validity: pd.DataFrame) -> go.Figure:
     color = [COLORS["green"] if p else COLORS["red"] if i else COLORS["neutral"]
              for p, i in zip(table["predictive"], table["inverse"])]
     fig = go.Figure(go.Scatter(
-        x=table["auc"], y=table["signal"], mode="markers", marker={"size": 11, "color": color},
+        x=table["auc"], y=table["signal"].map(label), mode="markers", marker={"size": 11, "color": color},
         error_x={"type": "data", "symmetric": False, "array": table["auc_ci_high"] - table["auc"],
                  "arrayminus": table["auc"] - table["auc_ci_low"], "color": "#9ca3af"},
-        customdata=table[["n", "churned"]], hovertemplate="%{y}: AUC %{x:.2f}<br>n=%{customdata[0]}, "
-                                                          "churned=%{customdata[1]}<extra></extra>"))
+        customdata=table[["n", "accounts", "churned"]] if "accounts" in table else table[["n", "n", "churned"]],
+        hovertemplate="%{y}: AUC %{x:.2f}<br>%{customdata[0]} decisions from %{customdata[1]} accounts, "
+                      "%{customdata[2]} churned<extra></extra>"))
     fig.add_vline(x=0.5, line_dash="dash", line_color="#6b7280", annotation_text="coin toss")
     fig.update_layout(title="Which signals predict renewal? (AUC with simultaneous 95% interval)",
                       xaxis={"title": "AUC for renewal", "range": [0.25, 1.0]}, height=120 + 38 * len(table),
@@ -30,8 +34,9 @@ def auc_forest(validity: pd.DataFrame) -> go.Figure:
 def churn_by_band(bands: dict[str, pd.DataFrame], columns: int = 3) -> go.Figure:
     """Small multiples: churn rate per decile of each signal, with Wilson intervals."""
     names = list(bands)
+    columns = max(min(columns, len(names)), 1)
     rows = -(-len(names) // columns)
-    fig = make_subplots(rows=rows, cols=columns, subplot_titles=names, shared_yaxes=True,
+    fig = make_subplots(rows=rows, cols=columns, subplot_titles=[html.escape(label(n).capitalize()) for n in names], shared_yaxes=True,
                         vertical_spacing=0.12 if rows > 1 else 0.2)
     for index, name in enumerate(names):
         table = bands[name]
@@ -208,16 +213,16 @@ def gap_distribution(frame: pd.DataFrame) -> go.Figure:
 
 
 def revenue_waterfall(revenue: dict) -> go.Figure:
-    """From the ARR up for renewal to what it became, plus the new ARR customers referred."""
-    steps = [("ARR up for renewal", revenue["starting_arr"], "absolute"), ("churned", -revenue["churned_arr"], "relative"),
+    """From the cohort's ARR at the window's start to what it holds now, plus the new ARR customers referred."""
+    steps = [("ARR at the start", revenue["starting_arr"], "absolute"), ("churned", -revenue["churned_arr"], "relative"),
              ("contracted", -revenue["contraction_arr"], "relative"), ("expanded", revenue["expansion_arr"], "relative"),
-             ("referred", revenue["referral_arr"], "relative")]
+             ("referred", revenue["referral_arr"] or 0.0, "relative")]
     fig = go.Figure(go.Waterfall(
-        x=[s[0] for s in steps] + ["renewed + referred"], y=[s[1] for s in steps] + [0],
+        x=[s[0] for s in steps] + ["held now + referred"], y=[s[1] for s in steps] + [0],
         measure=[s[2] for s in steps] + ["total"], connector={"line": {"color": "#9ca3af"}},
         decreasing={"marker": {"color": COLORS["churned"]}}, increasing={"marker": {"color": COLORS["green"]}},
         totals={"marker": {"color": COLORS["renewed"]}}, texttemplate="%{delta:,.0f}", textposition="outside"))
-    fig.update_layout(title="Where the ARR up for renewal went", height=420, yaxis={"title": "ARR", "tickformat": ",.0f"})
+    fig.update_layout(title="Where the ARR of the accounts under contract a window ago went", height=420, yaxis={"title": "ARR", "tickformat": ",.0f"})
     return fig
 
 

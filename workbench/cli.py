@@ -160,7 +160,10 @@ def _generate(args) -> int:
         except ValueError:
             raise UsageError(f"knob '{name}': '{value}' is not a number") from None
     base = dict(accounts=args.accounts, seed=args.seed, as_of=args.as_of, **knobs)
-    world = World.null(**base) if args.null_world else World(**base)
+    try:
+        world = World.null(**base) if args.null_world else World(**base)
+    except ValueError as error:
+        raise UsageError(f"knob: {error}") from None
     out = write(generate(world), args.out, args.format)
     print(f"Wrote a synthetic world of {args.accounts:,} accounts (seed {args.seed}) to {out}")
     return 0

@@ -13,6 +13,10 @@ DEFAULTS: dict = {
     "segment_column": "segment",  # the accounts column that holds segments
     "extra_signals": [],  # numeric columns of accounts or contracts to test as signals too
     "min_events": 10,  # fewer churned (or renewed) decisions than this: a warning, not a verdict
+    # The report's family of tests: the signals it judges, with intervals simultaneous across the whole
+    # report (null: every signal the data allows, the scoreboard).
+    "signals": None,
+    "min_useful_auc": 0.60,  # an AUC the team would act on; intervals inside 1 - this .. this rule a signal out
     "health_red_below": 40,  # overall health score below this is red
     "health_green_from": 70,  # ... from this on green, yellow in between
     # Person-level health where the data has no person-level scores: 0-100 components and their weights.
@@ -28,6 +32,8 @@ SCHEMA = {
         "segment_column": {"type": "string", "minLength": 1},
         "extra_signals": {"type": "array", "items": {"type": "string", "minLength": 1}},
         "min_events": {"type": "integer", "minimum": 1},
+        "signals": {"type": ["array", "null"], "minItems": 1, "items": {"type": "string", "minLength": 1}},
+        "min_useful_auc": {"type": "number", "exclusiveMinimum": 0.5, "exclusiveMaximum": 1},
         "health_red_below": _SCORE,
         "health_green_from": _SCORE,
         "scorecard_weights": {

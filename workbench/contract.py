@@ -54,7 +54,7 @@ TABLES: dict[str, Table] = {
              Column("arr", NUMBER, True, minimum=0),
              Column("outcome", TEXT, True, allowed=OUTCOMES),
              Column("renewal_arr", NUMBER, minimum=0),
-             Column("churn_reason", TEXT, allowed=CHURN_REASONS)),
+             Column("churn_reason", TEXT, allowed=CHURN_REASONS), Column("seats", NUMBER, minimum=0)),
             unique="contract_id",
             references={"account_id": "accounts"},
             required=True,
@@ -62,7 +62,8 @@ TABLES: dict[str, Table] = {
         Table(
             "contacts",
             (Column("contact_id", ID, True), Column("account_id", ID, True),
-             Column("role", TEXT, True, allowed=ROLES), Column("name", TEXT), Column("email", TEXT)),
+             Column("role", TEXT, True, allowed=ROLES), Column("name", TEXT), Column("email", TEXT),
+             Column("created_date", DATE)),
             unique="contact_id",
             references={"account_id": "accounts"},
         ),

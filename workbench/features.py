@@ -20,7 +20,8 @@ def feature_usage(decisions: pd.DataFrame, usage: Usage, min_events: int = 10, l
     features = usage.features
     events = usage.feature_sums(decisions["account_id"], days(decisions["observation_date"]), USAGE_DAYS)
     events.index = decisions.index
-    judged = validity(events.assign(renewed=decisions["renewed"]), features, level, min_events)
+    judged = validity(events.assign(renewed=decisions["renewed"], account_id=decisions["account_id"]), features, level,
+                      min_events)
     churned = ~decisions["renewed"].to_numpy()
     unused = events.to_numpy() == 0
     with np.errstate(invalid="ignore", divide="ignore"):

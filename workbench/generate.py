@@ -62,7 +62,16 @@ class World:
     end_users_per_account: float = 5.0
     features: int = 1  # usage features per contact and month
     new_account_share: float = 0.2  # accounts still in their first term at as_of
+    products: int = 1  # concurrent subscriptions per account, each with its own contract terms
+    outcome_correlation: float = 0.0  # chance an extra product's renewal follows the account's first product
+    term_months: int = 12  # length of a contract term: 1 (monthly), 3 (quarterly) or 12 (annual)
     hostile_names: bool = False  # account and contact names with HTML/script, to test escaping
+
+    def __post_init__(self):
+        if self.term_months not in (1, 3, 12):
+            raise ValueError(f"term_months must be 1, 3 or 12, not {self.term_months}")
+        if self.products < 1:
+            raise ValueError(f"products must be 1 or more, not {self.products}")
 
     @classmethod
     def null(cls, **overrides) -> "World":
@@ -92,7 +101,7 @@ def generate(world: World = World()) -> dict[str, pd.DataFrame]:
     segment_code = accounts["segment_code"].to_numpy()
     arr = np.round(SEGMENT_ARR[segment_code] * rng.lognormal(0, 0.5, n), -2)
 
-    renewed, reason = _decide(rng, world, drivers)
+    renewed, reason, p_renew = _decide(rng, world, drivers)
     decided = ~new
     growth = np.clip(0.4 * np.maximum(drivers["attainment"] - 1, 0) + rng.normal(-0.02, 0.06, n), -0.4, 1.0)
     renewal_arr = np.where(renewed, np.round(arr * (1 + growth), -2), 0.0)
@@ -112,11 +121,16 @@ def generate(world: World = World()) -> dict[str, pd.DataFrame]:
         "start_date": end[again], "end_date": end[again] + TERM_DAYS, "arr": renewal_arr[again],
         "outcome": "open", "renewal_arr": np.nan, "churn_reason": None,
     })
-    contracts = pd.concat([first, second], ignore_index=True)
+    annual = pd.concat([first, second], ignore_index=True)
+    contracts = annual
+    if world.products > 1:
+        contracts = _more_products(rng, world, contracts, renewed, p_renew, reason, renewal_arr / np.maximum(arr, 1))
+    if world.term_months != 12:
+        contracts = _billing_terms(rng, contracts, world.term_months, as_of)
 
     # Each account is active from its first start until it churns, or until as_of.
     active_until = np.minimum(np.where(decided & ~renewed, end, as_of), as_of)
-    terms = contracts.assign(account=np.r_[np.arange(n), np.flatnonzero(again)])
+    terms = annual.assign(account=np.r_[np.arange(n), np.flatnonzero(again)])  # goals follow the annual terms
 
     tables = {
         "accounts": accounts.drop(columns="segment_code"),
@@ -222,7 +236,59 @@ def _decide(rng, world: World, drivers) -> tuple[np.ndarray, np.ndarray]:
     external = rng.random(len(logit)) < world.external_churn
     renewed = (draws < p_renew) & ~external
     reason = np.where(external, "external", np.where(rng.random(len(logit)) < 0.15, "unknown", "value"))
-    return renewed, reason
+    return renewed, reason, p_renew * (1 - world.external_churn)
+
+
+def _more_products(rng, world: World, contracts: pd.DataFrame, renewed, p_renew, reason, growth) -> pd.DataFrame:
+    """Concurrent subscriptions: each account's first product as drawn, and `products - 1` more whose
+    renewal follows the first one's with chance `outcome_correlation` and is drawn afresh otherwise
+    (with the same probability, so the planted drivers act on every product alike)."""
+    first = contracts.loc[contracts["contract_id"].str[1:].astype(int) < len(renewed)].reset_index(drop=True)
+    account = np.arange(len(first))
+    decided = first["outcome"] != "open"
+    parts = [contracts]
+    for product in range(1, world.products):
+        follows = rng.random(len(first)) < world.outcome_correlation
+        own = np.where(follows, renewed, rng.random(len(first)) < p_renew)
+        arr = np.round(first["arr"].to_numpy() * rng.uniform(0.2, 1.0, len(first)), -2)
+        renewal = np.where(own, np.round(arr * growth[account], -2), 0.0)
+        term = first.assign(
+            contract_id=[f"K{i:07d}-P{product}" for i in account], arr=arr,
+            outcome=np.where(decided, np.where(own, "renewed", "churned"), "open"),
+            renewal_arr=np.where(decided, renewal, np.nan),
+            churn_reason=np.where(decided & ~own, reason, None))
+        again = decided & own
+        follow_on = first.loc[again].assign(
+            contract_id=[f"K{i:07d}-P{product}-2" for i in account[again]], start_date=first.loc[again, "end_date"],
+            end_date=first.loc[again, "end_date"] + np.timedelta64(TERM_DAYS, "D"), arr=renewal[again],
+            outcome="open", renewal_arr=np.nan, churn_reason=None)
+        parts += [term, follow_on]
+    return pd.concat(parts, ignore_index=True)
+
+
+def _billing_terms(rng, contracts: pd.DataFrame, months: int, as_of: np.datetime64) -> pd.DataFrame:
+    """Each annual term cut into billing terms of `months`. A year that renews renews every term at the same
+    ARR, its last term at the next year's; a year that churns does so at a term drawn evenly among its
+    terms (subscribers leave in any month), the terms before it renewing. Terms still open at as_of end
+    with the one covering it."""
+    pieces = 12 // months
+    churn_at = np.where(contracts["outcome"].to_numpy() == "churned", rng.integers(0, pieces, len(contracts)), pieces - 1)
+    cut = contracts.loc[contracts.index.repeat(pieces)].reset_index(drop=True)
+    k = np.tile(np.arange(pieces), len(contracts))
+    decided_at = np.repeat(churn_at, pieces)
+    start = pd.to_datetime(contracts["start_date"]).to_numpy().astype("datetime64[D]")
+    origin = np.repeat(start, pieces)
+    cut["start_date"] = origin + np.round(k * TERM_DAYS / pieces).astype("timedelta64[D]")
+    cut["end_date"] = origin + np.round((k + 1) * TERM_DAYS / pieces).astype("timedelta64[D]")
+    last = k == decided_at
+    open_year = cut["outcome"].to_numpy() == "open"
+    ended = cut["end_date"].to_numpy() <= as_of
+    cut["outcome"] = np.where(last, cut["outcome"], np.where(open_year & ~ended, "open", "renewed"))
+    cut["renewal_arr"] = np.where(last, cut["renewal_arr"], np.where(open_year & ~ended, np.nan, cut["arr"]))
+    cut["churn_reason"] = np.where(last, cut["churn_reason"], None)
+    cut["contract_id"] = cut["contract_id"] + "-" + (k + 1).astype(str)
+    keep = ((cut["start_date"].to_numpy() <= as_of) | ~open_year) & (k <= decided_at)
+    return cut.loc[keep].reset_index(drop=True)
 
 
 def _months(start: np.ndarray, until: np.ndarray, owner: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -6,10 +6,10 @@ import pandas as pd
 from statsmodels.duration.survfunc import SurvfuncRight, survdiff
 
 from .attainment import band
-from .auc import auc_interval
 from .growth import GrowthModel, fit_growth
 from .pointintime import Timeline, days
 from .rates import rate_table, wilson
+from .signals import validity
 
 DAYS_PER_MONTH = 365.25 / 12
 LANDMARKS = (3, 6, 9)
@@ -63,18 +63,15 @@ def landmarks(decisions: pd.DataFrame, goals: pd.DataFrame, progress: pd.DataFra
 
 
 def early_warning(frame: pd.DataFrame, months=LANDMARKS, min_events: int = 10) -> pd.DataFrame:
-    """AUC for renewal of attainment at each landmark month, with its 95% interval."""
-    rows = []
-    for month in months:
-        column = f"attainment_m{month}"
-        known = frame[column].notna()
-        renewed = frame.loc[known, "renewed"]
-        row = {"landmark_month": month, "n": int(known.sum()), "churned": int((~renewed).sum()),
-               "auc": np.nan, "ci_low": np.nan, "ci_high": np.nan}
-        if row["churned"] >= min_events and renewed.sum() >= min_events:
-            row["auc"], row["ci_low"], row["ci_high"] = auc_interval(frame.loc[known, column], renewed)
-        rows.append(row)
-    return pd.DataFrame(rows)
+    """AUC for renewal of attainment at each landmark month, with its 95% interval, clustered by account.
+
+    Exploratory: the landmarks are one question asked at several times, outside the report's family
+    of tests, so their intervals are not adjusted and a page must not state them as findings."""
+    columns = [f"attainment_m{month}" for month in months]
+    judged = validity(frame, columns, min_events=min_events, family_size=1)
+    return pd.DataFrame({"landmark_month": list(months), "n": judged["n"], "accounts": judged["accounts"],
+                         "churned": judged["churned"], "auc": judged["auc"].where(judged["warning"].isna()),
+                         "ci_low": judged["auc_ci_low"], "ci_high": judged["auc_ci_high"]})
 
 
 def reach_probability(frame: pd.DataFrame, months=LANDMARKS) -> pd.DataFrame:
@@ -85,7 +82,7 @@ def reach_probability(frame: pd.DataFrame, months=LANDMARKS) -> pd.DataFrame:
         part = pd.DataFrame({
             "landmark_month": month,
             "band": pd.cut(known[f"attainment_m{month}"], REACH_BINS, labels=REACH_LABELS, right=False),
-            "reached": known["attainment_final"] >= 1})
+            "reached": known["attainment_final"] >= 1, "account_id": known["account_id"]})
         parts.append(rate_table(part, ["landmark_month", "band"], "reached"))
     return pd.concat(parts, ignore_index=True).rename(columns={"events": "reached", "rate": "probability"})
 

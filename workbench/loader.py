@@ -352,7 +352,8 @@ def _check_contract_terms(tables: dict[str, pd.DataFrame], sources: dict) -> lis
     problems = []
     if "contacts" not in tables:
         return problems
-    owner = tables["contacts"].set_index("contact_id")["account_id"]
+    # Duplicate contact IDs are reported by their own rule; here the first row of each stands.
+    owner = tables["contacts"].drop_duplicates("contact_id").set_index("contact_id")["account_id"]
     for name in ("surveys", "health_scores"):
         frame = tables.get(name)
         if frame is None or "contact_id" not in frame:

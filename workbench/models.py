@@ -6,7 +6,8 @@ import pandas as pd
 import statsmodels.api as sm
 from scipy import stats
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import StratifiedKFold, cross_val_predict
+from sklearn.model_selection import StratifiedGroupKFold, cross_val_predict
+from statsmodels.tools.sm_exceptions import PerfectSeparationError
 
 from .auc import auc_interval
 
@@ -33,24 +34,51 @@ def design(frame: pd.DataFrame, signals: list[str], min_missing: int = 10
     return pd.DataFrame(columns, index=frame.index), owner
 
 
-def likelihood_ratio_tests(frame: pd.DataFrame, signals: list[str]) -> pd.DataFrame:
-    """For each signal: the LR test of dropping it (and its missing indicator) from the model with all."""
+def modelled(frame: pd.DataFrame, signals: list[str], min_values: int = 10) -> list[str]:
+    """The signals a model can use: measured for at least `min_values` decisions and not constant. A signal
+    with no values is "not measured" and never enters a model matrix."""
+    chosen = []
+    for signal in signals:
+        values = frame[signal] if signal in frame else pd.Series(dtype=float)
+        if values.notna().sum() >= min_values and values.std() > 0:
+            chosen.append(signal)
+    return chosen
+
+
+def contribution_tests(frame: pd.DataFrame, signals: list[str], cluster: str = "account_id") -> pd.DataFrame:
+    """For each signal: does it add information to the model with all? A Wald test of its coefficient (and
+    its missing indicator) in one logistic model, with cluster-robust covariance (an account's decisions
+    are not independent), Holm-adjusted over signals. Empty when the model cannot be fitted."""
+    columns = ["signal", "coefficient_per_sd", "wald_statistic", "df", "p_value", "p_holm", "adds_information"]
+    signals = modelled(frame, signals)
+    if not signals or frame["renewed"].nunique() < 2:
+        return pd.DataFrame(columns=columns)
     x, owner = design(frame, signals)
+    x = sm.add_constant(x, has_constant="add")
     y = frame["renewed"].astype(float)
-    full = sm.Logit(y, sm.add_constant(x)).fit(disp=0, maxiter=200)
+    groups = pd.factorize(frame[cluster])[0] if cluster in frame else np.arange(len(frame))
+    if groups.max() < 1:  # one account: no between-account variation to estimate from
+        return pd.DataFrame(columns=columns)
+    try:
+        fit = sm.Logit(y, x).fit(disp=0, maxiter=200, cov_type="cluster", cov_kwds={"groups": groups})
+        covariance = fit.cov_params()
+    except (np.linalg.LinAlgError, ValueError, PerfectSeparationError):
+        return pd.DataFrame(columns=columns)
     rows = []
     for signal in signals:
         shared = [c for c in owner[signal][1:] if any(c in owner[s] for s in signals if s != signal)]
-        dropped = [c for c in owner[signal] if c not in shared]
-        reduced = sm.Logit(y, sm.add_constant(x.drop(columns=dropped))).fit(disp=0, maxiter=200)
-        statistic = 2 * (full.llf - reduced.llf)
-        rows.append({"signal": signal, "lr_statistic": statistic, "df": len(dropped),
-                     "p_value": stats.chi2.sf(statistic, len(dropped)),
-                     "coefficient_per_sd": full.params[signal]})
+        tested = [c for c in owner[signal] if c not in shared]
+        beta = fit.params[tested].to_numpy()
+        try:
+            statistic = float(beta @ np.linalg.solve(covariance.loc[tested, tested].to_numpy(), beta))
+        except np.linalg.LinAlgError:
+            statistic = np.nan
+        rows.append({"signal": signal, "coefficient_per_sd": fit.params[signal], "wald_statistic": statistic,
+                     "df": len(tested), "p_value": stats.chi2.sf(statistic, len(tested))})
     table = pd.DataFrame(rows)
-    table["p_holm"] = holm(table["p_value"].to_numpy())
+    table["p_holm"] = holm(table["p_value"].fillna(1.0).to_numpy())
     table["adds_information"] = table["p_holm"] < 0.05
-    return table
+    return table[columns]
 
 
 def holm(p: np.ndarray) -> np.ndarray:
@@ -64,14 +92,17 @@ def holm(p: np.ndarray) -> np.ndarray:
 
 def cross_validated_auc(frame: pd.DataFrame, models: dict[str, list[str]], folds: int = 5, seed: int = 0
                         ) -> pd.DataFrame:
-    """Out-of-fold AUC (with DeLong 95% CI) of logistic models over named sets of signals."""
+    """Out-of-fold AUC (with its 95% interval, clustered by account) of logistic models over named sets of
+    signals. The folds keep an account's decisions together, so no account is both fitted and scored."""
     y = frame["renewed"].to_numpy(dtype=bool)
-    splitter = StratifiedKFold(folds, shuffle=True, random_state=seed)
+    accounts = frame["account_id"].to_numpy() if "account_id" in frame else np.arange(len(frame))
+    splitter = StratifiedGroupKFold(folds, shuffle=True, random_state=seed)
     rows = []
     for name, signals in models.items():
         x, _ = design(frame, signals)
-        predicted = cross_val_predict(LogisticRegression(max_iter=1000), x, y, cv=splitter, method="predict_proba")
-        auc, low, high = auc_interval(predicted[:, 1], y)
+        predicted = cross_val_predict(LogisticRegression(max_iter=1000), x, y, cv=splitter, method="predict_proba",
+                                      groups=accounts)
+        auc, low, high = auc_interval(predicted[:, 1], y, cluster=accounts)
         rows.append({"model": name, "signals": ", ".join(signals), "cv_auc": auc, "ci_low": low, "ci_high": high})
     return pd.DataFrame(rows)
 
@@ -87,7 +118,8 @@ def out_of_time(frame: pd.DataFrame, models: dict[str, list[str]], train_share: 
         model = LogisticRegression(max_iter=1000).fit(x.loc[train.index], train["renewed"].to_numpy(dtype=bool))
         scores = model.predict_proba(x.loc[test.index])[:, 1]
         y = test["renewed"].to_numpy(dtype=bool)
-        auc, low, high = auc_interval(scores, y) if 0 < y.sum() < len(y) else (np.nan, np.nan, np.nan)
+        units = test["account_id"].to_numpy() if "account_id" in test else None
+        auc, low, high = auc_interval(scores, y, cluster=units) if 0 < y.sum() < len(y) else (np.nan, np.nan, np.nan)
         rows.append({"model": name, "train_n": len(train), "test_n": len(test), "test_churned": int((~y).sum()),
                      "train_until": train["end_date"].max(), "test_from": test["end_date"].min(),
                      "test_auc": auc, "ci_low": low, "ci_high": high})

@@ -68,6 +68,16 @@ def warnings(data: Dataset, as_of=None, window_months: int = 12) -> list[Problem
             warn("contracts.csv", "end_date", f"only {len(window)} renewal decisions ({churned} churned) in the "
                  f"{window_months} months to {as_of:%Y-%m-%d}: verdicts will be uncertain or withheld",
                  f"at least {MIN_DECISIONS} decisions and {MIN_CHURNED} churned", "widen --window-months")
+        per_account = window.groupby("account_id").size()
+        if len(per_account) and per_account.max() > 1:
+            spread = per_account.describe(percentiles=[0.5, 0.9])
+            warn("contracts.csv", "account_id",
+                 f"{len(window):,} renewal decisions come from {len(per_account):,} accounts ({(per_account > 1).mean():.0%} "
+                 f"of them with several: median {spread['50%']:.0f}, 90th percentile {spread['90%']:.0f}, most "
+                 f"{spread['max']:.0f} per account). An account's decisions are not independent, so every interval "
+                 f"treats the account as the unit; expect wider intervals than the decision count suggests",
+                 "one decision per account for the narrowest intervals (monthly or concurrent terms are fine)",
+                 "nothing to fix; to judge one decision per account, study annual terms or one product at a time")
     if data.has("contacts"):
         contacts = data["contacts"]
         no_dm = ~data["accounts"]["account_id"].isin(contacts.loc[contacts["role"] == "decision_maker", "account_id"])

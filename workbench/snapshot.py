@@ -18,6 +18,8 @@ DEFAULT_WEIGHTS = DEFAULTS["scorecard_weights"]
 
 SIGNALS: dict[str, str] = {
     "nps": "account NPS from responses in the 365 days before observation",
+    "csat": "mean CSAT (1-5) of the account's responses in the 365 days before observation",
+    "ces": "mean customer effort score (1-7) of the account's responses in the 365 days before observation",
     "usage": "product events in the 90 days before observation",
     "health_score": "the account's overall exported health score, latest on or before observation",
     "goal_attainment": "fraction of the way from baseline to target on the observation date",
@@ -66,7 +68,12 @@ def measure(data: Dataset, frame: pd.DataFrame, scorecard_weights: dict | None =
     out = frame.copy()
     account, day = out["account_id"], days(out["observation_date"])
     if data.has("surveys"):
-        out = out.assign(**nps(data["surveys"], data.tables.get("contacts"), account, day))
+        surveys = data["surveys"]
+        if (surveys["survey"] == "nps").any():
+            out = out.assign(**nps(surveys, data.tables.get("contacts"), account, day))
+        for kind in ("csat", "ces"):
+            if (surveys["survey"] == kind).any():
+                out[kind] = mean_score(surveys, kind, account, day)
     if data.usage is not None:
         out["usage"] = data.usage.window_sums(account, day, USAGE_DAYS)
     if data.has("health_scores"):
@@ -102,6 +109,14 @@ def nps(surveys: pd.DataFrame, contacts: pd.DataFrame | None, account: pd.Series
         if f"by_{role}" in values:
             out[f"nps_responses_{role}"] = timeline.window_sum(f"by_{role}", account, day, NPS_DAYS)
     return out
+
+
+def mean_score(surveys: pd.DataFrame, kind: str, account: pd.Series, day: np.ndarray) -> np.ndarray:
+    """The mean score of the account's `kind` answers in the 365 days before each day (NaN without any)."""
+    answers = surveys.loc[surveys["survey"] == kind]
+    timeline = Timeline(answers["account_id"], answers["date"], {"score": answers["score"]})
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return timeline.window_sum("score", account, day, NPS_DAYS) / timeline.count(account, day, NPS_DAYS)
 
 
 def overall_health(scores: pd.DataFrame, frame: pd.DataFrame) -> np.ndarray:

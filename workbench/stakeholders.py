@@ -18,10 +18,37 @@ SCORECARD_DAYS = 90
 RECENCY_FULL_DAYS, RECENCY_ZERO_DAYS = 30, 180
 
 
-def people_at(contacts: pd.DataFrame, frame: pd.DataFrame) -> pd.DataFrame:
-    """One row per (row of frame, contact of its account), with the frame row's observation date."""
+def people_at(contacts: pd.DataFrame, frame: pd.DataFrame, known_from: pd.Series | None = None) -> pd.DataFrame:
+    """One row per (row of frame, contact of its account known by the row's observation date). `known_from`
+    (days since the epoch, per contact_id; see `known_from`) leaves out people today's CRM has but who were
+    not yet known then; without it every contact counts."""
     columns = [c for c in ("contact_id", "account_id", "role", "name") if c in contacts]
-    return frame[["account_id", "observation_date"]].reset_index(names="row").merge(contacts[columns], on="account_id")
+    people = frame[["account_id", "observation_date"]].reset_index(names="row").merge(contacts[columns], on="account_id")
+    if known_from is not None:
+        since = people["contact_id"].map(known_from).to_numpy(dtype=float)
+        people = people.loc[since <= days(people["observation_date"])].reset_index(drop=True)
+    return people
+
+
+def known_from(data) -> pd.Series:
+    """Per contact_id: the first day (since the epoch) the person counts as known, their created_date, or
+    without one their first dated usage, score or survey answer (the contract's rule). A person with
+    neither is never known: they are in today's CRM but left no trace before any observation date."""
+    contacts = data["contacts"]
+    first = []
+    if data.usage is not None and data.usage.has_contacts:
+        first.append(data.usage.first_days())
+    for name in ("health_scores", "surveys"):
+        table = data.tables.get(name)
+        if table is not None and "contact_id" in table:
+            dated = table.loc[table["contact_id"].notna()]
+            first.append(pd.Series(days(dated["date"]), index=dated["contact_id"].to_numpy()).groupby(level=0).min())
+    earliest = pd.concat(first).groupby(level=0).min() if first else pd.Series(dtype=float)
+    since = contacts["contact_id"].map(earliest).astype(float)
+    if "created_date" in contacts:
+        created = pd.Series(days(contacts["created_date"]), index=contacts.index, dtype=float)
+        since = created.where(contacts["created_date"].notna(), since)
+    return pd.Series(since.to_numpy(), index=contacts["contact_id"].to_numpy())
 
 
 def exported_scores(person_scores: pd.DataFrame, people: pd.DataFrame, lag_days: int = 0) -> np.ndarray:
@@ -73,7 +100,7 @@ def exported_person_scores(data) -> pd.DataFrame | None:
 
 def person_health(data, frame: pd.DataFrame, weights: dict, lag_days: int = 0) -> pd.DataFrame:
     """Every person of every frame row with their health score (exported where there is one)."""
-    people = people_at(data["contacts"], frame)
+    people = people_at(data["contacts"], frame, known_from(data))
     person_scores = exported_person_scores(data)
     if person_scores is not None:
         people["score"] = exported_scores(person_scores, people, lag_days)

@@ -12,6 +12,12 @@ from .config import load_config
 from .errors import UsageError
 from .growth import GrowthModel
 from .loader import Dataset, load
+from .signals import validity
+
+
+# The outcome and what is derived from it: never a signal (the contract's no-leakage rule).
+OUTCOME_COLUMNS = ("outcome", "renewal_arr", "churn_reason", "end_date", "renewed", "expanded", "observation_date",
+                   "days_to_renewal")
 
 
 @dataclass
@@ -21,11 +27,22 @@ class StudyData:
     as_of: pd.Timestamp
     window_start: pd.Timestamp
     horizon_days: int
+    contracts: pd.DataFrame  # every contract term (of the segment), with its account's columns
     decisions: pd.DataFrame  # renewed or churned in the window, signals at observation date
     open_contracts: pd.DataFrame  # open at as_of, signals as of as_of
     signals: list[str]  # the signals this data allows, contract names first
+    family: list[str]  # the signals the report judges: one family, intervals simultaneous across the report
+    scoreboard: pd.DataFrame  # signals.validity of the family: one interval per signal wherever it appears
     open_people: pd.DataFrame | None  # the people of open contracts with their health today ("row" = its index)
     growth: GrowthModel | None  # goal growth curves fitted on progress measured by as_of
+
+    @property
+    def accounts(self) -> int:
+        return int(self.decisions["account_id"].nunique())
+
+    @property
+    def churned_accounts(self) -> int:
+        return int(self.decisions.loc[~self.decisions["renewed"], "account_id"].nunique())
 
     @property
     def segment_note(self) -> str:
@@ -58,8 +75,22 @@ def prepare(data_dir, as_of, window_months: int = 12, horizon_days: int = 90, co
     growth = (goals.growth_model(data["goals"], data["goal_progress"], as_of)
               if data.has("goals") and data.has("goal_progress") else None)
     signals = [s for s in snapshot.SIGNALS if s in decisions] + list(settings["extra_signals"])
+    family = _family(settings, signals)
+    scoreboard = validity(decisions, family, min_events=settings["min_events"], family_size=len(family),
+                          min_useful_auc=settings["min_useful_auc"], undated=settings["extra_signals"])
     return StudyData(data, settings, as_of, snapshot.window_start(as_of, window_months), horizon_days,
-                     decisions, open_contracts, signals, open_people, growth)
+                     contracts, decisions, open_contracts, signals, family, scoreboard, open_people, growth)
+
+
+def _family(settings: dict, signals: list[str]) -> list[str]:
+    """The signals the report judges: the config's `signals`, or every signal the data allows."""
+    chosen = settings["signals"]
+    if chosen is None:
+        return list(signals)
+    unknown = [s for s in chosen if s not in signals]
+    if unknown:
+        raise UsageError(f"config: signals {unknown} are not signals of this data; it allows: {', '.join(signals)}")
+    return list(dict.fromkeys(chosen))
 
 
 def no_decisions(study: StudyData) -> str:
@@ -79,6 +110,10 @@ def _with_accounts(data: Dataset, settings: dict) -> pd.DataFrame:
     """Contracts with their account's columns (for names, segments and extra signals), segment-filtered."""
     accounts = data["accounts"]
     contracts = data["contracts"].merge(accounts, on="account_id", how="left", suffixes=("", "_account"))
+    leaking = [name for name in settings["extra_signals"] if name in OUTCOME_COLUMNS]
+    if leaking:
+        raise UsageError(f"config: extra_signals {leaking} are the renewal's outcome or derived from it, known only "
+                         f"after the decision; a signal must be measured before it. Remove them from extra_signals.")
     unknown = [name for name in settings["extra_signals"] if name not in contracts]
     if unknown:
         raise UsageError(f"config: extra_signals {unknown} are not columns of accounts or contracts; "

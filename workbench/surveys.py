@@ -42,7 +42,7 @@ def nonresponse(decisions: pd.DataFrame) -> pd.DataFrame:
             groups[f"{role.replace('_', ' ')} answered"] = decisions[column] > 0
     rows = []
     for name, mask in groups.items():
-        part = pd.DataFrame({"group": name, "churned": churned[mask]})
+        part = pd.DataFrame({"group": name, "churned": churned[mask], "account_id": decisions["account_id"][mask]})
         rows.append(part)
     frame = pd.concat(rows, ignore_index=True)
     table = rate_table(frame, "group", "churned").rename(columns={"events": "churned", "rate": "churn_rate"})

@@ -135,6 +135,13 @@ class Usage:
         return events, last_day
 
 
+    def first_days(self) -> pd.Series:
+        """Per contact: the first day (since the epoch) with usage of theirs."""
+        found = self._query("SELECT contact_id, min(day) AS day FROM usage WHERE contact_id IS NOT NULL "
+                            "GROUP BY contact_id", pd.DataFrame({"position": []}))
+        return found.set_index("contact_id")["day"].astype(float)
+
+
 def load_usage(source: UsageSource, accounts: pd.DataFrame | None, contacts: pd.DataFrame | None
                ) -> tuple[Usage | None, list[Problem]]:
     """Check every contract rule of usage in DuckDB and, when it passes, store it in a database in a

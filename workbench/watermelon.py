@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .rates import wilson
+from .rates import clustered_wilson
 
 COLOURS = ("green", "yellow", "red")
 
@@ -26,5 +26,6 @@ def watermelon(decisions: pd.DataFrame, red_below: float, green_from: float, sco
     with np.errstate(invalid="ignore", divide="ignore"):
         table["churn_rate"] = table["churned"] / table["n"]
         table["share_of_churned_arr"] = table["churned_arr"] / table["churned_arr"].sum()
-    table["ci_low"], table["ci_high"] = wilson(table["churned"], table["n"])
+    low, high = clustered_wilson(known, "colour", "churned")
+    table["ci_low"], table["ci_high"] = low.reindex(table.index), high.reindex(table.index)
     return table.rename_axis("colour").reset_index()
