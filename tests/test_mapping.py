@@ -1,7 +1,9 @@
 """A messy CRM export (its own names, a BOM, day-first dates, job titles) loads through a mapping file."""
+import re
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -120,3 +122,102 @@ def test_contracts_derive_from_subscription_rows_and_scores_rescale(small_world,
     decided = truth["outcome"] != "open"
     pd.testing.assert_series_equal(derived.loc[decided, "renewal_arr"], truth.loc[decided, "renewal_arr"])
     assert len(data["surveys"]) == len(surveys) and data["surveys"]["score"].between(0, 10).all()
+
+
+DOCS = Path(__file__).resolve().parent.parent / "docs" / "mapping.md"
+
+
+def schema_keys(schema) -> set[str]:
+    """Every key the mapping schema accepts, at any depth."""
+    found = set()
+    if isinstance(schema, dict):
+        for key, value in schema.get("properties", {}).items():
+            found.add(key)
+            found |= schema_keys(value)
+        for nested in ("additionalProperties", "items"):
+            found |= schema_keys(schema.get(nested))
+        for option in schema.get("oneOf", []):
+            found |= schema_keys(option)
+    return found
+
+
+def test_the_reference_page_documents_every_key_the_language_accepts():
+    from workbench.contract import TABLES
+    from workbench.mapping import SCHEMA
+    page = DOCS.read_text()
+    keys = schema_keys(SCHEMA) - set(TABLES) - {"tables"}
+    missing = sorted(k for k in keys if f"`{k}`" not in page)
+    assert not missing, f"docs/mapping.md does not document {missing}"
+    assert len(keys) >= 25
+
+
+def export_with_subscriptions(small_world, out: Path) -> Path:
+    """Usage keyed by subscription, contracts in monthly revenue, trials to filter out."""
+    shutil.copytree(small_world, out)
+    contracts = read(out / "contracts.csv")
+    contracts["subscription_id"] = "S-" + contracts["contract_id"]
+    contracts["mrr"] = contracts["arr"] / 12
+    trials = contracts.head(3).assign(contract_id=lambda f: f["contract_id"] + "T", subscription_id=lambda f: "S-trial-" + f["contract_id"],
+                                      mrr=0.0, plan="Trial")
+    pd.concat([contracts.assign(plan="Pro"), trials]).drop(columns="arr").to_csv(out / "contracts.csv", index=False)
+    usage = read(out / "usage.csv")
+    first = contracts.drop_duplicates("account_id").set_index("account_id")["subscription_id"]
+    usage.assign(subscription_id=usage["account_id"].map(first)).drop(columns="account_id").to_csv(
+        out / "usage.csv", index=False)
+    return out
+
+
+def test_where_lookup_and_compute_load_a_billing_export(small_world, tmp_path):
+    export = export_with_subscriptions(small_world, tmp_path / "export")
+    mapping = tmp_path / "mapping.yml"
+    mapping.write_text(
+        "tables:\n"
+        "  contracts:\n"
+        "    where: {plan: {not_in: [Trial]}, mrr: {gt: 0}, start_date: {ge: '2000-01-01', not_empty: true}}\n"
+        "    compute: {arr: mrr * 12}\n"
+        "  usage:\n"
+        "    lookup: {account_id: {file: contracts.csv, key: subscription_id, value: account_id, from: subscription_id}}\n")
+    data = load(export, mapping)
+    truth = load(small_world)
+    assert len(data["contracts"]) == len(truth["contracts"])
+    assert np.allclose(data["contracts"].sort_values("contract_id")["arr"], truth["contracts"].sort_values("contract_id")["arr"])
+    assert data.usage.rows == truth.usage.rows
+
+
+def test_an_unmatched_lookup_key_is_named(small_world, tmp_path):
+    export = export_with_subscriptions(small_world, tmp_path / "export")
+    usage = read(export / "usage.csv")
+    usage.loc[3, "subscription_id"] = "S-nowhere"
+    usage.to_csv(export / "usage.csv", index=False)
+    mapping = tmp_path / "mapping.yml"
+    mapping.write_text("tables:\n  contracts: {compute: {arr: mrr * 12}}\n  usage:\n    lookup: {account_id: {file: "
+                       "contracts.csv, key: subscription_id, value: account_id, from: subscription_id}}\n")
+    with pytest.raises(DataError, match="1 rows have a subscription_id that contracts.csv does not list") as caught:
+        load(export, mapping)
+    assert "S-nowhere" in str(caught.value)
+
+
+@pytest.mark.parametrize("expression, words", [
+    ("__import__('os').system('true')", "numbers, column names"),
+    ("mrr.real", "numbers, column names"),
+    ("mrr > 3", "numbers, column names"),
+    ("mrr * (12", "is not arithmetic"),
+    ("revenue * 12", "names a column 'revenue'"),
+])
+def test_a_computed_column_is_arithmetic_and_nothing_else(small_world, tmp_path, expression, words):
+    export = export_with_subscriptions(small_world, tmp_path / "export")
+    mapping = tmp_path / "mapping.yml"
+    mapping.write_text(f"tables:\n  contracts:\n    compute: {{arr: \"{expression}\"}}\n")
+    with pytest.raises(DataError, match=re.escape(words)):
+        load(export, mapping)
+
+
+def test_conditions_and_expressions_on_their_own():
+    from workbench.expressions import compute, condition
+    frame = pd.DataFrame({"Monthly Revenue": ["10", "x", "", "2.5"], "closed": ["01-02-2024", "", "31-12-2023", "05-05-2025"]})
+    assert compute(frame, "`Monthly Revenue` * 12 + 1").tolist()[::3] == [121.0, 31.0]
+    assert compute(frame, "`Monthly Revenue` * 12").isna().tolist() == [False, True, True, False]
+    assert condition(frame["closed"], {"ge": "2024-01-01"}, "%d-%m-%Y").tolist() == [True, False, False, True]
+    assert condition(frame["closed"], {"empty": True}, "%d-%m-%Y").tolist() == [False, True, False, False]
+    assert condition(frame["Monthly Revenue"], {"not_in": ["x"], "not_empty": True, "lt": 5}, "").tolist() == [
+        False, False, False, True]

@@ -76,3 +76,12 @@ def test_coverage_names_accounts_without_a_decision_maker(world):
     assert without.any()
     assert (covered.loc[without, "decision_maker_coverage"] == "no decision maker known").all()
     assert set(covered["decision_maker_coverage"]) <= {"no decision maker known", "decision maker silent", "decision maker heard"}
+
+
+def test_hidden_risk_lists_an_account_once_with_all_its_renewing_arr(tmp_path):
+    study = prepare(write(generate(World(accounts=600, seed=3, products=3)), tmp_path / "data"), "2026-10-31")
+    people = stakeholders.person_health(study.data, study.open_contracts, study.config["scorecard_weights"])
+    risk = stakeholders.hidden_risk(study.open_contracts, people, red_below=40, green_from=70)
+    assert len(risk) > 0 and risk["account_id"].is_unique
+    held = study.open_contracts.groupby("account_id")["arr"].sum()
+    assert np.allclose(risk["arr"], risk["account_id"].map(held))

@@ -1,23 +1,9 @@
-"""Mapping files: load a CRM or CS-platform export as it is, onto the contract's tables.
+"""Mapping files: load a CRM, billing or CS-platform export as it is, onto the contract's tables.
 
-A mapping is YAML with one entry per contract table::
-
-    tables:
-      contacts:
-        file: crm_people.csv          # or files: [a.csv, b.csv], concatenated
-        date_format: "%d-%m-%Y"
-        rename: {Contact ID: contact_id, Company: account_id, Title: role}
-        values:
-          role:                        # exact values, or regular expressions under `patterns`
-            patterns: {"(?i)chief|vp|head of": decision_maker, "(?i)admin|owner": champion}
-            default: end_user
-        constants: {survey: nps}
-        rescale: {score: [1, 5, 0, 10]}   # from [low, high] onto [low, high], where the analyst says so
-        where: {survey_type: [Relationship NPS]}   # keep only rows with these values
-      contracts:
-        file: subscriptions.csv
-        derive: terms                  # rows are subscription terms: see `terms_from_subscriptions`
-        export_date: "2026-11-01"     # a term ending after this is still open
+The language is documented key by key in docs/mapping.md (a test keeps the page complete), checked
+against SCHEMA before any file is read, and applied to each table's rows in this order: read the
+file(s), keep the rows `where` allows, `rename` columns, `lookup` columns in other files, `compute`
+columns, set `constants`, map `values`, `rescale` scores, and `derive` contract terms.
 
 Usage rows may carry a contact_id: account-level usage is their sum, as the contract says. Tables
 the mapping does not name are read from NAME.csv / NAME.parquet as usual.
@@ -33,6 +19,7 @@ import yaml
 
 from .contract import TABLES
 from .errors import DataError, Problem
+from .expressions import COMPARISONS, ExpressionError, compute, condition
 from .loader import _read, _Source, read_file
 from .schema import problems
 
@@ -53,7 +40,17 @@ TABLE_SCHEMA = {
             "additionalProperties": _TEXT}},
         "rescale": {"type": "object", "additionalProperties": {
             "type": "array", "items": {"type": "number"}, "minItems": 4, "maxItems": 4}},
-        "where": {"type": "object", "additionalProperties": {"type": "array", "items": _TEXT}},
+        "where": {"type": "object", "additionalProperties": {"oneOf": [
+            {"type": "array", "items": _TEXT},
+            {"type": "object", "additionalProperties": False, "minProperties": 1, "properties": {
+                "in": {"type": "array", "items": _TEXT}, "not_in": {"type": "array", "items": _TEXT},
+                "empty": {"type": "boolean"}, "not_empty": {"type": "boolean"}, "eq": _TEXT, "ne": _TEXT,
+                **{test: {"type": ["number", "string"]} for test in COMPARISONS}}}]}},
+        "lookup": {"type": "object", "additionalProperties": {
+            "type": "object", "additionalProperties": False, "required": ["file", "key", "value", "from"],
+            "properties": {"file": {"type": "string", "minLength": 1}, "key": {"type": "string", "minLength": 1},
+                           "value": {"type": "string", "minLength": 1}, "from": {"type": "string", "minLength": 1}}}},
+        "compute": {"type": "object", "additionalProperties": {"type": "string", "minLength": 1}},
         "derive": {"enum": ["terms"]},
         "export_date": {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}$", "description": "a date YYYY-MM-DD"},
     },
@@ -88,7 +85,7 @@ def _read_mapping(path: Path) -> dict:
     broken = problems(spec, SCHEMA)
     if broken:
         raise DataError([Problem(str(path), None, f"the mapping file is not valid: {sentence}",
-                                 "the keys and value types described in data/mapping_example.yml",
+                                 "the keys and value types described in docs/mapping.md",
                                  "correct the mapping file") for sentence in broken])
     return spec["tables"]
 
@@ -99,25 +96,35 @@ def _mapped(folder: Path, mapping_path: Path, name: str, entry: dict, allow_outs
     date_format = entry.get("date_format", "%Y-%m-%d")
     parts = []
     for file in files:
-        path = folder / file
-        if not allow_outside_data and not path.resolve().is_relative_to(folder.resolve()):
-            return Problem(str(mapping_path), None, f"the file '{file}' named for '{name}' lies outside the data "
-                           f"folder {folder}", "a file inside the data folder (no absolute path, no '..')",
-                           "copy the file into the data folder, or pass --allow-outside-data if you mean it")
-        if not path.exists():
-            return Problem(str(path), None, f"the file named for '{name}' in {mapping_path.name} does not exist",
-                           "an existing file in the data folder", "correct the file name in the mapping file")
+        path = _source_path(folder, mapping_path, name, file, allow_outside_data)
+        if isinstance(path, Problem):
+            return path
         part = read_file(path, date_format, entry.get("encoding", "utf-8-sig"))
         if isinstance(part, Problem):
             return part
         parts.append(part)
     frame = pd.concat([p.frame for p in parts], ignore_index=True)
-    for column, allowed in (entry.get("where") or {}).items():
+    for column, rule in (entry.get("where") or {}).items():
         if column not in frame:
             return Problem(parts[0].label, str(column), "the mapping filters on a column the file does not have",
                            f"a column '{column}'", "correct `where:` in the mapping file")
-        frame = frame.loc[frame[column].astype("str").isin([str(v) for v in allowed])].reset_index(drop=True)
+        try:
+            frame = frame.loc[condition(frame[column], rule, date_format)].reset_index(drop=True)
+        except ExpressionError as error:
+            return Problem(str(mapping_path), str(column), f"tables.{name}.where.{column}: {error}",
+                           "a number or a date written YYYY-MM-DD", "correct the condition in the mapping file")
     frame = frame.rename(columns={str(k): str(v) for k, v in (entry.get("rename") or {}).items()})
+    for column, spec in (entry.get("lookup") or {}).items():
+        looked_up = _lookup(folder, mapping_path, name, frame, spec, allow_outside_data)
+        if isinstance(looked_up, Problem):
+            return looked_up
+        frame[column] = looked_up
+    for column, expression in (entry.get("compute") or {}).items():
+        try:
+            frame[column] = compute(frame, expression)
+        except ExpressionError as error:
+            return Problem(str(mapping_path), column, f"tables.{name}.compute.{column}: {error}",
+                           "arithmetic over columns, e.g. mrr * 12", "correct the expression in the mapping file")
     for column, value in (entry.get("constants") or {}).items():
         frame[column] = str(value)
     for column, value_map in (entry.get("values") or {}).items():
@@ -139,6 +146,52 @@ def _mapped(folder: Path, mapping_path: Path, name: str, entry: dict, allow_outs
     # With several files, row numbers count through the concatenation; say so in the label.
     return _Source(label, frame, parts[0].row_word if len(parts) == 1 else "row", parts[0].row_offset
                    if len(parts) == 1 else 1, date_format)
+
+
+def _source_path(folder: Path, mapping_path: Path, name: str, file: str, allow_outside_data: bool) -> Path | Problem:
+    """The path of a file the mapping names, confined to the data folder unless the user allows otherwise."""
+    path = folder / file
+    if not allow_outside_data and not path.resolve().is_relative_to(folder.resolve()):
+        return Problem(str(mapping_path), None, f"the file '{file}' named for '{name}' lies outside the data "
+                       f"folder {folder}", "a file inside the data folder (no absolute path, no '..')",
+                       "copy the file into the data folder, or pass --allow-outside-data if you mean it")
+    if not path.exists():
+        return Problem(str(path), None, f"the file named for '{name}' in {mapping_path.name} does not exist",
+                       "an existing file in the data folder", "correct the file name in the mapping file")
+    return path
+
+
+def _lookup(folder: Path, mapping_path: Path, name: str, frame: pd.DataFrame, spec: dict, allow_outside_data: bool
+            ) -> pd.Series | Problem:
+    """A column looked up by key in another file (usage keyed by subscription, reaching its account). Every
+    key must be found: an unmatched one would leave its row without the looked-up value."""
+    path = _source_path(folder, mapping_path, name, spec["file"], allow_outside_data)
+    if isinstance(path, Problem):
+        return path
+    other = read_file(path)
+    if isinstance(other, Problem):
+        return other
+    table = other.frame
+    for column, where in ((spec["key"], path.name), (spec["value"], path.name), (spec["from"], f"the {name} table")):
+        if column not in (table if where == path.name else frame):
+            return Problem(str(mapping_path), column, f"the lookup names a column '{column}' that {where} does not have",
+                           f"a column '{column}' in {where}", "correct `lookup:` in the mapping file")
+    pairs = table[[spec["key"], spec["value"]]].dropna().astype(str).drop_duplicates()
+    clash = pairs.loc[pairs[spec["key"]].duplicated(keep=False), spec["key"]].unique()
+    if len(clash):
+        return Problem(str(path), spec["key"], f"{len(clash)} {spec['key']} values each have several {spec['value']}s",
+                       f"one {spec['value']} per {spec['key']}", "correct the file, or look up by another key",
+                       tuple(("key", k) for k in clash[:5]), len(clash))
+    keys = frame[spec["from"]].astype("str").str.strip().where(frame[spec["from"]].notna())
+    found = keys.map(pairs.set_index(spec["key"])[spec["value"]])
+    unmatched = (keys.notna() & found.isna()).to_numpy()
+    if unmatched.any():
+        positions = np.flatnonzero(unmatched)
+        return Problem(f"{name} (as mapped)", spec["from"], f"{len(positions)} rows have a {spec['from']} that "
+                       f"{path.name} does not list under {spec['key']}", f"every {spec['from']} in {path.name}",
+                       f"add the missing keys to {path.name}, or filter those rows out with `where:`",
+                       tuple((f"row {p + 1}", str(keys.iloc[p])) for p in positions[:5]), len(positions))
+    return found
 
 
 def _map_values(column: pd.Series, value_map: dict) -> pd.Series | str:

@@ -22,6 +22,15 @@ def problems(value, schema: dict) -> list[str]:
     return found
 
 
+def _json_type(value) -> str:
+    return {dict: "object", list: "array", str: "string", bool: "boolean"}.get(type(value), "number")
+
+
+def _located(error) -> str:
+    where = ".".join(str(p) for p in error.relative_path)
+    return f"{where}: {_sentence(error)}" if where else _sentence(error)
+
+
 def _sentence(error) -> str:
     if error.validator == "additionalProperties":
         known = sorted(error.schema.get("properties", {}))
@@ -43,6 +52,13 @@ def _sentence(error) -> str:
         if error.schema.get("minItems") == error.schema.get("maxItems"):
             return f"{error.instance!r} has {len(error.instance)} entries: expected {error.validator_value}"
         return f"{error.instance!r} has too {'few' if error.validator == 'minItems' else 'many'} entries"
+    if error.validator == "oneOf":
+        kinds = [option.get("type") for option in error.validator_value]
+        matching = [i for i, kind in enumerate(kinds) if kind == _json_type(error.instance)]
+        if matching:  # the right kind of value, wrong inside: say what is wrong inside
+            inner = [e for e in error.context if e.schema_path[0] == matching[0]]
+            return "; ".join(_located(e) for e in inner) or error.message
+        return f"{error.instance!r} is not {' or '.join(TYPE_WORDS.get(k, str(k)) for k in kinds)}"
     if error.validator == "pattern":
         return f"{error.instance!r} is not written as expected ({error.schema.get('description', error.validator_value)})"
     return error.message
