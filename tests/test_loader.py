@@ -173,3 +173,21 @@ def test_a_repeated_contact_id_is_reported_not_a_crash(world_copy):
     pd.concat([contacts, twin]).to_csv(world_copy / "contacts.csv", index=False)
     with pytest.raises(DataError, match="rows share an ID with another row"):
         load(world_copy)
+
+
+def test_a_modelling_snapshot_is_refused_with_why_a_backtest_needs_dates(world_copy, capsys):
+    accounts = pd.read_csv(world_copy / "accounts.csv", dtype=str)
+    snapshot_table = accounts[["account_id"]].assign(arr="1200", churned="TRUE", nps="8", logins_90d="14")
+    snapshot_table.rename(columns={"churned": "outcome"}).to_csv(world_copy / "contracts.csv", index=False)
+    assert main(["validate", "--data", str(world_copy)]) == 2
+    message = capsys.readouterr().err
+    assert "has none of its dates (start_date, end_date)" in message
+    assert "as it stood before the renewal was decided" in message and "docs/mapping.md" in message
+
+
+def test_a_missing_end_date_points_at_deriving_terms(world_copy, capsys):
+    contracts = pd.read_csv(world_copy / "contracts.csv", dtype=str, keep_default_na=False, na_values=[""])
+    contracts.loc[:2, "end_date"] = ""
+    contracts.to_csv(world_copy / "contracts.csv", index=False)
+    assert main(["validate", "--data", str(world_copy)]) == 2
+    assert "derive: terms" in capsys.readouterr().err

@@ -221,3 +221,25 @@ def test_conditions_and_expressions_on_their_own():
     assert condition(frame["closed"], {"empty": True}, "%d-%m-%Y").tolist() == [False, True, False, False]
     assert condition(frame["Monthly Revenue"], {"not_in": ["x"], "not_empty": True, "lt": 5}, "").tolist() == [
         False, False, False, True]
+
+
+def test_a_subscription_billing_export_loads_through_one_mapping_with_its_planted_terms(tmp_path):
+    from exports import MAPPING, billing_export
+    export, truth = billing_export(tmp_path / "export")
+    before = folder_digest(export)
+    mapping = tmp_path / "mapping.yml"
+    mapping.write_text(MAPPING)
+    data = load(export, mapping)
+    columns = ["account_id", "start_date", "end_date", "arr", "outcome", "renewal_arr", "churn_reason"]
+    got = data["contracts"][columns].assign(churn_reason=lambda f: f["churn_reason"].fillna("-"),
+                                            renewal_arr=lambda f: f["renewal_arr"].fillna(-1.0))
+    want = truth[columns].assign(churn_reason=lambda f: f["churn_reason"].fillna("-"),
+                                 renewal_arr=lambda f: f["renewal_arr"].fillna(-1.0))
+    order = columns
+    pd.testing.assert_frame_equal(got.sort_values(order).reset_index(drop=True),
+                                  want.sort_values(order).reset_index(drop=True), check_dtype=False)
+    assert (truth.groupby("account_id").size() > 1).any() and (truth["outcome"] == "churned").sum() > 10
+    assert data["accounts"]["segment"].isin(["Enterprise", "SMB"]).all()
+    assert data["surveys"]["score"].notna().all() and (data["surveys"]["survey"] == "csat").all()
+    assert data.usage.rows > 0 and folder_digest(export) == before
+    assert main(["validate", "--data", str(export), "--mapping", str(mapping), "--as-of", "2026-10-31"]) == 0

@@ -68,8 +68,22 @@ def missing_column(label: str, name: str, found: list) -> Problem:
 
 
 def missing_value(label: str, column: str, rows: Rows, count: int) -> Problem:
-    return Problem(label, column, f"{count} rows have no value", "a value in every row",
-                   "fill in the missing values or drop those rows", rows, count)
+    fix = "fill in the missing values or drop those rows"
+    if column == "end_date":
+        fix += (", or, for subscriptions that are still running, let a mapping file derive their terms from a "
+                "billing period (`derive: terms` with `term:` or `term_column:`, see docs/mapping.md)")
+    return Problem(label, column, f"{count} rows have no value", "a value in every row", fix, rows, count)
+
+
+def undated(label: str, table: str, dates: list[str], found: list) -> Problem:
+    """A table without any of its dates: most often a modelling snapshot, one row per account as it is now."""
+    return Problem(label, None, f"the {table} table has none of its dates ({', '.join(dates)}): it looks like a "
+                   f"snapshot of how things are now (columns found: {', '.join(map(str, found[:12]))})",
+                   f"dated rows: {', '.join(dates)}",
+                   "a backtest judges each signal as it stood before the renewal was decided, so it needs dated "
+                   "contract terms and dated events (usage, surveys, scores), not a table of today's values and a "
+                   "churned flag. Export the contract or subscription history and the event tables instead; "
+                   "docs/mapping.md shows how to map a CRM or billing export as it is")
 
 
 def not_a_date(label: str, column: str, date_format: str, rows: Rows, count: int) -> Problem:

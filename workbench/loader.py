@@ -12,7 +12,7 @@ import pandas as pd
 
 from .contract import DATE, LOAD_ORDER, NUMBER, SURVEY_RANGES, TABLES, Table
 from .errors import (SHOWN_ROWS, DataError, Problem, missing_column, missing_value, not_a_date, not_a_number, orphans,
-                     out_of_range, unreadable, wrong_owner)
+                     out_of_range, undated, unreadable, wrong_owner)
 from .usage import Usage, UsageSource, load_usage
 
 
@@ -183,6 +183,9 @@ def check_table(table: Table, source: _Source) -> tuple[pd.DataFrame | None, lis
     raw = source.frame
     problems: list[Problem] = []
     absent = [c for c in table.required_columns if c not in raw.columns]
+    dates = [c.name for c in table.columns if c.kind == DATE and c.required]
+    if dates and not any(d in raw.columns for d in dates):
+        return None, [undated(source.label, table.name, dates, list(raw.columns))]
     problems.extend(missing_column(source.label, name, list(raw.columns)) for name in absent)
     if absent:
         return None, problems

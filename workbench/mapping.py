@@ -22,6 +22,7 @@ from .errors import DataError, Problem
 from .expressions import COMPARISONS, ExpressionError, compute, condition
 from .loader import _read, _Source, read_file
 from .schema import problems
+from .terms import TermsError, derive_terms
 
 _TEXT = {"type": ["string", "number", "boolean"]}
 _COLUMN_MAP = {"type": "object", "additionalProperties": _TEXT}
@@ -49,15 +50,23 @@ TABLE_SCHEMA = {
         "lookup": {"type": "object", "additionalProperties": {
             "type": "object", "additionalProperties": False, "required": ["file", "key", "value", "from"],
             "properties": {"file": {"type": "string", "minLength": 1}, "key": {"type": "string", "minLength": 1},
-                           "value": {"type": "string", "minLength": 1}, "from": {"type": "string", "minLength": 1}}}},
+                           "value": {"type": "string", "minLength": 1}, "from": {"type": "string", "minLength": 1},
+                           "missing": {"enum": ["error", "empty"]}}}},
         "compute": {"type": "object", "additionalProperties": {"type": "string", "minLength": 1}},
         "derive": {"enum": ["terms"]},
         "export_date": {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}$", "description": "a date YYYY-MM-DD"},
+        "group_by": {"type": "string", "minLength": 1},
+        "term": {"type": "string", "minLength": 1},
+        "term_column": {"type": "string", "minLength": 1},
+        "cut": {"type": "boolean"},
+        "successor_days": {"type": "integer", "minimum": 0, "maximum": 366},
+        "outcomes": {"enum": ["use"]},
     },
 }
 SCHEMA = {"type": "object", "required": ["tables"], "additionalProperties": False,
           "properties": {"tables": {"type": "object", "additionalProperties": False,
                                     "properties": {name: TABLE_SCHEMA for name in TABLES}}}}
+DERIVE_OPTIONS = ("export_date", "group_by", "term", "term_column", "cut", "successor_days", "outcomes")
 _RE2_OPTIONS = re2.Options()
 _RE2_OPTIONS.log_errors = False
 
@@ -140,8 +149,17 @@ def _mapped(folder: Path, mapping_path: Path, name: str, entry: dict, allow_outs
             values = pd.to_numeric(frame[column], errors="coerce")
             frame[column] = (new_low + (values - low) * (new_high - new_low) / (high - low)).round().where(values.notna())
     if entry.get("derive") == "terms":
-        frame = terms_from_subscriptions(frame, date_format, entry.get("export_date"))
+        try:
+            frame = derive_terms(frame, date_format, entry.get("export_date"), entry.get("group_by", "account_id"),
+                                 entry.get("term"), entry.get("term_column"), entry.get("cut", False),
+                                 entry.get("successor_days", 31), entry.get("outcomes"))
+        except TermsError as error:
+            return Problem(str(mapping_path), None, f"tables.{name}: {error}", "subscription rows with a key, a start "
+                           "and an ARR (and an end or a billing period)", "correct the mapping (docs/mapping.md)")
         date_format = "%Y-%m-%d"
+    elif any(key in entry for key in DERIVE_OPTIONS):
+        return Problem(str(mapping_path), None, f"tables.{name}: {', '.join(k for k in DERIVE_OPTIONS if k in entry)} "
+                       f"only apply with `derive: terms`", "`derive: terms` beside them", "add it, or remove them")
     label = parts[0].label if len(parts) == 1 else " + ".join(p.label for p in parts)
     # With several files, row numbers count through the concatenation; say so in the label.
     return _Source(label, frame, parts[0].row_word if len(parts) == 1 else "row", parts[0].row_offset
@@ -164,7 +182,8 @@ def _source_path(folder: Path, mapping_path: Path, name: str, file: str, allow_o
 def _lookup(folder: Path, mapping_path: Path, name: str, frame: pd.DataFrame, spec: dict, allow_outside_data: bool
             ) -> pd.Series | Problem:
     """A column looked up by key in another file (usage keyed by subscription, reaching its account). Every
-    key must be found: an unmatched one would leave its row without the looked-up value."""
+    key must be found unless `missing: empty` says an unmatched one leaves its cell empty (a churn reason
+    only churned subscriptions have)."""
     path = _source_path(folder, mapping_path, name, spec["file"], allow_outside_data)
     if isinstance(path, Problem):
         return path
@@ -185,7 +204,7 @@ def _lookup(folder: Path, mapping_path: Path, name: str, frame: pd.DataFrame, sp
     keys = frame[spec["from"]].astype("str").str.strip().where(frame[spec["from"]].notna())
     found = keys.map(pairs.set_index(spec["key"])[spec["value"]])
     unmatched = (keys.notna() & found.isna()).to_numpy()
-    if unmatched.any():
+    if unmatched.any() and spec.get("missing", "error") == "error":
         positions = np.flatnonzero(unmatched)
         return Problem(f"{name} (as mapped)", spec["from"], f"{len(positions)} rows have a {spec['from']} that "
                        f"{path.name} does not list under {spec['key']}", f"every {spec['from']} in {path.name}",
@@ -212,23 +231,3 @@ def _map_values(column: pd.Series, value_map: dict) -> pd.Series | str:
         mapped = mapped.mask(mapped.isna() & text.isin(list(matching)), str(target))
     fallback = value_map.get("default")
     return mapped.fillna(str(fallback)) if fallback is not None else mapped.fillna(text).where(column.notna())
-
-
-def terms_from_subscriptions(rows: pd.DataFrame, date_format: str, export_date=None) -> pd.DataFrame:
-    """Contracts from subscription rows (account_id, start_date, end_date, arr): a term followed by another
-    starting within 31 days of its end was renewed, with the next term's ARR as renewal_arr; a term
-    without a successor churned when it ended by the export date, and is open otherwise."""
-    start = pd.to_datetime(rows["start_date"], format=date_format, errors="coerce")
-    end = pd.to_datetime(rows["end_date"], format=date_format, errors="coerce")
-    terms = rows.assign(_start=start, _end=end).sort_values(["account_id", "_start"], kind="stable")
-    following = terms.groupby("account_id", sort=False)
-    next_start, next_arr = following["_start"].shift(-1), following["arr"].shift(-1)
-    renewed = next_start.notna() & ((next_start - terms["_end"]).dt.days.abs() <= 31)
-    cutoff = pd.Timestamp(export_date) if export_date else max(terms["_end"].max(), terms["_start"].max())
-    ended = terms["_end"] <= cutoff
-    terms["outcome"] = np.select([renewed, ended], ["renewed", "churned"], "open")
-    terms["renewal_arr"] = next_arr.where(renewed, other="0").where(renewed | ended)
-    if "contract_id" not in terms:
-        terms["contract_id"] = terms["account_id"].astype("str") + ":" + terms["_start"].dt.strftime("%Y-%m-%d")
-    terms["start_date"], terms["end_date"] = terms["_start"].dt.strftime("%Y-%m-%d"), terms["_end"].dt.strftime("%Y-%m-%d")
-    return terms.drop(columns=["_start", "_end"]).sort_index()
