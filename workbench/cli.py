@@ -72,6 +72,10 @@ def parser() -> argparse.ArgumentParser:
     validate.add_argument("--window-months", type=_months, default=12)
     validate.add_argument("--allow-outside-data", action="store_true", help=OUTSIDE)
 
+    mapping = commands.add_parser("map", help="draft a mapping file for an export folder the workbench has not seen")
+    mapping.add_argument("--draft", required=True, metavar="EXPORT_FOLDER", help="the export's folder of CSV/Parquet files")
+    mapping.add_argument("--out", help="write the draft here (a new file) instead of printing it")
+
     study = commands.add_parser("study", help="run the study notebooks and write a report folder")
     study.add_argument("--data", required=True)
     study.add_argument("--as-of", required=True, type=_iso_date)
@@ -132,6 +136,8 @@ def _command(args) -> int:
             return _generate(args)
         if args.command == "validate":
             return _validate(args)
+        if args.command == "map":
+            return _map(args)
         if args.command == "schedule":
             from .study import latest_complete_month
             args.as_of = latest_complete_month(date.fromisoformat(args.today) if args.today else date.today())
@@ -166,6 +172,25 @@ def _generate(args) -> int:
         raise UsageError(f"knob: {error}") from None
     out = write(generate(world), args.out, args.format)
     print(f"Wrote a synthetic world of {args.accounts:,} accounts (seed {args.seed}) to {out}")
+    return 0
+
+
+def _map(args) -> int:
+    from .draft import draft
+
+    export = Path(args.draft)
+    if not export.is_dir():
+        raise UsageError(f"--draft {export}: not a folder; give the folder that holds the export's files")
+    text = draft(export)
+    if not args.out:
+        print(text, end="")
+        return 0
+    out = Path(args.out)
+    if out.exists():
+        raise UsageError(f"--out {out} exists; the draft never replaces a file: choose a new name")
+    out.write_text(text, encoding="utf-8")
+    print(f"Draft mapping written to {out}. Fill in each TODO, then: workbench validate --data {export} --mapping {out}",
+          file=sys.stderr)
     return 0
 
 

@@ -57,14 +57,14 @@ def derive_terms(rows: pd.DataFrame, date_format: str, export_date=None, group_b
            else pd.Series(pd.NaT, index=rows.index))
     months = _months(rows, term, term_column)
     cutoff = pd.Timestamp(export_date) if export_date else max(end.max(), start.max())
-    frame = rows.assign(_start=start, _end=end, _months=months)
+    frame = rows.assign(_start=start, _end=end, _months=months, _group=rows[group_by].astype("str"))
     if cut:
         frame = _cut(frame, cutoff)
     needs_end = frame["_end"].isna() & frame["_months"].notna() & frame["_start"].notna()
     if needs_end.any():
         frame.loc[needs_end, "_end"] = add_months(frame.loc[needs_end, "_start"].to_numpy(),
                                                   frame.loc[needs_end, "_months"].to_numpy())
-    return _decide(frame, group_by, cutoff, successor_days, outcomes == "use")
+    return _decide(frame, cutoff, successor_days, outcomes == "use")
 
 
 def _months(rows: pd.DataFrame, term: str | None, term_column: str | None) -> pd.Series:
@@ -111,10 +111,10 @@ def _cut(frame: pd.DataFrame, cutoff: pd.Timestamp) -> pd.DataFrame:
     return pieces.drop(columns="_piece").reset_index(drop=True)
 
 
-def _decide(frame: pd.DataFrame, group_by: str, cutoff: pd.Timestamp, successor_days: int, use_given: bool
-            ) -> pd.DataFrame:
+def _decide(frame: pd.DataFrame, cutoff: pd.Timestamp, successor_days: int, use_given: bool) -> pd.DataFrame:
+    """Each term's outcome from its successor in its group (`_group`, the key before any cutting)."""
     frame = frame.reset_index(drop=True).assign(_row=lambda f: np.arange(len(f)))
-    key = frame[group_by].astype("str")
+    key = frame["_group"]
     starts = (frame.loc[frame["_start"].notna(), ["_start", "_row"]]
               .assign(_key=key, arr=pd.to_numeric(frame["arr"], errors="coerce")).sort_values("_start"))
     ends = frame.loc[frame["_end"].notna(), ["_end", "_row"]].assign(_key=key).sort_values("_end")
@@ -142,4 +142,4 @@ def _decide(frame: pd.DataFrame, group_by: str, cutoff: pd.Timestamp, successor_
         frame["contract_id"] = key + ":" + frame["_start"].dt.strftime("%Y-%m-%d")
     frame["start_date"] = frame["_start"].dt.strftime("%Y-%m-%d")
     frame["end_date"] = frame["_end"].dt.strftime("%Y-%m-%d")
-    return frame.drop(columns=["_start", "_end", "_months", "_row"])
+    return frame.drop(columns=["_start", "_end", "_months", "_row", "_group"])
