@@ -282,3 +282,15 @@ def test_a_drafted_mapping_with_its_todos_filled_runs_a_full_study(tmp_path, cap
     assert results["decisions"] == len(window)
     assert results["churned"] == int((window["outcome"] == "churned").sum())
     assert results["accounts"] == window["account_id"].nunique()
+
+
+def test_errors_count_lines_in_each_source_file_and_quote_the_cell_as_written(crm_export, capsys):
+    second = crm_export / "crm_opportunities_2026.csv"
+    rows = read(second)
+    rows.loc[4, "Term End"] = "31-02-2026"  # no such day
+    rows.loc[6, "Stage"] = "Closed Wonn"
+    rows.to_csv(second, index=False)
+    assert main(["validate", "--data", str(crm_export), "--mapping", str(EXAMPLE)]) == 2
+    message = capsys.readouterr().err
+    assert "crm_opportunities_2026.csv line 6: '31-02-2026'" in message  # header is line 1, row 4 is line 6
+    assert "crm_opportunities_2026.csv line 8: 'Closed Wonn'" in message

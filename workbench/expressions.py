@@ -50,7 +50,7 @@ def compute(frame: pd.DataFrame, expression: str) -> pd.Series:
             column = names.get(node.id, node.id)
             if column not in frame:
                 raise ExpressionError(f"'{expression}' names a column '{column}' the table does not have "
-                                      f"(columns: {', '.join(map(str, frame.columns))})")
+                                      f"(columns: {', '.join(str(c) for c in frame.columns if not str(c).startswith('__'))})")
             return pd.to_numeric(frame[column], errors="coerce").astype(float)
         raise ExpressionError(f"'{expression}' uses '{ast.unparse(node)}'; a computed column may use numbers, "
                               f"column names, + - * / and parentheses only")

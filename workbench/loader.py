@@ -41,13 +41,40 @@ class _Source:
     row_word: str  # "line" for CSV (header is line 1), "row" for Parquet
     row_offset: int
     date_format: str = "%Y-%m-%d"
+    origin: "Origin | None" = None  # for a table a mapping made: where each row came from
 
     def rows(self, mask: np.ndarray, values: pd.Series) -> tuple[tuple[tuple[str, str], ...], int]:
         positions = np.flatnonzero(mask)
-        shown = tuple(
-            (f"{self.row_word} {p + self.row_offset}", str(values.iloc[p])) for p in positions[:SHOWN_ROWS]
-        )
+        if self.origin is not None:
+            shown = tuple((self.origin.where(p), self.origin.written(p, values.name, values.iloc[p]))
+                          for p in positions[:SHOWN_ROWS])
+        else:
+            shown = tuple((f"{self.row_word} {p + self.row_offset}", str(values.iloc[p])) for p in positions[:SHOWN_ROWS])
         return shown, len(positions)
+
+
+@dataclass
+class Origin:
+    """Where each row of a mapped table came from (which file as read, which row of it) and what the
+    export's columns are called, so an error quotes the line of its own file and the cell as written."""
+
+    parts: list[_Source]
+    part: np.ndarray  # per row: index into parts
+    position: np.ndarray  # per row: 0-based row in that part
+    export_names: dict[str, str]  # contract column -> the export's column it was renamed from
+
+    def where(self, row: int) -> str:
+        part = self.parts[self.part[row]]
+        line = f"{part.row_word} {self.position[row] + part.row_offset}"
+        return f"{Path(part.label).name} {line}" if len(self.parts) > 1 else line
+
+    def written(self, row: int, column, value) -> str:
+        frame = self.parts[self.part[row]].frame
+        name = self.export_names.get(column, column)
+        if name in frame:
+            cell = frame[name].iloc[self.position[row]]
+            return "" if pd.isna(cell) else str(cell)
+        return str(value)
 
 
 def load(folder: str | Path, mapping: str | Path | None = None, allow_outside_data: bool = False) -> Dataset:

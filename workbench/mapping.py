@@ -20,7 +20,7 @@ import yaml
 from .contract import TABLES
 from .errors import DataError, Problem
 from .expressions import COMPARISONS, ExpressionError, compute, condition
-from .loader import _read, _Source, read_file
+from .loader import Origin, _read, _Source, read_file
 from .schema import problems
 from .terms import TermsError, derive_terms
 
@@ -66,6 +66,7 @@ TABLE_SCHEMA = {
 SCHEMA = {"type": "object", "required": ["tables"], "additionalProperties": False,
           "properties": {"tables": {"type": "object", "additionalProperties": False,
                                     "properties": {name: TABLE_SCHEMA for name in TABLES}}}}
+PART, POSITION = "__workbench_part__", "__workbench_position__"  # where each row came from, carried through
 DERIVE_OPTIONS = ("export_date", "group_by", "term", "term_column", "cut", "successor_days", "outcomes")
 _RE2_OPTIONS = re2.Options()
 _RE2_OPTIONS.log_errors = False
@@ -112,7 +113,8 @@ def _mapped(folder: Path, mapping_path: Path, name: str, entry: dict, allow_outs
         if isinstance(part, Problem):
             return part
         parts.append(part)
-    frame = pd.concat([p.frame for p in parts], ignore_index=True)
+    frame = pd.concat([p.frame.assign(**{PART: i, POSITION: np.arange(len(p.frame))}) for i, p in enumerate(parts)],
+                      ignore_index=True)
     for column, rule in (entry.get("where") or {}).items():
         if column not in frame:
             return Problem(parts[0].label, str(column), "the mapping filters on a column the file does not have",
@@ -161,9 +163,9 @@ def _mapped(folder: Path, mapping_path: Path, name: str, entry: dict, allow_outs
         return Problem(str(mapping_path), None, f"tables.{name}: {', '.join(k for k in DERIVE_OPTIONS if k in entry)} "
                        f"only apply with `derive: terms`", "`derive: terms` beside them", "add it, or remove them")
     label = parts[0].label if len(parts) == 1 else " + ".join(p.label for p in parts)
-    # With several files, row numbers count through the concatenation; say so in the label.
-    return _Source(label, frame, parts[0].row_word if len(parts) == 1 else "row", parts[0].row_offset
-                   if len(parts) == 1 else 1, date_format)
+    renamed = {str(v): str(k) for k, v in (entry.get("rename") or {}).items()}
+    origin = Origin(parts, frame.pop(PART).to_numpy(), frame.pop(POSITION).to_numpy(), renamed)
+    return _Source(label, frame.reset_index(drop=True), parts[0].row_word, parts[0].row_offset, date_format, origin)
 
 
 def _source_path(folder: Path, mapping_path: Path, name: str, file: str, allow_outside_data: bool) -> Path | Problem:
