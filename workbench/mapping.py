@@ -92,12 +92,26 @@ def _read_mapping(path: Path) -> dict:
     except (yaml.YAMLError, UnicodeDecodeError) as error:
         raise DataError([Problem(str(path), None, f"the mapping file is not valid YAML: {error}",
                                  "YAML as in data/mapping_example.yml", "correct the YAML syntax")]) from None
+    left = _todos(spec)
+    if left:
+        raise DataError([Problem(str(path), None, f"{where} is still TODO", "a value in place of each TODO the draft left",
+                                 "fill it in (the comment beside it says what goes there; docs/mapping.md has every key)")
+                         for where in left])
     broken = problems(spec, SCHEMA)
     if broken:
         raise DataError([Problem(str(path), None, f"the mapping file is not valid: {sentence}",
                                  "the keys and value types described in docs/mapping.md",
                                  "correct the mapping file") for sentence in broken])
     return spec["tables"]
+
+
+def _todos(value, where: str = "") -> list[str]:
+    """Where a drafted mapping still says TODO, as dotted paths."""
+    if isinstance(value, dict):
+        return [found for key, item in value.items() for found in _todos(item, f"{where}.{key}" if where else str(key))]
+    if isinstance(value, list):
+        return [found for i, item in enumerate(value) for found in _todos(item, f"{where}[{i}]")]
+    return [where] if isinstance(value, str) and value.strip().upper().startswith("TODO") else []
 
 
 def _mapped(folder: Path, mapping_path: Path, name: str, entry: dict, allow_outside_data: bool
