@@ -6,9 +6,7 @@ import html
 import numpy as np
 import pandas as pd
 
-from scipy import stats
-
-from .auc import auc_interval, delong, paired_difference
+from .auc import auc_interval, degrees_of_freedom, delong, interval, paired_difference
 from .power import decisions_needed, min_detectable_auc
 from .rates import rate_table
 
@@ -53,7 +51,6 @@ def validity(frame: pd.DataFrame, signals: list[str], level: float = 0.95, min_e
     enough = (table["churned"] >= min_events) & (table["renewed"] >= min_events)
     family = family_size if family_size is not None else int(enough.sum())
     adjusted = 1 - (1 - level) / max(family, 1)
-    z = stats.norm.ppf(0.5 + adjusted / 2)
     measures = {key: [] for key in ("auc", "auc_ci_low", "auc_ci_high", "design_effect")}
     for row, ok in zip(table.itertuples(), enough):
         auc = low = high = effect = np.nan
@@ -66,8 +63,7 @@ def validity(frame: pd.DataFrame, signals: list[str], level: float = 0.95, min_e
             independent = float(delong(score, renewed).covariance[0, 0])
             effect = variance / independent if independent > 0 and np.isfinite(variance) else 1.0
             if ok and np.isfinite(variance):
-                half = z * np.sqrt(max(variance, 0.0))
-                low, high = max(auc - half, 0.0), min(auc + half, 1.0)
+                low, high = interval(auc, variance, adjusted, degrees_of_freedom(renewed, units))
         for key, value in zip(measures, (auc, low, high, effect)):
             measures[key].append(value)
     for key, values in measures.items():
