@@ -27,7 +27,7 @@ def auc_forest(validity: pd.DataFrame) -> go.Figure:
     fig.add_vline(x=0.5, line_dash="dash", line_color="#6b7280", annotation_text="coin toss")
     fig.update_layout(title="Which signals predict renewal? (AUC with simultaneous 95% interval)",
                       xaxis={"title": "AUC for renewal", "range": [min(0.25, table["auc_ci_low"].min() - 0.03), 1.0]},
-                      height=120 + 38 * len(table),
+                      height=max(260, 120 + 38 * len(table)),
                       margin={"l": 170})
     return fig
 

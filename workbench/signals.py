@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import html
+import re
 
 import numpy as np
 import pandas as pd
@@ -156,8 +157,9 @@ def conclusion(table: pd.DataFrame, study) -> str:
     if (kind == "inverse").any():
         parts.append(f"{names(kind == 'inverse')} ran against expectation: higher values went with more churn.")
     if (kind == "ruled_out").any():
-        parts.append(f"{names(kind == 'ruled_out')} can be ruled out as useful: their intervals exclude every AUC "
-                     f"of {useful:.2f} or more (and {1 - useful:.2f} or less).")
+        one = (kind == "ruled_out").sum() == 1
+        parts.append(f"{names(kind == 'ruled_out')} can be ruled out as useful: {'its interval excludes' if one else 'their intervals exclude'} "
+                     f"every AUC of {useful:.2f} or more (and {1 - useful:.2f} or less).")
     open_question = kind == "inconclusive"
     if open_question.any():
         detectable = table.loc[open_question, "min_detectable_auc"].dropna()
@@ -170,7 +172,7 @@ def conclusion(table: pd.DataFrame, study) -> str:
     if (kind == "not_judged").any():
         parts.append(f"{names(kind == 'not_judged')} could not be judged (not measured, or too few churned or "
                      f"renewed decisions).")
-    return " ".join(parts)
+    return " ".join(re.sub(r"^((?:<[^>]+>)*)(\w)", lambda m: m.group(1) + m.group(2).upper(), part) for part in parts)
 
 
 def versus_reference(frame: pd.DataFrame, signals: list[str], reference: str = "health_score",
