@@ -258,3 +258,14 @@ def test_a_book_of_monthly_concurrent_subscriptions_with_csat_only_runs_to_the_e
     summary = (out / "00_summary.html").read_text()
     assert f"{results['decisions']:,} renewal decisions" in summary and f"({results['accounts']:,} accounts)" in summary
     assert "No NPS answers" in (out / "10_signal_validity.html").read_text()
+
+
+def test_goal_attainment_is_not_judged_on_terms_shorter_than_goals(tmp_path):
+    """make calibrate found attainment confounded with goal age on monthly books: withheld, and said why."""
+    world = World.null(accounts=400, seed=1, term_months=1)
+    study = prepare(write(generate(world), tmp_path / "data"), world.as_of)
+    row = study.scoreboard.set_index("signal").loc["goal_attainment"]
+    assert row["conclusion"] == "not_judged" and not row["predictive"] and not row["inverse"]
+    assert pd.isna(row["auc_ci_low"]) and "shorter than the goals" in row["verdict"]
+    annual = prepare(write(generate(World.null(accounts=400, seed=1)), tmp_path / "annual"), "2026-10-31")
+    assert annual.scoreboard.set_index("signal").loc["goal_attainment", "conclusion"] != "not_judged"

@@ -95,6 +95,19 @@ def validity(frame: pd.DataFrame, signals: list[str], level: float = 0.95, min_e
     return table
 
 
+def withhold(table: pd.DataFrame, signal: str, reason: str) -> pd.DataFrame:
+    """The scoreboard with `signal` not judged, for `reason` (its AUC kept for reference, its interval
+    and verdict withdrawn), where the data's shape makes its comparison unfair."""
+    table = table.copy()
+    row = table["signal"] == signal
+    table.loc[row, ["auc_ci_low", "auc_ci_high"]] = np.nan
+    table.loc[row, ["predictive", "inverse"]] = False
+    table.loc[row, "conclusion"] = "not_judged"
+    table.loc[row, "warning"] = reason
+    table.loc[row, "verdict"] = [verdict(r) for r in table.loc[row].itertuples()]
+    return table
+
+
 def verdict(row) -> str:
     """The plain-language finding for one row of `validity`, written from its interval."""
     if row.n == 0:

@@ -5,6 +5,7 @@ import pickle
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from . import goals, privacy, snapshot, stakeholders
@@ -12,8 +13,16 @@ from .config import load_config
 from .errors import UsageError
 from .growth import GrowthModel
 from .loader import Dataset, load
-from .signals import validity
+from .signals import validity, withhold
 
+
+# Attainment accumulates over a goal's life; a term much shorter than its goal is decided at many goal ages, and
+# a churn is a subscription's last decision, so attainment would compare progress at different times (make
+# calibrate: 67% of null monthly books called it inverse).
+SHORT_TERM_DAYS = 300
+SHORT_TERMS = ("not judged on this book: its terms last {days:.0f} days (median), shorter than the goals, so each "
+               "account is decided at several goal ages and its churn always last; attainment would compare progress "
+               "made at different times. Judge it on annual terms")
 
 # The outcome and what is derived from it: never a signal (the contract's no-leakage rule).
 OUTCOME_COLUMNS = ("outcome", "renewal_arr", "churn_reason", "end_date", "renewed", "expanded", "observation_date",
@@ -78,6 +87,9 @@ def prepare(data_dir, as_of, window_months: int = 12, horizon_days: int = 90, co
     family = _family(settings, signals)
     scoreboard = validity(decisions, family, min_events=settings["min_events"], family_size=len(family),
                           min_useful_auc=settings["min_useful_auc"], undated=settings["extra_signals"])
+    term_days = (decisions["end_date"] - decisions["start_date"]).dt.days.median() if len(decisions) else np.nan
+    if "goal_attainment" in family and term_days < SHORT_TERM_DAYS:
+        scoreboard = withhold(scoreboard, "goal_attainment", SHORT_TERMS.format(days=term_days))
     return StudyData(data, settings, as_of, snapshot.window_start(as_of, window_months), horizon_days,
                      contracts, decisions, open_contracts, signals, family, scoreboard, open_people, growth)
 
