@@ -16,42 +16,7 @@ import pandas as pd
 
 EXPORT_DATE = pd.Timestamp("2026-11-01")
 REASONS = {"PRICE": "value", "NO_VALUE": "value", "ACQUIRED": "external", "OTHER": "unknown"}
-MAPPING = """\
-tables:
-  accounts:
-    file: customers.csv
-    rename: {Customer ID: account_id, Company: account_name, Enterprise: segment, Owner: csm}
-    values: {segment: {"TRUE": Enterprise, "FALSE": SMB}}
-  contracts:
-    file: subscriptions.csv
-    date_format: "%d-%m-%Y"
-    where: {plan: {ne: Trial}, mrr: {gt: 0}}
-    rename: {customer_id: account_id, started: start_date, cancelled: end_date}
-    lookup:
-      churn_reason: {file: churn_events.csv, key: subscription_id, value: reason_code, from: subscription_id,
-                     missing: empty}
-    compute: {arr: mrr * 12}
-    values:
-      billing_period: {Monthly: monthly, Yearly: annual}
-      churn_reason: {PRICE: value, NO_VALUE: value, ACQUIRED: external, OTHER: unknown}
-    derive: terms
-    group_by: subscription_id
-    term_column: billing_period
-    cut: true
-    successor_days: 0
-    export_date: "2026-11-01"
-  usage:
-    file: feature_usage.csv
-    date_format: "%d-%m-%Y"
-    lookup: {account_id: {file: subscriptions.csv, key: subscription_id, value: customer_id, from: subscription_id}}
-    rename: {day: date, count: events}
-  surveys:
-    file: tickets.csv
-    date_format: "%d-%m-%Y"
-    where: {satisfaction: {not_empty: true}}
-    rename: {ticket_id: response_id, customer_id: account_id, closed: date, satisfaction: score}
-    constants: {survey: csat}
-"""
+MAPPING = (Path(__file__).resolve().parent.parent / "data" / "mapping_billing_example.yml").read_text()
 
 
 def day_first(dates) -> list[str]:
