@@ -24,6 +24,7 @@ class Dataset:
     tables: dict[str, pd.DataFrame]
     missing: list[str] = field(default_factory=list)  # optional tables not supplied
     usage: Usage | None = None
+    derived: dict = field(default_factory=dict, repr=False)  # costly values derived from the tables, kept on first use
 
     def __getitem__(self, name: str) -> pd.DataFrame:
         return self.tables[name]

@@ -33,7 +33,20 @@ def people_at(contacts: pd.DataFrame, frame: pd.DataFrame, known_from: pd.Series
 def known_from(data) -> pd.Series:
     """Per contact_id: the first day (since the epoch) the person counts as known, their created_date, or
     without one their first dated usage, score or survey answer (the contract's rule). A person with
-    neither is never known: they are in today's CRM but left no trace before any observation date."""
+    neither is never known: they are in today's CRM but left no trace before any observation date.
+
+    Kept on the dataset while the tables it reads are the same objects: a study asks for it once per
+    set of people it scores, and at 100,000 accounts it reads 13 million dated scores."""
+    sources = (data.tables.get("contacts"), data.tables.get("health_scores"), data.tables.get("surveys"), data.usage)
+    kept = data.derived.get("known_from")
+    if kept is not None and all(a is b for a, b in zip(kept[0], sources)):
+        return kept[1]
+    since = _known_from(data)
+    data.derived["known_from"] = (sources, since)
+    return since
+
+
+def _known_from(data) -> pd.Series:
     contacts = data["contacts"]
     first = []
     if data.usage is not None and data.usage.has_contacts:
