@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from .pointintime import Timeline, days
+from .renewals import per_account
 from .usage import Usage
 
 ROLES = ("decision_maker", "champion", "end_user")
@@ -164,10 +165,7 @@ def hidden_risk(frame: pd.DataFrame, people: pd.DataFrame, red_below: float, gre
         label += key_people["trend_90d"].map(lambda change: "" if pd.isna(change) else f" ({change:+.0f} in 90d)")
     described = key_people.assign(person=label)
     at_risk["red_people"] = at_risk.index.map(described.groupby("row")["person"].agg("; ".join))
-    # One row per account (concurrent subscriptions renew as one relationship): ARR of all its contracts here,
-    # its soonest renewal.
-    at_risk = at_risk.sort_values("end_date").groupby("account_id", sort=False, as_index=False).agg(
-        {c: ("sum" if c == "arr" else "first") for c in columns + ["red_people"] if c != "account_id"})
+    at_risk = per_account(at_risk, columns + ["red_people"])  # concurrent subscriptions renew as one relationship
     return at_risk.sort_values(["end_date", "arr"], ascending=[True, False])[columns + ["red_people"]].reset_index(drop=True)
 
 
