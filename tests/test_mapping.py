@@ -294,3 +294,16 @@ def test_errors_count_lines_in_each_source_file_and_quote_the_cell_as_written(cr
     message = capsys.readouterr().err
     assert "crm_opportunities_2026.csv line 6: '31-02-2026'" in message  # header is line 1, row 4 is line 6
     assert "crm_opportunities_2026.csv line 8: 'Closed Wonn'" in message
+
+
+def test_an_export_s_own_outcomes_are_used_only_when_the_mapping_says_so():
+    from workbench.terms import TermsError, derive_terms
+    rows = pd.DataFrame({"account_id": ["a", "a", "b"], "start_date": ["2025-01-01", "2026-01-01", "2025-03-01"],
+                         "end_date": ["2026-01-01", "2027-01-01", "2026-03-01"], "arr": ["100", "120", "50"],
+                         "outcome": ["churned", None, None], "renewal_arr": [0.0, None, None]})
+    with pytest.raises(TermsError, match="outcomes: use"):
+        derive_terms(rows, "%Y-%m-%d", "2026-11-01")
+    terms = derive_terms(rows, "%Y-%m-%d", "2026-11-01", outcomes="use")
+    assert terms["outcome"].tolist() == ["churned", "open", "churned"]  # the export's word stands for a
+    assert terms["renewal_arr"].iloc[0] == 0 and np.isnan(terms["renewal_arr"].iloc[1])
+    assert terms["renewal_arr"].iloc[2] == 0

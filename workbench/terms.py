@@ -132,10 +132,7 @@ def _decide(frame: pd.DataFrame, cutoff: pd.Timestamp, successor_days: int, use_
     renewal = np.where(renewed, successor_arr, np.where(ended, 0.0, np.nan))
     given = frame["outcome"].notna() if use_given and "outcome" in frame else pd.Series(False, index=frame.index)
     frame["outcome"] = np.where(given, frame.get("outcome"), derived)
-    if use_given and "renewal_arr" in frame:
-        frame["renewal_arr"] = np.where(given, frame["renewal_arr"], renewal)
-    else:
-        frame["renewal_arr"] = np.where(given, np.nan, renewal) if use_given else renewal
+    frame["renewal_arr"] = np.where(given, frame["renewal_arr"] if "renewal_arr" in frame else np.nan, renewal)
     if "churn_reason" in frame:
         frame["churn_reason"] = frame["churn_reason"].where(frame["outcome"] == "churned")
     if "contract_id" not in frame:
