@@ -131,6 +131,18 @@ def staging_folder(out: Path) -> Path:
     return Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
 
 
+def remove_leftovers(out: Path) -> None:
+    """Staging folders of runs of ours into this destination that were killed outright (SIGKILL, power
+    loss): we hold the destination's lock, so no live run owns them. A run killed in the middle of
+    publishing left the previous report inside a `.previous` folder: it goes back in place first."""
+    for previous in out.parent.glob(f".{out.name}.*.previous"):
+        if (previous / out.name).is_dir() and not out.exists():
+            (previous / out.name).rename(out)
+        shutil.rmtree(previous, ignore_errors=True)
+    for staging in out.parent.glob(f".{out.name}.*.partial"):
+        shutil.rmtree(staging, ignore_errors=True)
+
+
 def publish(staging: Path, out: Path) -> None:
     """Swap the finished run into place; the previous report is removed only after the new one is there."""
     previous = None

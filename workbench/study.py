@@ -20,7 +20,7 @@ import papermill as pm
 from . import __version__
 from .errors import DataError, UsageError
 from .publish import (check_destination, keep_failed, locked, make_parent, os_reason, publish, remove_empty,
-                      staging_folder, write_atomically)
+                      remove_leftovers, staging_folder)
 from .render import to_html
 from .results import merge, plain
 from .site import write_run_index, write_site
@@ -64,7 +64,7 @@ def run_study(data, as_of: str, out=None, window_months: int = 12, horizon_days:
     try:
         with locked(out):
             check_destination(out, protected)  # again, now that no other run can change it
-            _remove_leftovers(out)
+            remove_leftovers(out)
             staging = staging_folder(out)
             stage = ["checking the data"]
             try:
@@ -172,18 +172,6 @@ def _failed(error: BaseException, stage: str, staging: Path, out: Path) -> Study
 
 def _while(stage: str) -> str:
     return f"running {stage}" if stage.endswith(".ipynb") else stage
-
-
-def _remove_leftovers(out: Path) -> None:
-    """Staging folders of runs of ours into this destination that were killed outright (SIGKILL, power
-    loss): we hold the destination's lock, so no live run owns them. A run killed in the middle of
-    publishing left the previous report inside a `.previous` folder: it goes back in place first."""
-    for previous in out.parent.glob(f".{out.name}.*.previous"):
-        if (previous / out.name).is_dir() and not out.exists():
-            (previous / out.name).rename(out)
-        shutil.rmtree(previous, ignore_errors=True)
-    for staging in out.parent.glob(f".{out.name}.*.partial"):
-        shutil.rmtree(staging, ignore_errors=True)
 
 
 def latest_complete_month(today: date) -> str:
