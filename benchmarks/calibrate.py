@@ -15,6 +15,7 @@ drive it), runs the study's preparation and scoreboard on each, and prints:
 
 Prints a table and writes it as JSON to benchmarks/results/. Long: run it outside `make test`.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -30,9 +31,9 @@ import numpy as np
 import pandas as pd
 from statsmodels.stats.proportion import proportion_confint
 
+from workbench import Study
 from workbench.generate import World, generate, write
-from workbench.signals import validity
-from workbench.study_data import prepare
+from workbench.judge.signals import validity
 
 RESULTS = Path(__file__).resolve().parent / "results"
 SHAPES = {
@@ -49,15 +50,22 @@ def one_world(shape: str, accounts: int, seed: int, null: bool) -> dict:
     knobs = dict(accounts=accounts, seed=seed, **SHAPES[shape])
     world = World.null(**knobs) if null else World(**knobs)
     with tempfile.TemporaryDirectory() as folder:
-        study = prepare(write(generate(world), Path(folder), "parquet"), world.as_of)
+        study = Study.load(write(generate(world), Path(folder), "parquet"), world.as_of)
     board = study.scoreboard
     stated = board.loc[board["auc_ci_low"].notna(), "signal"]  # the intervals the report states
     single = validity(study.decisions, list(stated), family_size=1)
     judged = single.dropna(subset=["auc_ci_low"])
-    return {"shape": shape, "accounts": accounts, "seed": seed, "null": null, "decisions": len(study.decisions),
-            "finding": bool(board["conclusion"].isin(FINDINGS).any()),
-            "intervals": len(judged), "covering": int(((judged["auc_ci_low"] <= 0.5) & (judged["auc_ci_high"] >= 0.5)).sum()),
-            **{f"predictive_{s}": bool((board.set_index("signal")["conclusion"].get(s) == "predictive")) for s in PLANTED}}
+    return {
+        "shape": shape,
+        "accounts": accounts,
+        "seed": seed,
+        "null": null,
+        "decisions": len(study.decisions),
+        "finding": bool(board["conclusion"].isin(FINDINGS).any()),
+        "intervals": len(judged),
+        "covering": int(((judged["auc_ci_low"] <= 0.5) & (judged["auc_ci_high"] >= 0.5)).sum()),
+        **{f"predictive_{s}": bool(board.set_index("signal")["conclusion"].get(s) == "predictive") for s in PLANTED},
+    }
 
 
 def summarize(runs: pd.DataFrame) -> pd.DataFrame:
@@ -69,8 +77,14 @@ def summarize(runs: pd.DataFrame) -> pd.DataFrame:
             alarms = int(null["finding"].sum())
             low, high = proportion_confint(alarms, len(null), method="wilson")
             covered, total = int(null["covering"].sum()), int(null["intervals"].sum())
-            row.update(null_worlds=len(null), false_alarm_rate=alarms / len(null), false_alarm_ci_low=low,
-                       false_alarm_ci_high=high, coverage=covered / total if total else np.nan, intervals=total)
+            row.update(
+                null_worlds=len(null),
+                false_alarm_rate=alarms / len(null),
+                false_alarm_ci_low=low,
+                false_alarm_ci_high=high,
+                coverage=covered / total if total else np.nan,
+                intervals=total,
+            )
         if len(planted):
             row["planted_worlds"] = len(planted)
             for signal in PLANTED:
@@ -87,8 +101,13 @@ def main(argv=None) -> int:
     parser.add_argument("--shapes", nargs="+", default=list(SHAPES), choices=list(SHAPES))
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args(argv)
-    jobs = [(shape, size, seed, null) for size in args.sizes for shape in args.shapes
-            for seed in range(args.worlds if size < 10_000 else args.worlds_large) for null in (True, False)]
+    jobs = [
+        (shape, size, seed, null)
+        for size in args.sizes
+        for shape in args.shapes
+        for seed in range(args.worlds if size < 10_000 else args.worlds_large)
+        for null in (True, False)
+    ]
     print(f"{len(jobs)} worlds ({args.workers} at a time) ...", file=sys.stderr, flush=True)
     started, done, found = time.time(), 0, []
     with ProcessPoolExecutor(args.workers) as pool:
@@ -101,13 +120,20 @@ def main(argv=None) -> int:
     pd.set_option("display.width", 200)
     print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     worst = table["false_alarm_ci_high"].max() if "false_alarm_ci_high" in table else np.nan
-    print(f"\nReport-wide false alarms: at most {table['false_alarm_rate'].max():.1%} of null worlds in any shape "
-          f"(target <= 5%; highest upper 95% bound {worst:.1%}). Coverage of single 95% intervals: "
-          f"{table['coverage'].min():.1%} to {table['coverage'].max():.1%} (target 93% to 97%).")
+    print(
+        f"\nReport-wide false alarms: at most {table['false_alarm_rate'].max():.1%} of null worlds in any shape "
+        f"(target <= 5%; highest upper 95% bound {worst:.1%}). Coverage of single 95% intervals: "
+        f"{table['coverage'].min():.1%} to {table['coverage'].max():.1%} (target 93% to 97%)."
+    )
     RESULTS.mkdir(exist_ok=True)
     out = RESULTS / f"calibrate-{datetime.now():%Y%m%d-%H%M%S}.json"
-    out.write_text(json.dumps({"arguments": vars(args), "seconds": time.time() - started,
-                               "summary": table.to_dict(orient="records")}, indent=1, default=float))
+    out.write_text(
+        json.dumps(
+            {"arguments": vars(args), "seconds": time.time() - started, "summary": table.to_dict(orient="records")},
+            indent=1,
+            default=float,
+        )
+    )
     print(f"Written to {out}")
     return 0
 

@@ -4,6 +4,7 @@
 memory at the moment it was forked, and it says nothing about children running at the same time.
 So the tree is sampled from /proc instead (Linux; elsewhere the peaks stay None).
 """
+
 from __future__ import annotations
 
 import os
@@ -53,7 +54,7 @@ class TreePeak:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
 
-    def __enter__(self) -> "TreePeak":
+    def __enter__(self) -> TreePeak:
         if Path("/proc/self/statm").exists():
             self.summed_mb = self.single_mb = 0.0
             self._thread.start()

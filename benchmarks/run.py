@@ -4,6 +4,7 @@ Prints a table and writes it as JSON to benchmarks/results/. For the in-process 
 is this process's high-water mark (resident set) after each stage, so it only grows; the study runs
 as `workbench study` in its own process and its peak is that of the study and its kernels together.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -22,12 +23,13 @@ import pandas as pd
 from sklearn.metrics import roc_auc_score
 
 from benchmarks.memory import TreePeak
-from workbench import snapshot
-from workbench.auc import bootstrap_auc
 from workbench.generate import World, generate, write
-from workbench.loader import load
-from workbench.pointintime import days
-from workbench.signals import validity
+from workbench.inputs.loader import load
+from workbench.judge.signals import validity
+from workbench.measure import snapshot
+from workbench.measure.columns import SIGNALS
+from workbench.measure.pointintime import days
+from workbench.stats.auc import bootstrap_auc
 
 RESULTS = Path(__file__).resolve().parent / "results"
 AS_OF = World.as_of  # where the generated worlds end
@@ -49,8 +51,15 @@ def peak_mb() -> float:
 
 def row(accounts: int, stage: str, seconds: float, peak: float | None = None, note: str = "") -> dict:
     """One line of the table; a reference and its speed-up are added where a stage has one."""
-    return {"accounts": accounts, "stage": stage, "seconds": round(seconds, 3),
-            "peak_mb": None if peak is None else round(peak), "reference_seconds": None, "speedup": None, "note": note}
+    return {
+        "accounts": accounts,
+        "stage": stage,
+        "seconds": round(seconds, 3),
+        "peak_mb": None if peak is None else round(peak),
+        "reference_seconds": None,
+        "speedup": None,
+        "note": note,
+    }
 
 
 class Stages:
@@ -66,8 +75,12 @@ class Stages:
             line["reference_seconds"] = round(reference(), 3)
             line["speedup"] = round(line["reference_seconds"] / max(seconds, 1e-9), 1)
         self.rows.append(line)
-        print(f"  {stage:44} {seconds:9.2f} s" + (f"   reference {line['reference_seconds']:9.2f} s  x{line['speedup']}"
-                                                    if reference else "") + (f"   {note}" if note else ""), flush=True)
+        print(
+            f"  {stage:44} {seconds:9.2f} s"
+            + (f"   reference {line['reference_seconds']:9.2f} s  x{line['speedup']}" if reference else "")
+            + (f"   {note}" if note else ""),
+            flush=True,
+        )
         return result
 
 
@@ -103,29 +116,32 @@ def bench(accounts: int, features: int, work_dir: Path, with_study: bool) -> lis
     usage_rows = len(tables["usage"])
     folder = work_dir / f"world_{accounts}_{features}"
     stages.time("write parquet", lambda: write(tables, folder, "parquet"), note=f"{usage_rows:,} usage rows")
-    del tables
+    tables.clear()  # the world is on disk now; the study reads it from there
     data = stages.time("load and validate", lambda: load(folder))
     frame = snapshot.decisions(data["contracts"], AS_OF)
 
     def usage_window():
         data.usage.window_sums(frame["account_id"], days(frame["observation_date"]), 90)
 
-    stages.time("snapshot: usage window sums", usage_window,
-                reference=lambda: reference_usage_snapshot(folder, frame))
+    stages.time("snapshot: usage window sums", usage_window, reference=lambda: reference_usage_snapshot(folder, frame))
     throughput = usage_rows / max(stages.rows[-1]["seconds"], 1e-9)
     stages.rows[-1]["rows_per_second"] = round(throughput)
     stages.rows[-1]["note"] = f"{throughput / 1e6:.1f}M usage rows/s (DuckDB, {len(frame):,} decisions)"
     print(f"  {'':44} {throughput / 1e6:9.1f} M usage rows per second", flush=True)
-    measured = stages.time("snapshot: every signal", lambda: snapshot.measure(data, frame),
-                           note=f"{len(frame):,} decisions")
-    signals = [s for s in snapshot.SIGNALS if s in measured]
+    measured = stages.time(
+        "snapshot: every signal", lambda: snapshot.measure(data, frame), note=f"{len(frame):,} decisions"
+    )
+    signals = [s for s in SIGNALS if s in measured]
     stages.time("signal validity (DeLong, 9 signals)", lambda: validity(measured, signals))
 
     rng = np.random.default_rng(1)
     positive = rng.random(100_000) < 0.85
     score = rng.normal(size=100_000) + 0.5 * positive
-    stages.time("bootstrap: 2,000 AUCs on 100k", lambda: bootstrap_auc(score, positive, 2000),
-                reference=lambda: reference_bootstrap(score, positive))
+    stages.time(
+        "bootstrap: 2,000 AUCs on 100k",
+        lambda: bootstrap_auc(score, positive, 2000),
+        reference=lambda: reference_bootstrap(score, positive),
+    )
     if with_study:
         stages.rows += study(accounts, folder, work_dir / f"report_{accounts}_{features}" / AS_OF)
     return stages.rows
@@ -134,20 +150,26 @@ def bench(accounts: int, features: int, work_dir: Path, with_study: bool) -> lis
 def study(accounts: int, folder: Path, out: Path) -> list[dict]:
     """`workbench study` as a user runs it, in its own process, so its memory is its own: the peak is the
     summed resident memory of the study and its notebook kernels, sampled while they run."""
-    command = [sys.executable, "-m", "workbench", "study", "--data", str(folder), "--as-of", AS_OF,
-               "--out", str(out)]
+    command = [sys.executable, "-m", "workbench", "study", "--data", str(folder), "--as-of", AS_OF, "--out", str(out)]
     start = time.perf_counter()
     marks, tail = [], deque(maxlen=20)
     with subprocess.Popen(command, stderr=subprocess.PIPE, text=True) as process, TreePeak(process.pid) as peak:
         for line in process.stderr:
             tail.append(line)
-            if line.startswith("[") or line.startswith("Study written"):
+            if line.startswith(("[", "Study written")):
                 marks.append((time.perf_counter(), line.strip()))
     seconds = time.perf_counter() - start
     if process.returncode:
         raise SystemExit(f"workbench study failed on {folder}:\n" + "".join(tail))
-    rows = [row(accounts, STUDY, seconds, peak.summed_mb,
-                f"largest single process {peak.single_mb:,.0f} MB" if peak.single_mb else "")]
+    rows = [
+        row(
+            accounts,
+            STUDY,
+            seconds,
+            peak.summed_mb,
+            f"largest single process {peak.single_mb:,.0f} MB" if peak.single_mb else "",
+        )
+    ]
     print(f"  {STUDY:44} {seconds:9.2f} s   peak {rows[0]['peak_mb']} MB (study and kernels)", flush=True)
     for (begin, message), (end, _) in zip(marks, marks[1:]):
         rows.append(row(accounts, f"  notebook {message.split('] ')[1]} (run + HTML)", end - begin))
@@ -167,8 +189,13 @@ def verdicts(table: pd.DataFrame) -> pd.DataFrame:
         measured = float(rows[column].iloc[-1])
         miss = measured / limit - 1 if ceiling else 1 - measured / limit
         at = f" at {rows['accounts'].iloc[-1]:,} accounts" if accounts == "largest" else ""
-        found.append({"target": f"{what}{at} {'<' if ceiling else '>'} {_amount(limit, unit)}",
-                      "measured": _amount(measured, unit), "verdict": "met" if miss <= 0 else f"MISSED by {miss:.0%}"})
+        found.append(
+            {
+                "target": f"{what}{at} {'<' if ceiling else '>'} {_amount(limit, unit)}",
+                "measured": _amount(measured, unit),
+                "verdict": "met" if miss <= 0 else f"MISSED by {miss:.0%}",
+            }
+        )
     return pd.DataFrame(found)
 
 
@@ -196,9 +223,21 @@ def main() -> None:
         print("\n" + targets.to_string(index=False))
     RESULTS.mkdir(exist_ok=True)
     path = RESULTS / f"bench-{datetime.now():%Y%m%d-%H%M%S}.json"
-    path.write_text(json.dumps({"machine": {"processor": platform.processor() or platform.machine(),
-                                            "cpus": __import__("os").cpu_count(), "python": platform.python_version()},
-                                "targets": targets.to_dict("records"), "rows": rows}, indent=1, default=str))
+    path.write_text(
+        json.dumps(
+            {
+                "machine": {
+                    "processor": platform.processor() or platform.machine(),
+                    "cpus": __import__("os").cpu_count(),
+                    "python": platform.python_version(),
+                },
+                "targets": targets.to_dict("records"),
+                "rows": rows,
+            },
+            indent=1,
+            default=str,
+        )
+    )
     print(f"\nWritten to {path}")
 
 

@@ -8,8 +8,11 @@ from workbench.generate import World, generate, write
 
 def folder_digest(folder: Path) -> dict[str, str]:
     """Content hash of every file below `folder`: proves a run left it untouched."""
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 @pytest.fixture(scope="session")

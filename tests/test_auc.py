@@ -1,7 +1,14 @@
 import numpy as np
 from sklearn.metrics import roc_auc_score
 
-from workbench.auc import auc_interval, bootstrap_auc, bootstrap_layout, delong, paired_difference, poisson_weights
+from workbench.stats.auc import (
+    auc_interval,
+    bootstrap_auc,
+    bootstrap_layout,
+    delong,
+    paired_difference,
+    poisson_weights,
+)
 
 
 def sample(n=600, shift=0.6, seed=0):

@@ -1,4 +1,5 @@
 """The benchmark's own measuring: memory of a process tree, and target verdicts."""
+
 import subprocess
 import sys
 from pathlib import Path
@@ -16,8 +17,7 @@ LINUX = Path("/proc/self/statm").exists()
 def test_tree_peak_counts_grandchildren_running_at_once():
     # a child that starts a grandchild; each holds 150 MB at the same moment
     hold = "x = bytearray(150 * 2**20); import time; time.sleep(1.5)"
-    parent = (f"import subprocess, sys; p = subprocess.Popen([sys.executable, '-c', {hold!r}]); "
-              f"{hold}; p.wait()")
+    parent = f"import subprocess, sys; p = subprocess.Popen([sys.executable, '-c', {hold!r}]); {hold}; p.wait()"
     with subprocess.Popen([sys.executable, "-c", parent]) as process, TreePeak(process.pid, 0.05) as peak:
         process.wait()
     assert 150 <= peak.single_mb < 290
@@ -25,11 +25,13 @@ def test_tree_peak_counts_grandchildren_running_at_once():
 
 
 def test_verdicts_say_met_or_by_how_much_missed():
-    table = pd.DataFrame([
-        {"accounts": 10_000, "stage": STUDY, "seconds": 75.0, "peak_mb": 900.0},
-        {"accounts": 100_000, "stage": STUDY, "seconds": 150.0, "peak_mb": 9011.2},
-        {"accounts": 100_000, "stage": "snapshot: usage window sums", "seconds": 1.0, "rows_per_second": 12e6},
-    ])
+    table = pd.DataFrame(
+        [
+            {"accounts": 10_000, "stage": STUDY, "seconds": 75.0, "peak_mb": 900.0},
+            {"accounts": 100_000, "stage": STUDY, "seconds": 150.0, "peak_mb": 9011.2},
+            {"accounts": 100_000, "stage": "snapshot: usage window sums", "seconds": 1.0, "rows_per_second": 12e6},
+        ]
+    )
     found = verdicts(table).set_index("target")["verdict"]
     assert found["study, 100k accounts < 300 s"] == "met"
     assert found["study peak memory, 100k accounts < 8,192 MB"] == "MISSED by 10%"

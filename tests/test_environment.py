@@ -1,4 +1,5 @@
 """pyproject.toml, constraints.txt and environment.yml describe one environment."""
+
 import re
 import tomllib
 from pathlib import Path
@@ -18,8 +19,10 @@ def canonical(name: str) -> str:
 
 def test_environment_yml_has_the_packages_of_pyproject_at_the_pinned_versions():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    wanted = {canonical(re.split(r"[<>=!~ \[]", d)[0])
-              for d in project["dependencies"] + project["optional-dependencies"]["dev"]}
+    wanted = {
+        canonical(re.split(r"[<>=!~ \[]", d)[0])
+        for d in project["dependencies"] + project["optional-dependencies"]["dev"]
+    }
     lines = (ROOT / "constraints.txt").read_text().splitlines()
     pins = {canonical(name): version.strip() for name, version in (line.split("==") for line in lines if "==" in line)}
     conda = yaml.safe_load((ROOT / "environment.yml").read_text())["dependencies"]

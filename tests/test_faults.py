@@ -3,6 +3,7 @@
 Each case checks the exit code, the message, and that the data folder and the previous report are
 byte-identical afterwards (folder_digest).
 """
+
 import errno
 import json
 import os
@@ -17,19 +18,21 @@ from pathlib import Path
 import nbformat
 import pandas as pd
 import pytest
-
-from workbench import history, publish
-from workbench.cli import main
-from workbench.report import escape_data_text
-from workbench.charts import short_labels
-from workbench.study import StudyFailed, run_study
-
 from conftest import folder_digest
 
+from workbench.cli import main
+from workbench.publish import folders as publish
+from workbench.publish import history
+from workbench.publish.charts import short_labels
+from workbench.publish.report import escape_data_text
+from workbench.publish.runner import StudyFailed, run_study
+
 AS_OF = "2026-10-31"
-RECORD_ALL = ("from workbench.results import record\n"
-              "for key, value in [('decisions', 0), ('churned', 0), ('signals', []), ('attainment', {'bands': []}),"
-              " ('revenue', {})]:\n    record(results_dir, key, value)\n")
+RECORD_ALL = (
+    "from workbench.publish.results import REQUIRED, record\n"
+    "for key in REQUIRED[3:]:\n    record(results_dir, key, {'signals': [], 'attainment': {'bands': []}, "
+    "'revenue': {}}.get(key, 0))\n"
+)
 
 
 def notebook_folder(folder: Path, *cells: str) -> Path:
@@ -63,6 +66,7 @@ def study(data, out, *extra) -> int:
 
 
 # --- Output folders that cannot hurt -------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("where", ["data", "parent", "inside", "cwd"])
 def test_an_out_over_under_or_around_the_data_is_refused(small_world, tmp_path, monkeypatch, capsys, where):
@@ -155,6 +159,7 @@ def test_a_run_killed_outright_leaves_nothing_that_the_next_run_does_not_clean(s
 
 # --- One failure path for every failure -------------------------------------------------------------------
 
+
 def failed_run(data, out, folder, **kwargs) -> StudyFailed:
     before = folder_digest(out.parent)
     with pytest.raises(StudyFailed) as caught:
@@ -176,7 +181,8 @@ def test_a_dying_kernel_takes_the_failure_path(small_world, tmp_path, previous):
 def test_a_full_disk_while_rendering_takes_the_failure_path(small_world, tmp_path, previous, monkeypatch):
     def full(*args):
         raise OSError(errno.ENOSPC, "No space left on device", "page.html")
-    monkeypatch.setattr("workbench.study.to_html", full)
+
+    monkeypatch.setattr("workbench.publish.runner.to_html", full)
     error = failed_run(small_world, previous, notebook_folder(tmp_path / "notebooks", RECORD_ALL))
     assert "the disk is full" in str(error) and "untouched" in str(error)
 
@@ -184,24 +190,28 @@ def test_a_full_disk_while_rendering_takes_the_failure_path(small_world, tmp_pat
 def test_an_unexpected_error_takes_the_failure_path(small_world, tmp_path, previous, monkeypatch):
     def broken(*args):
         raise ZeroDivisionError("planted")
-    monkeypatch.setattr("workbench.study.write_run_index", broken)
+
+    monkeypatch.setattr("workbench.publish.runner.write_run_index", broken)
     error = failed_run(small_world, previous, notebook_folder(tmp_path / "notebooks", RECORD_ALL))
     assert "ZeroDivisionError: planted" in str(error) and "fault of the workbench" in str(error)
 
 
 def test_a_run_that_did_not_record_every_result_is_not_published(small_world, tmp_path, previous):
-    folder = notebook_folder(tmp_path / "notebooks", "from workbench.results import record\n"
-                                                     "record(results_dir, 'decisions', 0)")
+    folder = notebook_folder(
+        tmp_path / "notebooks", "from workbench.publish.results import record\nrecord(results_dir, 'decisions', 0)"
+    )
     error = failed_run(small_world, previous, folder)
-    assert "did not record churned, signals, attainment, revenue" in str(error)
+    assert "did not record churned, accounts, churned_accounts, signals, attainment, revenue" in str(error)
 
 
-def test_an_output_folder_that_cannot_be_written_is_found_before_the_data_is_loaded(small_world, tmp_path, monkeypatch,
-                                                                                       capsys):
+def test_an_output_folder_that_cannot_be_written_is_found_before_the_data_is_loaded(
+    small_world, tmp_path, monkeypatch, capsys
+):
     def read_only(*args, **kwargs):
         raise OSError(errno.EROFS, "Read-only file system")
-    monkeypatch.setattr("workbench.publish.tempfile.mkstemp", read_only)
-    monkeypatch.setattr("workbench.study.prepare", lambda *a, **k: pytest.fail("the data was loaded"))
+
+    monkeypatch.setattr("workbench.publish.folders.tempfile.mkstemp", read_only)
+    monkeypatch.setattr("workbench.publish.runner.Study.load", lambda *a, **k: pytest.fail("the data was loaded"))
     assert study(small_world, tmp_path / "reports" / AS_OF) == 2
     assert "read-only" in capsys.readouterr().err
     assert not (tmp_path / "reports").exists()  # the folders it made for the run are gone again
@@ -209,8 +219,22 @@ def test_an_output_folder_that_cannot_be_written_is_found_before_the_data_is_loa
 
 def test_a_killed_study_keeps_the_previous_report(small_world, tmp_path, previous):
     before = folder_digest(previous)
-    process = subprocess.Popen([sys.executable, "-m", "workbench", "study", "--data", str(small_world), "--as-of", AS_OF,
-                                "--out", str(previous)], stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "workbench",
+            "study",
+            "--data",
+            str(small_world),
+            "--as-of",
+            AS_OF,
+            "--out",
+            str(previous),
+        ],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     seen = ""
     while "[1/" not in seen:  # the notebooks have started: the most work in flight
         line = process.stderr.readline()
@@ -232,9 +256,12 @@ def test_zero_decisions_stop_at_once_with_the_window_and_what_to_change(small_wo
 
 
 def test_a_malformed_earlier_results_json_is_skipped_with_a_warning(tmp_path):
-    for name, text in (("2026-08-31", "{not json"), ("2026-09-30", json.dumps({"as_of": 20260930})),
-                       ("2026-07-31", json.dumps({"as_of": "2026-07-31", "signals": "nps"})),
-                       (AS_OF, json.dumps({"as_of": AS_OF, "decisions": 5, "signals": [{"signal": "nps", "auc": 0.6}]}))):
+    for name, text in (
+        ("2026-08-31", "{not json"),
+        ("2026-09-30", json.dumps({"as_of": 20260930})),
+        ("2026-07-31", json.dumps({"as_of": "2026-07-31", "signals": "nps"})),
+        (AS_OF, json.dumps({"as_of": AS_OF, "decisions": 5, "signals": [{"signal": "nps", "auc": 0.6}]})),
+    ):
         (tmp_path / name).mkdir()
         (tmp_path / name / "results.json").write_text(text)
     skipped = []
@@ -245,14 +272,18 @@ def test_a_malformed_earlier_results_json_is_skipped_with_a_warning(tmp_path):
 
 # --- Every input checked before use ------------------------------------------------------------------------
 
-@pytest.mark.parametrize("text, expected", [
-    ("min_events: ten", "min_events: 'ten' is not a whole number"),
-    ("scorecard_weights: 5", "scorecard_weights: 5 is not a set of key: value entries"),
-    ("segmnt: Enterprise", "unknown key 'segmnt' (did you mean 'segment'?)"),
-    ("extra_signals: seats", "extra_signals: 'seats' is not a list"),
-    ("health_red_below: 120", "out of range"),
-    ("[1, 2]", "is not a set of key: value entries"),
-])
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("min_events: ten", "min_events: 'ten' is not a whole number"),
+        ("scorecard_weights: 5", "scorecard_weights: 5 is not a set of key: value entries"),
+        ("segmnt: Enterprise", "unknown key 'segmnt' (did you mean 'segment'?)"),
+        ("extra_signals: seats", "extra_signals: 'seats' is not a list"),
+        ("health_red_below: 120", "out of range"),
+        ("[1, 2]", "is not a set of key: value entries"),
+    ],
+)
 def test_a_config_is_checked_against_its_schema(small_world, tmp_path, capsys, text, expected):
     config = tmp_path / "study.yml"
     config.write_text(text)
@@ -261,20 +292,29 @@ def test_a_config_is_checked_against_its_schema(small_world, tmp_path, capsys, t
     assert expected in message and "Traceback" not in message and not (tmp_path / "out").exists()
 
 
-@pytest.mark.parametrize("entry, expected", [
-    ("accounts: {file: /etc/passwd}", "lies outside the data folder"),
-    ("accounts: {file: ../outside.csv}", "lies outside the data folder"),
-    ("contacts: {values: {role: {patterns: {'^(a+)+$(?<!b)': champion}}}}", "cannot be used: invalid perl operator"),
-    ("contacts: {values: {role: {patterns: {'(unclosed': champion}}}}", "cannot be used: missing )"),
-    ("contracts: {where: {outcome: renewed}}", "where.outcome: 'renewed' is not a list or a set of key: value entries"),
-    ("contracts: {where: {arr: {gt: 1, above: 2}}}", "unknown key 'above'"),
-    ("usage: {lookup: {account_id: {file: ../x.csv, key: k, value: v, from: f}}}", "lies outside the data folder"),
-    ("contracts: {renam: {a: b}}", "unknown key 'renam' (did you mean 'rename'?)"),
-    ("contracts: {rescale: {arr: [1, 2]}}", "rescale.arr: [1, 2] has 2 entries: expected 4"),
-    ("contracts: {derive: months}", "'months' is not one of 'terms'"),
-    ("contracts: {files: csv}", "files: 'csv' is not a list"),
-    ("contrcts: {file: x.csv}", "unknown key 'contrcts' (did you mean 'contracts'?)"),
-])
+@pytest.mark.parametrize(
+    "entry, expected",
+    [
+        ("accounts: {file: /etc/passwd}", "lies outside the data folder"),
+        ("accounts: {file: ../outside.csv}", "lies outside the data folder"),
+        (
+            "contacts: {values: {role: {patterns: {'^(a+)+$(?<!b)': champion}}}}",
+            "cannot be used: invalid perl operator",
+        ),
+        ("contacts: {values: {role: {patterns: {'(unclosed': champion}}}}", "cannot be used: missing )"),
+        (
+            "contracts: {where: {outcome: renewed}}",
+            "where.outcome: 'renewed' is not a list or a set of key: value entries",
+        ),
+        ("contracts: {where: {arr: {gt: 1, above: 2}}}", "unknown key 'above'"),
+        ("usage: {lookup: {account_id: {file: ../x.csv, key: k, value: v, from: f}}}", "lies outside the data folder"),
+        ("contracts: {renam: {a: b}}", "unknown key 'renam' (did you mean 'rename'?)"),
+        ("contracts: {rescale: {arr: [1, 2]}}", "rescale.arr: [1, 2] has 2 entries: expected 4"),
+        ("contracts: {derive: months}", "'months' is not one of 'terms'"),
+        ("contracts: {files: csv}", "files: 'csv' is not a list"),
+        ("contrcts: {file: x.csv}", "unknown key 'contrcts' (did you mean 'contracts'?)"),
+    ],
+)
 def test_a_mapping_is_checked_before_any_file_is_read(small_world, tmp_path, capsys, entry, expected):
     data = tmp_path / "data"
     shutil.copytree(small_world, data)
@@ -345,8 +385,15 @@ def test_revenue_that_overflows_is_refused(world_copy, capsys):
     assert "sum overflows" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("arguments", [["--window-months", "999999"], ["--horizon-days", "99999999"],
-                                       ["--as-of", "0001-01-01"], ["--window-months", "0"]])
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        ["--window-months", "999999"],
+        ["--horizon-days", "99999999"],
+        ["--as-of", "0001-01-01"],
+        ["--window-months", "0"],
+    ],
+)
 def test_out_of_range_arguments_are_usage_errors(small_world, tmp_path, capsys, arguments):
     with pytest.raises(SystemExit) as caught:
         main(["study", "--data", str(small_world), "--as-of", AS_OF, "--out", str(tmp_path / "x"), *arguments])
@@ -356,20 +403,38 @@ def test_out_of_range_arguments_are_usage_errors(small_world, tmp_path, capsys, 
 
 # --- Labels escaped wherever a string from data is drawn ----------------------------------------------------
 
+
 def test_strings_from_data_are_escaped_in_every_trace_attribute():
-    spec = {"data": [{"type": "heatmap", "y": ['<a href="http://x">A</a>', "B&C"], "name": "<b>bold</b>",
-                      "text": [["<br>"]], "hovertemplate": "%{y}<br>%{x}"}],
-            "layout": {"title": {"text": "ours <b>bold</b>"}, "yaxis": {"ticktext": ["<i>x</i>"]}}}
+    spec = {
+        "data": [
+            {
+                "type": "heatmap",
+                "y": ['<a href="http://x">A</a>', "B&C"],
+                "name": "<b>bold</b>",
+                "text": [["<br>"]],
+                "hovertemplate": "%{y}<br>%{x}",
+            }
+        ],
+        "layout": {"title": {"text": "ours <b>bold</b>"}, "yaxis": {"ticktext": ["<i>x</i>"]}},
+    }
     escaped = escape_data_text(spec)
     trace = escaped["data"][0]
-    assert trace["y"] == ['&lt;a href="http://x"&gt;A&lt;/a&gt;', "B&amp;C"] and trace["name"] == "&lt;b&gt;bold&lt;/b&gt;"
+    assert (
+        trace["y"] == ['&lt;a href="http://x"&gt;A&lt;/a&gt;', "B&amp;C"] and trace["name"] == "&lt;b&gt;bold&lt;/b&gt;"
+    )
     assert trace["text"] == [["&lt;br&gt;"]] and escaped["layout"]["yaxis"]["ticktext"] == ["&lt;i&gt;x&lt;/i&gt;"]
     assert trace["hovertemplate"] == "%{y}<br>%{x}" and escaped["layout"]["title"]["text"] == "ours <b>bold</b>"
 
 
 def test_shortened_labels_stay_unique():
-    names = pd.Series(["Acme Corporation International Holdings North", "Acme Corporation International Holdings South",
-                       "Short", "Short"])
+    names = pd.Series(
+        [
+            "Acme Corporation International Holdings North",
+            "Acme Corporation International Holdings South",
+            "Short",
+            "Short",
+        ]
+    )
     labels = short_labels(names, 40)
     assert len(set(labels)) == 4 and all(len(label) <= 44 for label in labels)
     assert labels[0].endswith("…") and labels[3] == "Short (2)"

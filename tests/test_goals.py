@@ -1,28 +1,37 @@
 """Goal attainment: curves, landmarks, growth model (against MixedLM), projections and planted truths."""
+
 import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.formula.api as smf
 
-from workbench import goals
-from workbench.attainment import attainment_bands
+from workbench import Study
 from workbench.generate import World, generate, write
-from workbench.growth import fit_growth
-from workbench.signals import validity
-from workbench.study_data import prepare
+from workbench.judge import attainment
+from workbench.judge.attainment import attainment_bands
+from workbench.judge.signals import validity
+from workbench.measure import goals
+from workbench.stats.growth import fit_growth
 
 
 @pytest.fixture(scope="module")
 def goal_study(tmp_path_factory):
     folder = write(generate(World(accounts=2000, seed=21)), tmp_path_factory.mktemp("goal_world"))
-    study = prepare(folder, "2026-10-31")
+    study = Study.load(folder, "2026-10-31")
     return study, goals.landmarks(study.decisions, study.data["goals"], study.data["goal_progress"])
 
 
 def test_attainment_handles_lower_is_better_targets():
-    table = pd.DataFrame({"goal_id": ["down", "up"], "account_id": ["a", "b"], "baseline": [60.0, 100.0],
-                          "target": [42.0, 160.0], "start_date": pd.Timestamp("2026-01-01"),
-                          "target_date": pd.Timestamp("2027-01-01")})
+    table = pd.DataFrame(
+        {
+            "goal_id": ["down", "up"],
+            "account_id": ["a", "b"],
+            "baseline": [60.0, 100.0],
+            "target": [42.0, 160.0],
+            "start_date": pd.Timestamp("2026-01-01"),
+            "target_date": pd.Timestamp("2027-01-01"),
+        }
+    )
     progress = pd.DataFrame({"goal_id": ["down", "up"], "date": pd.Timestamp("2026-07-01"), "value": [51.0, 190.0]})
     observed = goals.curves(table, progress).set_index("goal_id")
     assert observed.loc["down", "attainment"] == pytest.approx(0.5)
@@ -47,9 +56,9 @@ def test_landmarks_never_look_past_the_observation_date(goal_study):
 
 def test_early_warning_and_reach_probability(goal_study):
     _, decisions = goal_study
-    warning = goals.early_warning(decisions).set_index("landmark_month")
+    warning = attainment.early_warning(decisions).set_index("landmark_month")
     assert (warning["ci_low"] > 0.5).all()
-    reach = goals.reach_probability(decisions)
+    reach = attainment.reach_probability(decisions)
     at6 = reach.loc[reach["landmark_month"] == 6].set_index("band")["probability"]
     assert at6["<20%"] < 0.1 < at6["60-80%"]  # "at 20% after six months, you will not reach 100%"
 
@@ -57,8 +66,10 @@ def test_early_warning_and_reach_probability(goal_study):
 def test_growth_model_agrees_with_mixedlm_on_a_sample(goal_study):
     study, _ = goal_study
     observed = goals.curves(study.data["goals"], study.data["goal_progress"])
-    sample = observed.loc[observed["goal_id"].isin(observed["goal_id"].drop_duplicates().sample(150, random_state=1))
-                          & (observed["month"] >= 0)]
+    sample = observed.loc[
+        observed["goal_id"].isin(observed["goal_id"].drop_duplicates().sample(150, random_state=1))
+        & (observed["month"] >= 0)
+    ]
     fast = fit_growth(sample)
     exact = smf.mixedlm("attainment ~ month", sample, groups=sample["goal_id"], re_formula="~month").fit()
     assert fast.slope == pytest.approx(exact.fe_params["month"], rel=0.05)
@@ -72,14 +83,16 @@ def test_growth_model_agrees_with_mixedlm_on_a_sample(goal_study):
 def test_projection_from_month_six_is_checked_against_month_twelve(goal_study):
     study, _ = goal_study
     check = goals.projection_check(study.data["goals"], study.data["goal_progress"])
-    error = goals.projection_error(check)
+    error = attainment.projection_error(check)
     assert error["goals"] > 100
     assert error["mean_absolute_error"] < 0.2 and error["correlation"] > 0.8
 
 
 def test_goal_attainment_is_not_flagged_where_goals_do_not_drive_churn(tmp_path):
     for seed in (1, 2):
-        study = prepare(write(generate(World(accounts=1200, seed=seed, goal_effect=0.0)), tmp_path / str(seed)), "2026-10-31")
+        study = Study.load(
+            write(generate(World(accounts=1200, seed=seed, goal_effect=0.0)), tmp_path / str(seed)), "2026-10-31"
+        )
         table = validity(study.decisions, study.signals).set_index("signal")
         assert not table.loc["goal_attainment", "predictive"]
 
@@ -87,8 +100,14 @@ def test_goal_attainment_is_not_flagged_where_goals_do_not_drive_churn(tmp_path)
 def test_off_track_list_projects_below_target_soonest_first(goal_study):
     study, _ = goal_study
     model = goals.growth_model(study.data["goals"], study.data["goal_progress"], study.as_of)
-    lagging = goals.off_track(study.open_contracts, study.data["goals"], study.data["goal_progress"], model,
-                              study.as_of, study.data["goal_inputs"])
+    lagging = goals.off_track(
+        study.open_contracts,
+        study.data["goals"],
+        study.data["goal_progress"],
+        model,
+        study.as_of,
+        study.data["goal_inputs"],
+    )
     assert len(lagging) > 0 and (lagging["projected_at_renewal"] < 1).all()
     assert lagging["end_date"].is_monotonic_increasing
     assert (lagging["end_date"] > study.as_of).all() and lagging["slowest_input"].notna().all()
@@ -96,7 +115,7 @@ def test_off_track_list_projects_below_target_soonest_first(goal_study):
 
 def test_value_churn_misses_goals_by_more_than_external_churn(goal_study):
     _, decisions = goal_study
-    missed = goals.missed_by(decisions).set_index("churn_reason")
+    missed = attainment.missed_by(decisions).set_index("churn_reason")
     assert missed.loc["value", "50%"] < missed.loc["external", "50%"]
-    comeback = goals.win_back(decisions)
+    comeback = attainment.win_back(decisions)
     assert comeback["attainment_final"].between(0.8, 1.0, inclusive="left").all()

@@ -1,20 +1,29 @@
 """Every rule family of the contract, broken one at a time, gives a clear error and loses nothing."""
+
 import pandas as pd
 import pytest
+from conftest import folder_digest
 
-from workbench import snapshot
-from workbench.contract import TABLES
 from workbench.cli import main
 from workbench.errors import DataError
-from workbench.loader import load
-
-from conftest import folder_digest
+from workbench.inputs.contract import TABLES
+from workbench.inputs.loader import load
+from workbench.measure import snapshot
 
 
 def test_generated_world_meets_the_contract(small_world):
     data = load(small_world)
-    assert set(data.tables) >= {"accounts", "contracts", "contacts", "surveys", "health_scores",
-                                "goals", "goal_progress", "goal_inputs", "referrals"}
+    assert set(data.tables) >= {
+        "accounts",
+        "contracts",
+        "contacts",
+        "surveys",
+        "health_scores",
+        "goals",
+        "goal_progress",
+        "goal_inputs",
+        "referrals",
+    }
     assert data.usage.rows == len(pd.read_csv(small_world / "usage.csv"))
     contracts = data["contracts"]
     assert pd.api.types.is_datetime64_any_dtype(contracts["end_date"])
@@ -32,6 +41,7 @@ def set_cell(column, row, value):
     def change(frame):
         frame.loc[row, column] = value
         return frame
+
     return change
 
 

@@ -1,18 +1,18 @@
 """The monthly study as a product: dated runs, the report site, history, privacy, scheduling."""
+
 import json
 from datetime import date
 
 import pandas as pd
 import pytest
-from plotly.offline import get_plotlyjs
+from conftest import folder_digest
 
-from workbench import history, snapshot
 from workbench.cli import main
 from workbench.generate import World, generate, write
-from workbench.privacy import alias
-from workbench.study import latest_complete_month
-
-from conftest import folder_digest
+from workbench.inputs.privacy import alias
+from workbench.measure import snapshot
+from workbench.publish import history
+from workbench.publish.runner import latest_complete_month
 
 
 @pytest.fixture(scope="module")
@@ -64,27 +64,29 @@ def test_pseudonymized_pages_and_notebooks_carry_no_real_names(two_months):
     accounts = pd.read_csv(data / "accounts.csv")
     contacts = pd.read_csv(data / "contacts.csv")
     real = [name.split(" <")[0] for name in accounts["account_name"]] + [n.split("<")[0] for n in contacts["name"]]
-    texts = [without_plotlyjs(p) for p in out.iterdir() if p.suffix in (".html", ".ipynb")]
+    texts = [page_text(p) for p in out.iterdir() if p.suffix in (".html", ".ipynb")]
     shown = [name for name in real if any(f"{name}<" in t or f'{name}"' in t or f"{name} " in t for t in texts)]
     assert not shown, shown[:5]
     assert any("Account " in t for t in texts)
     assert json.loads((out / "results.json").read_text())["run"]["pseudonymized"] is True
 
 
-def without_plotlyjs(path) -> str:
-    """A page or notebook as text, less the embedded plotly.js (it holds no names, and searching 2,000
-    names through five copies of it took minutes)."""
-    library = get_plotlyjs()
+def page_text(path) -> str:
+    """A page, or a notebook's sources and outputs, as text."""
     if path.suffix == ".html":
-        return path.read_text().replace(library, "")
+        return path.read_text()
     parts = []
     for cell in json.loads(path.read_text())["cells"]:
         parts.append("".join(cell["source"]))
         for output in cell.get("outputs", []):
             for value in [*output.get("data", {}).values(), output.get("text", "")]:
-                text = "".join(value) if isinstance(value, list) else value if isinstance(value, str) else json.dumps(value)
-                if library[:2000] not in text:
-                    parts.append(text)
+                parts.append(
+                    "".join(value)
+                    if isinstance(value, list)
+                    else value
+                    if isinstance(value, str)
+                    else json.dumps(value)
+                )
     return "\n".join(parts)
 
 
@@ -99,17 +101,22 @@ def test_schedule_runs_the_latest_complete_month(tmp_path, monkeypatch):
     assert latest_complete_month(date(2026, 11, 22)) == "2026-10-31"
     assert latest_complete_month(date(2026, 3, 1)) == "2026-02-28"
     calls = []
-    monkeypatch.setattr("workbench.study.run_study", lambda *args, **kwargs: calls.append(args))
+    monkeypatch.setattr("workbench.publish.runner.run_study", lambda *args, **kwargs: calls.append(args))
     assert main(["schedule", "--data", "somewhere", "--reports", str(tmp_path), "--today", "2026-11-05"]) == 0
-    (data, as_of, out, window, horizon, *_), = calls
+    ((data, as_of, out, window, horizon, *_),) = calls
     assert (data, as_of, out, window, horizon) == ("somewhere", "2026-10-31", str(tmp_path / "2026-10-31"), 12, 90)
 
 
 def test_a_past_as_of_treats_later_decisions_as_open_then():
-    contracts = pd.DataFrame({"contract_id": ["k1", "k2", "k3"], "account_id": ["a", "b", "c"],
-                              "start_date": pd.to_datetime(["2025-12-01", "2025-09-01", "2026-01-01"]),
-                              "end_date": pd.to_datetime(["2026-12-01", "2026-09-01", "2027-01-01"]),
-                              "outcome": ["churned", "renewed", "open"]})
+    contracts = pd.DataFrame(
+        {
+            "contract_id": ["k1", "k2", "k3"],
+            "account_id": ["a", "b", "c"],
+            "start_date": pd.to_datetime(["2025-12-01", "2025-09-01", "2026-01-01"]),
+            "end_date": pd.to_datetime(["2026-12-01", "2026-09-01", "2027-01-01"]),
+            "outcome": ["churned", "renewed", "open"],
+        }
+    )
     open_then = snapshot.open_contracts(contracts, "2026-10-31")
     assert list(open_then["contract_id"]) == ["k1", "k3"]
     decided = snapshot.decisions(contracts.assign(arr=1.0, renewal_arr=1.0), "2026-10-31")

@@ -1,8 +1,9 @@
 """The study recovers truths planted in generated worlds, over several seeds, and invents none."""
+
 import pytest
 
+from workbench import Study
 from workbench.generate import World, generate, write
-from workbench.study_data import prepare
 
 SEEDS = (1, 2, 3)
 
@@ -10,7 +11,7 @@ SEEDS = (1, 2, 3)
 def scoreboard(world: World, tmp_path):
     """The report's scoreboard: one family, clustered by account."""
     folder = write(generate(world), tmp_path / f"world_{world.seed}")
-    return prepare(folder, world.as_of).scoreboard.set_index("signal")
+    return Study.load(folder, world.as_of).scoreboard.set_index("signal")
 
 
 def flagged(table, column="predictive") -> set[str]:

@@ -1,11 +1,13 @@
 """Signals see only rows dated on or before the observation date."""
+
 import numpy as np
 import pandas as pd
 
-from workbench import snapshot
-from workbench.loader import load
-from workbench.pointintime import Timeline, days
-from workbench.usage import from_frame
+from workbench.inputs.loader import load
+from workbench.inputs.usage import from_frame
+from workbench.measure import snapshot
+from workbench.measure.columns import SIGNALS
+from workbench.measure.pointintime import Timeline, days
 
 
 def brute_force(events, entity, day, window):
@@ -15,8 +17,13 @@ def brute_force(events, entity, day, window):
 
 def test_window_sum_and_latest_match_brute_force():
     rng = np.random.default_rng(3)
-    events = pd.DataFrame({"entity": rng.choice(list("abcde"), 400), "day": rng.integers(0, 200, 400),
-                           "value": rng.integers(0, 10, 400).astype(float)})
+    events = pd.DataFrame(
+        {
+            "entity": rng.choice(list("abcde"), 400),
+            "day": rng.integers(0, 200, 400),
+            "value": rng.integers(0, 10, 400).astype(float),
+        }
+    )
     events["date"] = pd.Timestamp("2026-01-01") + pd.to_timedelta(events["day"], unit="D")
     timeline = Timeline(events["entity"], events["date"], {"value": events["value"]})
     queries = pd.DataFrame({"entity": rng.choice(list("abcdefz"), 300), "day": rng.integers(-5, 220, 300)})
@@ -39,11 +46,13 @@ def test_no_value_dated_after_the_observation_date_changes_a_signal(small_world)
     some = surveys.index % 3 == 0  # some answers as CSAT and CES, so their signals are checked too
     data.tables["surveys"] = surveys.assign(
         survey=np.select([some, surveys.index % 3 == 1], ["csat", "ces"], surveys["survey"]),
-        score=np.select([some, surveys.index % 3 == 1], [surveys["score"] // 2.5 + 1, surveys["score"] // 2 + 1],
-                        surveys["score"]))
+        score=np.select(
+            [some, surveys.index % 3 == 1], [surveys["score"] // 2.5 + 1, surveys["score"] // 2 + 1], surveys["score"]
+        ),
+    )
     decisions = snapshot.decisions(data["contracts"], "2026-10-31", 12, 90)
     before = snapshot.measure(data, decisions)
-    assert set(snapshot.SIGNALS) <= set(before)
+    assert set(SIGNALS) <= set(before)
 
     # After each decision's observation date, flood every table with extreme values.
     first = decisions.drop_duplicates("account_id").set_index("account_id")
@@ -57,13 +66,16 @@ def test_no_value_dated_after_the_observation_date_changes_a_signal(small_world)
     scores = pd.concat([scores, scores.assign(date=later(scores), score=0.0)], ignore_index=True)
     progress = data["goal_progress"].merge(data["goals"][["goal_id", "account_id"]], on="goal_id")
     progress = pd.concat([progress, progress.assign(date=later(progress), value=-1e9)], ignore_index=True)
-    data.tables.update(surveys=pd.concat([surveys, flood], ignore_index=True),
-                       health_scores=scores, goal_progress=progress.drop(columns="account_id"))
+    data.tables.update(
+        surveys=pd.concat([surveys, flood], ignore_index=True),
+        health_scores=scores,
+        goal_progress=progress.drop(columns="account_id"),
+    )
     data.usage = from_frame(usage, data["accounts"], data["contacts"])
     after = snapshot.measure(data, decisions)
 
     only_first = decisions["contract_id"].isin(first["contract_id"])
-    for signal in snapshot.SIGNALS:
+    for signal in SIGNALS:
         pd.testing.assert_series_equal(before.loc[only_first, signal], after.loc[only_first, signal])
 
 

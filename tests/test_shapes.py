@@ -1,31 +1,43 @@
 """Every analysis on the shapes real books take: an empty group, a single group, a single account."""
+
 import numpy as np
 import pandas as pd
 import pytest
 
-from workbench.attainment import attainment_bands
-from workbench.calibration import odds_ratios, reliability
-from workbench.models import contribution_tests, cross_validated_auc, out_of_time
-from workbench.rates import rate_table
-from workbench.signals import churn_by_band, validity, versus_reference
-from workbench.surveys import nonresponse
-from workbench.watermelon import watermelon
+from workbench.judge.attainment import attainment_bands
+from workbench.judge.calibration import odds_ratios, reliability
+from workbench.judge.models import contribution_tests, cross_validated_auc, out_of_time
+from workbench.judge.signals import churn_by_band, validity, versus_reference
+from workbench.judge.surveys import nonresponse
+from workbench.judge.watermelon import watermelon
+from workbench.stats.rates import rate_table
 
 
 def decisions(accounts: int, per_account: int = 1, seed: int = 0) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     n = accounts * per_account
     renewed = rng.random(n) < 0.7
-    return pd.DataFrame({
-        "account_id": np.repeat([f"A{i}" for i in range(accounts)], per_account), "renewed": renewed,
-        "health_score": rng.uniform(0, 100, n), "usage": rng.poisson(5, n).astype(float),
-        "nps_responses": rng.integers(1, 4, n), "nps_responses_decision_maker": rng.integers(0, 2, n),
-        "goal_attainment": rng.uniform(0.1, 0.4, n), "arr": 1000.0, "expanded": False,
-        "end_date": pd.Timestamp("2026-01-01") + pd.to_timedelta(rng.integers(0, 300, n), "D")})
+    return pd.DataFrame(
+        {
+            "account_id": np.repeat([f"A{i}" for i in range(accounts)], per_account),
+            "renewed": renewed,
+            "health_score": rng.uniform(0, 100, n),
+            "usage": rng.poisson(5, n).astype(float),
+            "nps_responses": rng.integers(1, 4, n),
+            "nps_responses_decision_maker": rng.integers(0, 2, n),
+            "goal_attainment": rng.uniform(0.1, 0.4, n),
+            "arr": 1000.0,
+            "expanded": False,
+            "end_date": pd.Timestamp("2026-01-01") + pd.to_timedelta(rng.integers(0, 300, n), "D"),
+        }
+    )
 
 
-SHAPES = {"many accounts": decisions(300), "one account, many decisions": decisions(1, 300),
-          "no decisions": decisions(300).iloc[:0]}
+SHAPES = {
+    "many accounts": decisions(300),
+    "one account, many decisions": decisions(1, 300),
+    "no decisions": decisions(300).iloc[:0],
+}
 
 
 @pytest.mark.parametrize("shape", SHAPES)

@@ -1,19 +1,20 @@
 """Per-stakeholder health against planted truths: the buyer's health, hidden risk, shared sentiment."""
+
 import numpy as np
 import pandas as pd
 import pytest
 
-from workbench import stakeholders
+from workbench import Study
 from workbench.generate import World, generate, write
-from workbench.loader import load
-from workbench.signals import validity, versus_reference
-from workbench.study_data import prepare
+from workbench.inputs.loader import load
+from workbench.judge.signals import validity, versus_reference
+from workbench.measure import stakeholders
 
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
     folder = write(generate(World(accounts=1500, seed=31)), tmp_path_factory.mktemp("people"))
-    return folder, prepare(folder, "2026-10-31")
+    return folder, Study.load(folder, "2026-10-31")
 
 
 def test_decision_maker_predicts_clearly_better_than_the_account_mean(world):
@@ -32,8 +33,10 @@ def test_hidden_risk_list_recalls_the_planted_accounts(world):
     risk = stakeholders.hidden_risk(open_now, people, red_below=40, green_from=70)
     # Planted: the decision maker's sentiment is far below average while the exported score is green.
     dm_known = open_now["health_decision_maker"].notna()
-    planted = open_now.loc[dm_known & (open_now["account_id"].map(truth["decision_maker"]) < -1.6)
-                           & (open_now["health_score"] >= 70), "account_id"]
+    planted = open_now.loc[
+        dm_known & (open_now["account_id"].map(truth["decision_maker"]) < -1.6) & (open_now["health_score"] >= 70),
+        "account_id",
+    ]
     assert len(planted) >= 10
     recall = planted.isin(risk["account_id"]).mean()
     assert recall >= 0.8, recall
@@ -42,7 +45,9 @@ def test_hidden_risk_list_recalls_the_planted_accounts(world):
 
 
 def test_where_everyone_shares_one_sentiment_the_account_mean_predicts_too(tmp_path):
-    study = prepare(write(generate(World(accounts=1200, seed=32, sentiment_correlation=1.0)), tmp_path), "2026-10-31")
+    study = Study.load(
+        write(generate(World(accounts=1200, seed=32, sentiment_correlation=1.0)), tmp_path), "2026-10-31"
+    )
     table = validity(study.decisions, study.signals).set_index("signal")
     assert table.loc["health_mean", "predictive"] and table.loc["health_decision_maker", "predictive"]
 
@@ -58,9 +63,13 @@ def test_scorecard_stands_in_for_missing_person_level_scores(world):
     assert len(scored) > 0.9 * len(people) and scored.between(0, 100).all()
     usage_only = stakeholders.person_health(data, frame, {"usage": 1.0})
     # with usage alone, each person's score is the percentile of their last 90 days' events within their role
-    usage = pd.read_csv(folder / "usage.csv", parse_dates=["date"]).merge(usage_only[["contact_id", "observation_date"]].drop_duplicates("contact_id"), on="contact_id")
-    recent = usage.loc[(usage["date"] <= usage["observation_date"])
-                       & (usage["date"] > usage["observation_date"] - pd.Timedelta(days=90))]
+    usage = pd.read_csv(folder / "usage.csv", parse_dates=["date"]).merge(
+        usage_only[["contact_id", "observation_date"]].drop_duplicates("contact_id"), on="contact_id"
+    )
+    recent = usage.loc[
+        (usage["date"] <= usage["observation_date"])
+        & (usage["date"] > usage["observation_date"] - pd.Timedelta(days=90))
+    ]
     events = usage_only["contact_id"].map(recent.groupby("contact_id")["events"].sum()).fillna(0)
     expected = 100 * events.groupby(usage_only["role"]).rank(pct=True)
     one_row_each = ~usage_only["contact_id"].duplicated()
@@ -75,11 +84,15 @@ def test_coverage_names_accounts_without_a_decision_maker(world):
     without = ~covered["account_id"].isin(contacts.loc[contacts["role"] == "decision_maker", "account_id"])
     assert without.any()
     assert (covered.loc[without, "decision_maker_coverage"] == "no decision maker known").all()
-    assert set(covered["decision_maker_coverage"]) <= {"no decision maker known", "decision maker silent", "decision maker heard"}
+    assert set(covered["decision_maker_coverage"]) <= {
+        "no decision maker known",
+        "decision maker silent",
+        "decision maker heard",
+    }
 
 
 def test_hidden_risk_lists_an_account_once_with_all_its_renewing_arr(tmp_path):
-    study = prepare(write(generate(World(accounts=600, seed=3, products=3)), tmp_path / "data"), "2026-10-31")
+    study = Study.load(write(generate(World(accounts=600, seed=3, products=3)), tmp_path / "data"), "2026-10-31")
     people = stakeholders.person_health(study.data, study.open_contracts, study.config["scorecard_weights"])
     risk = stakeholders.hidden_risk(study.open_contracts, people, red_below=40, green_from=70)
     assert len(risk) > 0 and risk["account_id"].is_unique

@@ -1,4 +1,5 @@
 """`workbench study` end to end: the contract's folder, results.json, failure handling, offline pages."""
+
 import json
 import re
 import shutil
@@ -8,16 +9,25 @@ from pathlib import Path
 import nbformat
 import pandas as pd
 import pytest
+from conftest import folder_digest
+from plotly.offline import get_plotlyjs
 
 from workbench.cli import main
 from workbench.generate import World, generate, write
-from workbench.study import StudyFailed, notebooks, run_study
-
-from conftest import folder_digest
+from workbench.publish.runner import StudyFailed, notebooks, run_study
 
 AS_OF = "2026-10-31"
-CONTRACT_SIGNALS = {"nps", "usage", "health_score", "goal_attainment", "health_mean", "health_min",
-                    "health_decision_maker", "health_champion", "health_end_user"}
+CONTRACT_SIGNALS = {
+    "nps",
+    "usage",
+    "health_score",
+    "goal_attainment",
+    "health_mean",
+    "health_min",
+    "health_decision_maker",
+    "health_champion",
+    "health_end_user",
+}
 HOSTILE = '<script>alert("x")</script>'
 
 
@@ -45,18 +55,33 @@ def test_results_follow_the_contract(report, hostile_world):
     results = json.loads((report / "results.json").read_text())
     assert results["as_of"] == AS_OF and results["window_months"] == 12 and results["horizon_days"] == 90
     contracts = pd.read_csv(hostile_world / "contracts.csv", parse_dates=["end_date"])
-    window = contracts.loc[contracts["outcome"].isin(["renewed", "churned"])
-                           & (contracts["end_date"] > "2025-10-31") & (contracts["end_date"] <= AS_OF)]
+    window = contracts.loc[
+        contracts["outcome"].isin(["renewed", "churned"])
+        & (contracts["end_date"] > "2025-10-31")
+        & (contracts["end_date"] <= AS_OF)
+    ]
     assert results["decisions"] == len(window)
     assert results["churned"] == int((window["outcome"] == "churned").sum())
     assert results["accounts"] == window["account_id"].nunique()
     assert results["churned_accounts"] == window.loc[window["outcome"] == "churned", "account_id"].nunique()
     assert {"lead_time", "scorecard", "capacity"} <= set(results)
 
-    assert CONTRACT_SIGNALS <= {s["signal"] for s in results["signals"]}
+    assert {s["signal"] for s in results["signals"]} >= CONTRACT_SIGNALS
     for signal in results["signals"]:
-        assert {"signal", "n", "accounts", "churned", "auc", "auc_ci_low", "auc_ci_high", "predictive", "inverse",
-                "conclusion", "min_detectable_auc", "decisions_needed"} <= set(signal)
+        assert {
+            "signal",
+            "n",
+            "accounts",
+            "churned",
+            "auc",
+            "auc_ci_low",
+            "auc_ci_high",
+            "predictive",
+            "inverse",
+            "conclusion",
+            "min_detectable_auc",
+            "decisions_needed",
+        } <= set(signal)
         low, high = signal["auc_ci_low"], signal["auc_ci_high"]
         assert signal["predictive"] is (low is not None and low > 0.5)
         assert signal["inverse"] is (high is not None and high < 0.5)
@@ -72,7 +97,9 @@ def test_results_follow_the_contract(report, hostile_world):
     revenue = results["revenue"]
     assert revenue["grr"] == pytest.approx(renewal.clip(upper=arr).sum() / arr.sum(), abs=1e-3)
     assert revenue["nrr"] == pytest.approx(renewal.sum() / arr.sum(), abs=1e-3)
-    assert revenue["earned_growth_rate"] == pytest.approx(renewal.sum() / arr.sum() + referred / arr.sum() - 1, abs=1e-3)
+    assert revenue["earned_growth_rate"] == pytest.approx(
+        renewal.sum() / arr.sum() + referred / arr.sum() - 1, abs=1e-3
+    )
     assert revenue["renewal_rate"] == pytest.approx(revenue["grr"], abs=1e-9)  # an annual book
     projection = results["attainment"]["projection"]
     assert projection["from_month"] == 6 and 0 <= projection["band_accuracy"] <= 1
@@ -95,14 +122,50 @@ def test_strings_from_data_are_escaped(report):
         assert "<img src=x onerror" not in text, name
 
 
+def test_pages_read_without_code_names_or_raw_booleans(report):
+    for page in [*report.glob("*.html"), report.parent / "index.html"]:
+        text = page.read_text()
+        headers = [h.strip() for h in re.findall(r"<th[^>]*>([^<]*)</th>", text)]
+        cells = [c.strip() for c in re.findall(r"<td[^>]*>([^<]*)</td>", text)]
+        assert not [h for h in headers if re.search(r"[a-z]_[a-z]", h)], (page.name, headers)
+        assert not [c for c in cells if c in ("True", "False", "nan", "NaN", "None")], page.name
+        signals = re.findall(r"Signals that predicted renewal: ([^<]*)", text)
+        assert not [s for s in signals if re.search(r"[a-z]_[a-z]", s)], signals
+
+
+def test_one_copy_of_plotlyjs_per_report_folder_loaded_by_relative_path(report):
+    assert (report / "plotly.min.js").stat().st_size > 1_000_000
+    for page in report.glob("[0-9]*.html"):
+        assert 'src="plotly.min.js"' in page.read_text()
+        assert page.stat().st_size < 1_500_000, page.name  # the pages themselves carry no copy of the library
+    library = get_plotlyjs()[1000:1300]
+    for notebook in report.glob("*.ipynb"):
+        assert library not in notebook.read_text() and notebook.stat().st_size < 1_500_000
+
+
 @pytest.mark.skipif(shutil.which("chromium") is None, reason="Debian's chromium is not installed")
 def test_charts_draw_in_headless_chromium_with_the_network_off(report, tmp_path):
     page = report / "10_signal_validity.html"
     dom = subprocess.run(
-        ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}",
-         "--host-resolver-rules=MAP * ~NOTFOUND", "--virtual-time-budget=5000", "--dump-dom", page.as_uri()],
-        capture_output=True, text=True, timeout=120).stdout
+        [
+            "chromium",
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            "--host-resolver-rules=MAP * ~NOTFOUND",
+            "--virtual-time-budget=5000",
+            "--dump-dom",
+            page.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    ).stdout
     charts = len(re.findall(r'class="wb-chart', dom))
     drawn = len(re.findall(r'class="main-svg"', dom))
     assert charts >= 3 and drawn >= charts  # plotly.js ran and drew an SVG in every chart
@@ -124,16 +187,19 @@ def test_a_second_run_replaces_the_folder_as_a_whole(report, hostile_world, tmp_
     out = tmp_path / AS_OF
     shutil.copytree(report, out)
     (out / "stale.txt").write_text("left from an older run")
-    folder = one_notebook(tmp_path / "notebooks", "10_minimal.ipynb", (
-        "from workbench.results import record\n"
-        "record(results_dir, 'decisions', 0)\n"
-        "record(results_dir, 'churned', 0)\n"
-        "record(results_dir, 'signals', [])\n"
-        "record(results_dir, 'attainment', {'bands': []})\n"
-        "record(results_dir, 'revenue', {})"))
+    folder = one_notebook(
+        tmp_path / "notebooks",
+        "10_minimal.ipynb",
+        (
+            "from workbench.publish.results import REQUIRED, record\n"
+            "for key in REQUIRED[3:]:\n"
+            "    record(results_dir, key, {'signals': [], 'attainment': {'bands': []}, 'revenue': {}}.get(key, 0))"
+        ),
+    )
     run_study(hostile_world, AS_OF, out, notebook_folder=folder, log=lambda message: None)
     assert not (out / "stale.txt").exists() and (out / "results.json").exists()
-    assert {p.name for p in out.iterdir()} == {"10_minimal.ipynb", "10_minimal.html", "index.html", "results.json"}
+    names = {p.name for p in out.iterdir()}
+    assert names == {"10_minimal.ipynb", "10_minimal.html", "index.html", "results.json", "plotly.min.js"}
 
 
 def test_a_failed_run_keeps_the_previous_report_and_the_failed_notebook(report, hostile_world, tmp_path):
@@ -152,7 +218,8 @@ def test_a_failed_run_keeps_the_previous_report_and_the_failed_notebook(report, 
 def test_cli_reports_a_failed_run_on_stderr(hostile_world, tmp_path, capsys, monkeypatch):
     def fail(*args, **kwargs):
         raise StudyFailed("10_signal_validity.ipynb failed in cell 3: ValueError: boom")
-    monkeypatch.setattr("workbench.study.run_study", fail)
+
+    monkeypatch.setattr("workbench.publish.runner.run_study", fail)
     code = main(["study", "--data", str(hostile_world), "--as-of", AS_OF, "--out", str(tmp_path / "x")])
     assert code == 1 and "boom" in capsys.readouterr().err
 

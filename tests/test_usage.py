@@ -1,15 +1,15 @@
 """Usage checked and queried where it lies (DuckDB): the same answers as brute force, the same errors as
 every other table, from CSV, Parquet or a mapped frame."""
+
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import folder_digest
 
 from workbench.errors import DataError
-from workbench.loader import load
-from workbench.pointintime import days
-from workbench.usage import from_frame
-
-from conftest import folder_digest
+from workbench.inputs.loader import load
+from workbench.inputs.usage import from_frame
+from workbench.measure.pointintime import days
 
 START = pd.Timestamp("2026-01-01")
 
@@ -18,9 +18,14 @@ START = pd.Timestamp("2026-01-01")
 def events():
     rng = np.random.default_rng(5)
     n = 3000
-    frame = pd.DataFrame({"account_id": rng.choice(list("abcde"), n), "day": rng.integers(0, 200, n),
-                          "feature": rng.choice(["reports", "alerts", None], n),
-                          "events": rng.integers(0, 10, n).astype(float)})
+    frame = pd.DataFrame(
+        {
+            "account_id": rng.choice(list("abcde"), n),
+            "day": rng.integers(0, 200, n),
+            "feature": rng.choice(["reports", "alerts", None], n),
+            "events": rng.integers(0, 10, n).astype(float),
+        }
+    )
     frame["contact_id"] = np.where(rng.random(n) < 0.8, frame["account_id"] + rng.integers(0, 3, n).astype(str), None)
     frame["date"] = START + pd.to_timedelta(frame["day"], unit="D")
     return frame
@@ -29,8 +34,13 @@ def events():
 @pytest.fixture(scope="module")
 def queries():
     rng = np.random.default_rng(6)
-    return pd.DataFrame({"account_id": rng.choice(list("abcdefz"), 400), "day": rng.integers(-5, 220, 400),
-                         "contact_id": rng.choice(["a0", "a1", "b2", "c1", "e0", "zz"], 400)})
+    return pd.DataFrame(
+        {
+            "account_id": rng.choice(list("abcdefz"), 400),
+            "day": rng.integers(-5, 220, 400),
+            "contact_id": rng.choice(["a0", "a1", "b2", "c1", "e0", "zz"], 400),
+        }
+    )
 
 
 def in_window(events, column, entity, day, window):
@@ -57,7 +67,7 @@ def test_contact_activity_matches_brute_force(events, queries):
     for i, (contact, day) in enumerate(zip(queries["contact_id"], queries["day"])):
         assert recent[i] == in_window(events, "contact_id", contact, day, 90)["events"].sum()
         seen = events.loc[(events["contact_id"] == contact) & (events["day"] <= day), "date"]
-        assert (np.isnan(last_seen[i]) if seen.empty else last_seen[i] == days(pd.Series([seen.max()]))[0])
+        assert np.isnan(last_seen[i]) if seen.empty else last_seen[i] == days(pd.Series([seen.max()]))[0]
 
 
 def test_repeated_rows_are_summed_and_counted(events):
@@ -93,11 +103,14 @@ def test_every_usage_rule_names_file_column_and_row(world_copy, fmt, first_row):
     with pytest.raises(DataError) as caught:
         load(world_copy)
     found = {(p.column, p.message.split(" ", 1)[1]): p for p in caught.value.problems}
-    assert set(found) == {("date", "rows have a value that is not a date"),
-                          ("events", "rows have a value that is not a number"), ("events", "rows are out of range"),
-                          ("account_id", "rows name a account_id that is not in the accounts table"),
-                          ("contact_id", "rows pair a contact with an account it does not belong to"),
-                          ("events", "rows have no value")}
+    assert set(found) == {
+        ("date", "rows have a value that is not a date"),
+        ("events", "rows have a value that is not a number"),
+        ("events", "rows are out of range"),
+        ("account_id", "rows name a account_id that is not in the accounts table"),
+        ("contact_id", "rows pair a contact with an account it does not belong to"),
+        ("events", "rows have no value"),
+    }
     assert found[("date", "rows have a value that is not a date")].rows == ((first_row, "31/12/2025"),)
     assert found[("events", "rows are out of range")].rows[0][1] == "-4"
     assert all(p.file.endswith(f"usage.{fmt}") for p in caught.value.problems)
@@ -112,8 +125,10 @@ def test_parquet_numbers_nan_is_empty_and_infinity_is_not_a_number(world_copy):
     with pytest.raises(DataError) as caught:
         load(world_copy)
     messages = {(p.message, p.rows) for p in caught.value.problems}
-    assert messages == {("1 rows have no value", (("row 4", ""),)),  # pandas writes NaN as a Parquet null
-                        ("1 rows have a value that is not a number", (("row 5", "inf"),))}
+    assert messages == {
+        ("1 rows have no value", (("row 4", ""),)),  # pandas writes NaN as a Parquet null
+        ("1 rows have a value that is not a number", (("row 5", "inf"),)),
+    }
 
 
 def test_unreadable_usage_file_is_a_data_error(world_copy):

@@ -3,20 +3,21 @@
 Interval code is checked against known values and by simulation with a planted truth: coverage under
 clustered outcomes, the stated power at the minimum detectable AUC, the width of a simultaneous interval.
 """
+
 import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
 
-from workbench.auc import auc_interval, delong
+from workbench import Study
 from workbench.errors import UsageError
 from workbench.generate import World, generate, write
-from workbench.power import decisions_needed, min_detectable_auc
-from workbench.rates import rate_table, wilson
-from workbench.revenue import cohort_revenue, renewal_rate
-from workbench.signals import validity
-from workbench.stakeholders import known_from, people_at
-from workbench.study_data import prepare
+from workbench.judge.revenue import cohort_revenue, renewal_rate
+from workbench.judge.signals import validity
+from workbench.measure.stakeholders import known_from, people_at
+from workbench.stats.auc import auc_interval, delong
+from workbench.stats.power import decisions_needed, min_detectable_auc
+from workbench.stats.rates import rate_table, wilson
 
 
 def clustered_null(rng, accounts=300, per_account=4):
@@ -56,8 +57,9 @@ def test_clustered_intervals_cover_the_truth_where_independent_ones_do_not():
 
 def test_clustered_rates_count_accounts_not_rows():
     rng = np.random.default_rng(2)
-    frame = pd.DataFrame({"group": rng.integers(0, 2, 200), "account_id": np.arange(200),
-                          "event": rng.random(200) < 0.3})
+    frame = pd.DataFrame(
+        {"group": rng.integers(0, 2, 200), "account_id": np.arange(200), "event": rng.random(200) < 0.3}
+    )
     once = rate_table(frame, "group", "event")
     repeated = rate_table(frame.loc[frame.index.repeat(6)], "group", "event")
     assert (repeated["n"] == 6 * once["n"]).all() and (repeated["accounts"] == once["n"]).all()
@@ -66,7 +68,9 @@ def test_clustered_rates_count_accounts_not_rows():
 
 def test_simultaneous_intervals_widen_by_the_family_size():
     rng = np.random.default_rng(3)
-    frame = pd.DataFrame({"account_id": np.arange(500), "renewed": rng.random(500) < 0.8, "signal": rng.normal(size=500)})
+    frame = pd.DataFrame(
+        {"account_id": np.arange(500), "renewed": rng.random(500) < 0.8, "signal": rng.normal(size=500)}
+    )
     alone = validity(frame, ["signal"], family_size=1).iloc[0]
     in_family = validity(frame, ["signal"], family_size=9).iloc[0]
 
@@ -124,8 +128,15 @@ def test_three_answers_from_the_interval():
     rng = np.random.default_rng(5)
     n = 20_000
     renewed = rng.random(n) < 0.8
-    frame = pd.DataFrame({"account_id": np.arange(n), "renewed": renewed, "useless": rng.normal(size=n),
-                          "strong": rng.normal(size=n) + renewed, "against": rng.normal(size=n) - renewed})
+    frame = pd.DataFrame(
+        {
+            "account_id": np.arange(n),
+            "renewed": renewed,
+            "useless": rng.normal(size=n),
+            "strong": rng.normal(size=n) + renewed,
+            "against": rng.normal(size=n) - renewed,
+        }
+    )
     small = frame.sample(150, random_state=0)
     judged = validity(frame, ["useless", "strong", "against"]).set_index("signal")
     assert judged.loc["useless", "conclusion"] == "ruled_out" and "ruled out" in judged.loc["useless", "verdict"]
@@ -141,26 +152,28 @@ def test_the_outcome_is_refused_as_a_signal(small_world, tmp_path):
     config = tmp_path / "study.yml"
     config.write_text("extra_signals: [renewal_arr]\n")
     with pytest.raises(UsageError, match=r"extra_signals \['renewal_arr'\] are the renewal's outcome"):
-        prepare(small_world, "2026-10-31", config=config)
+        Study.load(small_world, "2026-10-31", config=config)
 
 
 def test_undated_extra_signals_are_marked_not_point_in_time(small_world, tmp_path):
     config = tmp_path / "study.yml"
     config.write_text("extra_signals: [arr]\n")
-    study = prepare(small_world, "2026-10-31", config=config)
+    study = Study.load(small_world, "2026-10-31", config=config)
     row = study.scoreboard.set_index("signal").loc["arr"]
     assert not row["point_in_time"] and "not measured point-in-time" in row["verdict"]
     assert study.scoreboard.set_index("signal").loc["nps", "point_in_time"]
 
 
 def test_people_count_only_from_when_they_were_known(small_world):
-    study = prepare(small_world, "2026-10-31")
+    study = Study.load(small_world, "2026-10-31")
     data = study.data
     since = known_from(data)
     frame = study.decisions[["account_id", "observation_date"]]
     people = people_at(data["contacts"], frame, since)
-    assert (people["contact_id"].map(since) <= people["observation_date"].astype("datetime64[ns]").astype("int64")
-            // 86_400_000_000_000).all()
+    assert (
+        people["contact_id"].map(since)
+        <= people["observation_date"].astype("datetime64[ns]").astype("int64") // 86_400_000_000_000
+    ).all()
     # a contact today's CRM has, with no trace before any observation date, is never counted
     ghost = pd.DataFrame({"contact_id": ["ghost"], "account_id": [frame["account_id"].iloc[0]], "role": ["end_user"]})
     data.tables["contacts"] = pd.concat([data["contacts"], ghost], ignore_index=True)
@@ -174,11 +187,18 @@ def test_inactive_contacts_added_to_renewed_accounts_do_not_invert_health_min(tm
     tables = generate(World.null(accounts=600, seed=8, decision_maker_effect=0.0))
     contracts = tables["contracts"]
     renewed = contracts.loc[contracts["outcome"] == "renewed", "account_id"].unique()
-    ghosts = pd.DataFrame({"contact_id": [f"ghost{i}" for i in range(len(renewed))], "account_id": renewed,
-                           "role": "end_user", "name": "Nobody", "email": ""})
+    ghosts = pd.DataFrame(
+        {
+            "contact_id": [f"ghost{i}" for i in range(len(renewed))],
+            "account_id": renewed,
+            "role": "end_user",
+            "name": "Nobody",
+            "email": "",
+        }
+    )
     tables["contacts"] = pd.concat([tables["contacts"], ghosts], ignore_index=True)
     tables["health_scores"] = tables["health_scores"].loc[tables["health_scores"]["contact_id"].isna()]
-    study = prepare(write(tables, tmp_path / "data"), "2026-10-31")
+    study = Study.load(write(tables, tmp_path / "data"), "2026-10-31")
     assert study.scoreboard.set_index("signal").loc["health_min", "conclusion"] != "inverse"
 
 
@@ -190,20 +210,32 @@ def book(rows):
 
 def monthly(account, start, months, arr, last="renewed"):
     starts = pd.date_range(start, periods=months, freq="MS")
-    return [(account, s, s + pd.DateOffset(months=1), arr, last if i == months - 1 else "renewed",
-             (0.0 if last == "churned" else arr) if i < months - 1 or last != "open" else np.nan)
-            for i, s in enumerate(starts)]
+    return [
+        (
+            account,
+            s,
+            s + pd.DateOffset(months=1),
+            arr,
+            last if i == months - 1 else "renewed",
+            (0.0 if last == "churned" else arr) if i < months - 1 or last != "open" else np.nan,
+        )
+        for i, s in enumerate(starts)
+    ]
 
 
 def test_revenue_follows_accounts_not_terms_whatever_their_length():
-    rows = (monthly("steady", "2025-11-01", 13, 1200.0, last="open")             # renews monthly all year: keeps all
-            + monthly("leaver", "2025-11-01", 6, 600.0, last="churned")          # churns after six months: keeps none
-            + [("annual", "2025-06-01", "2026-06-01", 1000.0, "renewed", 1500.0),  # next term not in the data
-               ("two", "2025-09-01", "2026-09-01", 400.0, "renewed", 300.0),      # two concurrent subscriptions,
-               ("two", "2026-09-01", "2027-09-01", 300.0, "open", np.nan),        # one contracts,
-               ("two", "2025-03-01", "2026-03-01", 100.0, "churned", 0.0),        # one churns
-               ("stale", "2025-01-01", "2026-05-01", 800.0, "open", np.nan),      # never recorded
-               ("late", "2026-02-01", "2027-02-01", 5000.0, "open", np.nan)])     # not in the cohort
+    rows = (
+        monthly("steady", "2025-11-01", 13, 1200.0, last="open")  # renews monthly all year: keeps all
+        + monthly("leaver", "2025-11-01", 6, 600.0, last="churned")  # churns after six months: keeps none
+        + [
+            ("annual", "2025-06-01", "2026-06-01", 1000.0, "renewed", 1500.0),  # next term not in the data
+            ("two", "2025-09-01", "2026-09-01", 400.0, "renewed", 300.0),  # two concurrent subscriptions,
+            ("two", "2026-09-01", "2027-09-01", 300.0, "open", np.nan),  # one contracts,
+            ("two", "2025-03-01", "2026-03-01", 100.0, "churned", 0.0),  # one churns
+            ("stale", "2025-01-01", "2026-05-01", 800.0, "open", np.nan),  # never recorded
+            ("late", "2026-02-01", "2027-02-01", 5000.0, "open", np.nan),
+        ]
+    )  # not in the cohort
     referrals = pd.DataFrame({"account_id": ["steady"], "date": pd.to_datetime(["2026-03-01"]), "arr": [420.0]})
     result = cohort_revenue(book(rows), referrals, "2025-11-01", "2026-11-01")
     start = {"steady": 1200, "leaver": 600, "annual": 1000, "two": 500, "stale": 800}
@@ -225,7 +257,7 @@ def test_renewal_rate_is_the_dollar_rate_of_arr_up_for_renewal():
 
 @pytest.mark.parametrize("knobs", [{"products": 3, "outcome_correlation": 0.9}, {"term_months": 1}])
 def test_several_decisions_per_account_are_counted_as_accounts_too(tmp_path, knobs):
-    study = prepare(write(generate(World(accounts=150, seed=9, **knobs)), tmp_path / "data"), "2026-10-31")
+    study = Study.load(write(generate(World(accounts=150, seed=9, **knobs)), tmp_path / "data"), "2026-10-31")
     decisions = study.decisions
     assert study.accounts == decisions["account_id"].nunique() < len(decisions)
     row = study.scoreboard.set_index("signal").loc["health_decision_maker"]
@@ -235,8 +267,9 @@ def test_several_decisions_per_account_are_counted_as_accounts_too(tmp_path, kno
 
 def test_a_book_of_monthly_concurrent_subscriptions_with_csat_only_runs_to_the_end(tmp_path):
     """The issue's case: monthly terms, several subscriptions per account, CSAT but no NPS."""
-    from workbench.cli import main
     import json
+
+    from workbench.cli import main
 
     tables = generate(World(accounts=120, seed=4, products=3, outcome_correlation=0.8, term_months=1))
     surveys = tables["surveys"]
@@ -246,9 +279,11 @@ def test_a_book_of_monthly_concurrent_subscriptions_with_csat_only_runs_to_the_e
     assert main(["study", "--data", str(data), "--as-of", "2026-10-31", "--out", str(out)]) == 0
     results = json.loads((out / "results.json").read_text())
     contracts = tables["contracts"]
-    window = contracts.loc[contracts["outcome"].isin(["renewed", "churned"])
-                           & (contracts["end_date"] > pd.Timestamp("2025-10-31"))
-                           & (contracts["end_date"] <= pd.Timestamp("2026-10-31"))]
+    window = contracts.loc[
+        contracts["outcome"].isin(["renewed", "churned"])
+        & (contracts["end_date"] > pd.Timestamp("2025-10-31"))
+        & (contracts["end_date"] <= pd.Timestamp("2026-10-31"))
+    ]
     assert results["decisions"] == len(window) and results["accounts"] == window["account_id"].nunique()
     assert results["decisions"] > 10 * results["accounts"]
     signals = {s["signal"]: s for s in results["signals"]}
@@ -263,9 +298,9 @@ def test_a_book_of_monthly_concurrent_subscriptions_with_csat_only_runs_to_the_e
 def test_goal_attainment_is_not_judged_on_terms_shorter_than_goals(tmp_path):
     """make calibrate found attainment confounded with goal age on monthly books: withheld, and said why."""
     world = World.null(accounts=400, seed=1, term_months=1)
-    study = prepare(write(generate(world), tmp_path / "data"), world.as_of)
+    study = Study.load(write(generate(world), tmp_path / "data"), world.as_of)
     row = study.scoreboard.set_index("signal").loc["goal_attainment"]
     assert row["conclusion"] == "not_judged" and not row["predictive"] and not row["inverse"]
     assert pd.isna(row["auc_ci_low"]) and "shorter than the goals" in row["verdict"]
-    annual = prepare(write(generate(World.null(accounts=400, seed=1)), tmp_path / "annual"), "2026-10-31")
+    annual = Study.load(write(generate(World.null(accounts=400, seed=1)), tmp_path / "annual"), "2026-10-31")
     assert annual.scoreboard.set_index("signal").loc["goal_attainment", "conclusion"] != "not_judged"

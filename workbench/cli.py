@@ -1,4 +1,5 @@
 """The `workbench` command: generate, validate, study."""
+
 from __future__ import annotations
 
 import argparse
@@ -36,6 +37,7 @@ def _whole(maximum: int, unit: str):
         if not 0 < value <= maximum:
             raise argparse.ArgumentTypeError(f"{value} is out of range: from 1 to {maximum:,} {unit}")
         return value
+
     return parse
 
 
@@ -61,19 +63,29 @@ def parser() -> argparse.ArgumentParser:
     generate.add_argument("--seed", type=int, default=42)
     generate.add_argument("--as-of", type=_iso_date, default="2026-10-31", help="the last day the world has data for")
     generate.add_argument("--format", choices=["csv", "parquet"], default="csv")
-    generate.add_argument("--knob", type=_knob, action="append", default=[], metavar="NAME=VALUE",
-                          help="set a planted truth, e.g. --knob nps_effect=1.5 (see workbench.generate.World)")
+    generate.add_argument(
+        "--knob",
+        type=_knob,
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="set a planted truth, e.g. --knob nps_effect=1.5 (see workbench.generate.World)",
+    )
     generate.add_argument("--null-world", action="store_true", help="start from a world where nothing drives renewal")
 
     validate = commands.add_parser("validate", help="check a data folder against the contract")
     validate.add_argument("--data", required=True)
     validate.add_argument("--mapping")
-    validate.add_argument("--as-of", type=_iso_date, help="also count the renewal decisions a study on this date would judge")
+    validate.add_argument(
+        "--as-of", type=_iso_date, help="also count the renewal decisions a study on this date would judge"
+    )
     validate.add_argument("--window-months", type=_months, default=12)
     validate.add_argument("--allow-outside-data", action="store_true", help=OUTSIDE)
 
     mapping = commands.add_parser("map", help="draft a mapping file for an export folder the workbench has not seen")
-    mapping.add_argument("--draft", required=True, metavar="EXPORT_FOLDER", help="the export's folder of CSV/Parquet files")
+    mapping.add_argument(
+        "--draft", required=True, metavar="EXPORT_FOLDER", help="the export's folder of CSV/Parquet files"
+    )
     mapping.add_argument("--out", help="write the draft here (a new file) instead of printing it")
 
     study = commands.add_parser("study", help="run the study notebooks and write a report folder")
@@ -84,13 +96,18 @@ def parser() -> argparse.ArgumentParser:
     study.add_argument("--horizon-days", type=_days, default=90)
     study.add_argument("--config")
     study.add_argument("--mapping")
-    study.add_argument("--pseudonymize", action="store_true",
-                       help="replace account and contact names with stable aliases in every page and notebook")
+    study.add_argument(
+        "--pseudonymize",
+        action="store_true",
+        help="replace account and contact names with stable aliases in every page and notebook",
+    )
     study.add_argument("--allow-outside-data", action="store_true", help=OUTSIDE)
 
     schedule = commands.add_parser("schedule", help="run the study for the latest complete month (for cron)")
     schedule.add_argument("--data", required=True)
-    schedule.add_argument("--reports", default="reports", help="the report site's folder; the run goes in <reports>/<as_of>/")
+    schedule.add_argument(
+        "--reports", default="reports", help="the report site's folder; the run goes in <reports>/<as_of>/"
+    )
     schedule.add_argument("--today", type=_iso_date, help="pretend today is this date (default: today)")
     for name in ("--config", "--mapping"):
         schedule.add_argument(name)
@@ -106,7 +123,7 @@ OUTSIDE = "let a mapping file read files outside the data folder (absolute paths
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    from .study import Interrupted
+    from .publish.runner import Interrupted
 
     def interrupt(number, frame):
         raise Interrupted(signal.Signals(number).name)
@@ -121,9 +138,11 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as error:  # noqa: BLE001 - a fault is reported in words, never as a traceback
         if os.environ.get("WORKBENCH_DEBUG"):
             raise
-        print(f"workbench: unexpected error: {type(error).__name__}: {error}\nThis is a fault of the workbench, not "
-              f"of your data; nothing was published. Set WORKBENCH_DEBUG=1 to see the traceback and please report it.",
-              file=sys.stderr)
+        print(
+            f"workbench: unexpected error: {type(error).__name__}: {error}\nThis is a fault of the workbench, not "
+            f"of your data; nothing was published. Set WORKBENCH_DEBUG=1 to see the traceback and please report it.",
+            file=sys.stderr,
+        )
         return EXIT_FAILED
     finally:
         if handle:
@@ -139,7 +158,8 @@ def _command(args) -> int:
         if args.command == "map":
             return _map(args)
         if args.command == "schedule":
-            from .study import latest_complete_month
+            from .publish.runner import latest_complete_month
+
             args.as_of = latest_complete_month(date.fromisoformat(args.today) if args.today else date.today())
             args.out = str(Path(args.reports) / args.as_of)
         return _study(args)
@@ -159,10 +179,15 @@ def _generate(args) -> int:
     knobs = {}
     for name, value in args.knob:
         if name not in known or name in ("accounts", "seed", "as_of"):
-            raise UsageError(f"unknown knob '{name}'; knobs: {', '.join(k for k in known if k not in ('accounts', 'seed', 'as_of'))}")
+            raise UsageError(
+                f"unknown knob '{name}'; knobs: {', '.join(k for k in known if k not in ('accounts', 'seed', 'as_of'))}"
+            )
         try:
-            knobs[name] = (value.lower() in ("1", "true", "yes")) if known[name] == "bool" else (
-                int(value) if known[name] == "int" else float(value))
+            knobs[name] = (
+                (value.lower() in ("1", "true", "yes"))
+                if known[name] == "bool"
+                else (int(value) if known[name] == "int" else float(value))
+            )
         except ValueError:
             raise UsageError(f"knob '{name}': '{value}' is not a number") from None
     base = dict(accounts=args.accounts, seed=args.seed, as_of=args.as_of, **knobs)
@@ -176,7 +201,7 @@ def _generate(args) -> int:
 
 
 def _map(args) -> int:
-    from .draft import draft
+    from .inputs.draft import draft
 
     export = Path(args.draft)
     if not export.is_dir():
@@ -189,14 +214,16 @@ def _map(args) -> int:
     if out.exists():
         raise UsageError(f"--out {out} exists; the draft never replaces a file: choose a new name")
     out.write_text(text, encoding="utf-8")
-    print(f"Draft mapping written to {out}. Fill in each TODO, then: workbench validate --data {export} --mapping {out}",
-          file=sys.stderr)
+    print(
+        f"Draft mapping written to {out}. Fill in each TODO, then: workbench validate --data {export} --mapping {out}",
+        file=sys.stderr,
+    )
     return 0
 
 
 def _validate(args) -> int:
-    from .loader import load
-    from .quality import profile, warnings
+    from .inputs.loader import load
+    from .judge.quality import profile, warnings
 
     data = load(args.data, args.mapping, args.allow_outside_data)
     table = profile(data)
@@ -208,22 +235,37 @@ def _validate(args) -> int:
         print(f"{row.table:15}{rows:>12}  {span:23}  {empty}")
     found = warnings(data, args.as_of, args.window_months)
     if args.as_of:
-        from .snapshot import decisions
+        from .measure.snapshot import decisions
+
         window = decisions(data["contracts"], args.as_of, args.window_months)
-        print(f"\nRenewal decisions in the {args.window_months} months to {args.as_of}: {len(window):,} "
-              f"({int((window['outcome'] == 'churned').sum()):,} churned)")
+        print(
+            f"\nRenewal decisions in the {args.window_months} months to {args.as_of}: {len(window):,} "
+            f"({int((window['outcome'] == 'churned').sum()):,} churned)"
+        )
     for problem in found:
         print(f"\n{problem}")
-    print(f"\nThe data meets the contract ({len(found)} warning{'s' if len(found) != 1 else ''}; warnings do not stop a study).")
+    print(
+        f"\nThe data meets the contract ({len(found)} warning{'s' if len(found) != 1 else ''}; "
+        "warnings do not stop a study)."
+    )
     return 0
 
 
 def _study(args) -> int:
-    from .study import StudyFailed, run_study
+    from .publish.runner import StudyFailed, run_study
 
     try:
-        run_study(args.data, args.as_of, args.out, args.window_months, args.horizon_days, args.config, args.mapping,
-                  args.pseudonymize, allow_outside_data=args.allow_outside_data)
+        run_study(
+            args.data,
+            args.as_of,
+            args.out,
+            args.window_months,
+            args.horizon_days,
+            args.config,
+            args.mapping,
+            args.pseudonymize,
+            allow_outside_data=args.allow_outside_data,
+        )
     except StudyFailed as error:
         print(f"workbench study failed: {error}", file=sys.stderr)
         return error.exit_code

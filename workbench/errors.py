@@ -1,4 +1,5 @@
 """Data problems reported to people, not as tracebacks."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -53,64 +54,112 @@ Rows = tuple[tuple[str, str], ...]
 
 def unreadable(label: str, reason: str) -> Problem:
     if reason == "the file is empty":
-        return Problem(label, None, reason, "a header line with the column names",
-                       "export the table again with its header line")
-    return Problem(label, None, f"the file could not be read: {reason}", "a well-formed CSV or Parquet file",
-                   "open the file and check its format")
+        return Problem(
+            label, None, reason, "a header line with the column names", "export the table again with its header line"
+        )
+    return Problem(
+        label,
+        None,
+        f"the file could not be read: {reason}",
+        "a well-formed CSV or Parquet file",
+        "open the file and check its format",
+    )
 
 
 def missing_column(label: str, name: str, found: list) -> Problem:
     near = [c for c in found if str(c).strip().lower().replace(" ", "_") == name]
-    hint = f"rename column '{near[0]}' to '{name}'" if near else (
-        f"add the column '{name}' (columns found: {', '.join(map(str, found))})")
-    return Problem(label, name, "a required column is missing", f"a column named '{name}'",
-                   hint + ", or map it in a mapping file")
+    hint = (
+        f"rename column '{near[0]}' to '{name}'"
+        if near
+        else (f"add the column '{name}' (columns found: {', '.join(map(str, found))})")
+    )
+    return Problem(
+        label, name, "a required column is missing", f"a column named '{name}'", hint + ", or map it in a mapping file"
+    )
 
 
 def missing_value(label: str, column: str, rows: Rows, count: int) -> Problem:
     fix = "fill in the missing values or drop those rows"
     if column == "end_date":
-        fix += (", or, for subscriptions that are still running, let a mapping file derive their terms from a "
-                "billing period (`derive: terms` with `term:` or `term_column:`, see docs/mapping.md)")
+        fix += (
+            ", or, for subscriptions that are still running, let a mapping file derive their terms from a "
+            "billing period (`derive: terms` with `term:` or `term_column:`, see docs/mapping.md)"
+        )
     return Problem(label, column, f"{count} rows have no value", "a value in every row", fix, rows, count)
 
 
 def undated(label: str, table: str, dates: list[str], found: list) -> Problem:
     """A table without any of its dates: most often a modelling snapshot, one row per account as it is now."""
-    return Problem(label, None, f"the {table} table has none of its dates ({', '.join(dates)}): it looks like a "
-                   f"snapshot of how things are now (columns found: {', '.join(map(str, found[:12]))})",
-                   f"dated rows: {', '.join(dates)}",
-                   "a backtest judges each signal as it stood before the renewal was decided, so it needs dated "
-                   "contract terms and dated events (usage, surveys, scores), not a table of today's values and a "
-                   "churned flag. Export the contract or subscription history and the event tables instead; "
-                   "docs/mapping.md shows how to map a CRM or billing export as it is")
+    return Problem(
+        label,
+        None,
+        f"the {table} table has none of its dates ({', '.join(dates)}): it looks like a "
+        f"snapshot of how things are now (columns found: {', '.join(map(str, found[:12]))})",
+        f"dated rows: {', '.join(dates)}",
+        "a backtest judges each signal as it stood before the renewal was decided, so it needs dated "
+        "contract terms and dated events (usage, surveys, scores), not a table of today's values and a "
+        "churned flag. Export the contract or subscription history and the event tables instead; "
+        "docs/mapping.md shows how to map a CRM or billing export as it is",
+    )
 
 
 def not_a_date(label: str, column: str, date_format: str, rows: Rows, count: int) -> Problem:
-    written = date_format.replace('%Y', 'YYYY').replace('%m', 'MM').replace('%d', 'DD')
-    return Problem(label, column, f"{count} rows have a value that is not a date", f"a date written {written}",
-                   "correct the rows, or declare the file's date format in a mapping file", rows, count)
+    written = date_format.replace("%Y", "YYYY").replace("%m", "MM").replace("%d", "DD")
+    return Problem(
+        label,
+        column,
+        f"{count} rows have a value that is not a date",
+        f"a date written {written}",
+        "correct the rows, or declare the file's date format in a mapping file",
+        rows,
+        count,
+    )
 
 
 def not_a_number(label: str, column: str, rows: Rows, count: int) -> Problem:
-    return Problem(label, column, f"{count} rows have a value that is not a number",
-                   "a plain number such as 1250.5 (no currency signs or thousands separators)",
-                   "correct the rows, or clean the column in a mapping file", rows, count)
+    return Problem(
+        label,
+        column,
+        f"{count} rows have a value that is not a number",
+        "a plain number such as 1250.5 (no currency signs or thousands separators)",
+        "correct the rows, or clean the column in a mapping file",
+        rows,
+        count,
+    )
 
 
 def out_of_range(label: str, column: str, minimum, maximum, rows: Rows, count: int) -> Problem:
     span = f"at least {minimum:g}" if maximum is None else f"between {minimum:g} and {maximum:g}"
-    return Problem(label, column, f"{count} rows are out of range", f"a number {span}",
-                   "correct the rows; check the export for sign or scale errors", rows, count)
+    return Problem(
+        label,
+        column,
+        f"{count} rows are out of range",
+        f"a number {span}",
+        "correct the rows; check the export for sign or scale errors",
+        rows,
+        count,
+    )
 
 
 def orphans(label: str, column: str, target: str, rows: Rows, count: int) -> Problem:
-    return Problem(label, column, f"{count} rows name a {column} that is not in the {target} table",
-                   f"every {column} to exist in {target}", f"add the missing rows to {target}, or drop these rows",
-                   rows, count)
+    return Problem(
+        label,
+        column,
+        f"{count} rows name a {column} that is not in the {target} table",
+        f"every {column} to exist in {target}",
+        f"add the missing rows to {target}, or drop these rows",
+        rows,
+        count,
+    )
 
 
 def wrong_owner(label: str, rows: Rows, count: int) -> Problem:
-    return Problem(label, "contact_id", f"{count} rows pair a contact with an account it does not belong to",
-                   "the contact's own account_id (as in contacts)", "correct account_id or contact_id in these rows",
-                   rows, count)
+    return Problem(
+        label,
+        "contact_id",
+        f"{count} rows pair a contact with an account it does not belong to",
+        "the contact's own account_id (as in contacts)",
+        "correct account_id or contact_id in these rows",
+        rows,
+        count,
+    )

@@ -10,6 +10,7 @@ The default world tells the story practitioners describe: NPS is answered mostly
 users, the decision maker rarely answers, the exported health score is built from usage and
 surveys, and churn is driven by the decision maker's sentiment and by missed goals.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
@@ -24,8 +25,26 @@ SEGMENTS = np.array(["SMB", "Mid-Market", "Enterprise"])
 SEGMENT_ARR = np.array([12_000.0, 45_000.0, 160_000.0])
 REGIONS = np.array(["NA", "EMEA", "APAC", "LATAM"])
 INDUSTRIES = np.array(["Software", "Financial Services", "Healthcare", "Manufacturing", "Retail", "Education"])
-NAME_WORDS = np.array(["Acme", "Northwind", "Globex", "Initech", "Umbrella", "Stark", "Wayne", "Tyrell",
-                       "Cyberdyne", "Hooli", "Vandelay", "Soylent", "Wonka", "Gringotts", "Oceanic", "Massive"])
+NAME_WORDS = np.array(
+    [
+        "Acme",
+        "Northwind",
+        "Globex",
+        "Initech",
+        "Umbrella",
+        "Stark",
+        "Wayne",
+        "Tyrell",
+        "Cyberdyne",
+        "Hooli",
+        "Vandelay",
+        "Soylent",
+        "Wonka",
+        "Gringotts",
+        "Oceanic",
+        "Massive",
+    ]
+)
 NAME_SUFFIX = np.array(["Labs", "Systems", "Group", "Analytics", "Health", "Logistics", "Bank", "Retail"])
 FEATURES = np.array(["reports", "dashboards", "automations", "integrations", "alerts", "exports"])
 GOALS = (  # metric, baseline, target (lower-is-better when target < baseline)
@@ -66,6 +85,9 @@ class World:
     outcome_correlation: float = 0.0  # chance an extra product's renewal follows the account's first product
     term_months: int = 12  # length of a contract term: 1 (monthly), 3 (quarterly) or 12 (annual)
     hostile_names: bool = False  # account and contact names with HTML/script, to test escaping
+    # Support tickets, a dated table the contract does not know (support_tickets.csv), for analysts' own
+    # hypotheses: tickets come faster the further an account is from its goal.
+    ticket_effect: float = 2.5
 
     def __post_init__(self):
         if self.term_months not in (1, 3, 12):
@@ -74,7 +96,7 @@ class World:
             raise ValueError(f"products must be 1 or more, not {self.products}")
 
     @classmethod
-    def null(cls, **overrides) -> "World":
+    def null(cls, **overrides) -> World:
         """A world where nothing observable drives renewal."""
         zero = {f.name: 0.0 for f in fields(cls) if f.name.endswith("_effect")}
         return cls(**{**zero, **overrides})
@@ -95,7 +117,9 @@ def generate(world: World = World()) -> dict[str, pd.DataFrame]:
 
     # First terms: established accounts decide within the 12 months before as_of, new ones are open.
     new = rng.random(n) < world.new_account_share
-    start = np.where(new, as_of - rng.integers(30, TERM_DAYS, n), as_of - 2 * TERM_DAYS + rng.integers(1, TERM_DAYS + 1, n))
+    start = np.where(
+        new, as_of - rng.integers(30, TERM_DAYS, n), as_of - 2 * TERM_DAYS + rng.integers(1, TERM_DAYS + 1, n)
+    )
     start = start.astype("datetime64[D]")
     end = start + TERM_DAYS
     segment_code = accounts["segment_code"].to_numpy()
@@ -106,21 +130,31 @@ def generate(world: World = World()) -> dict[str, pd.DataFrame]:
     growth = np.clip(0.4 * np.maximum(drivers["attainment"] - 1, 0) + rng.normal(-0.02, 0.06, n), -0.4, 1.0)
     renewal_arr = np.where(renewed, np.round(arr * (1 + growth), -2), 0.0)
 
-    first = pd.DataFrame({
-        "contract_id": [f"K{i:07d}" for i in range(n)],
-        "account_id": accounts["account_id"],
-        "start_date": start, "end_date": end, "arr": arr,
-        "outcome": np.where(decided, np.where(renewed, "renewed", "churned"), "open"),
-        "renewal_arr": np.where(decided, renewal_arr, np.nan),
-        "churn_reason": np.where(decided & ~renewed, reason, None),
-    })
+    first = pd.DataFrame(
+        {
+            "contract_id": [f"K{i:07d}" for i in range(n)],
+            "account_id": accounts["account_id"],
+            "start_date": start,
+            "end_date": end,
+            "arr": arr,
+            "outcome": np.where(decided, np.where(renewed, "renewed", "churned"), "open"),
+            "renewal_arr": np.where(decided, renewal_arr, np.nan),
+            "churn_reason": np.where(decided & ~renewed, reason, None),
+        }
+    )
     again = decided & renewed
-    second = pd.DataFrame({
-        "contract_id": [f"K{i:07d}" for i in np.flatnonzero(again) + n],
-        "account_id": accounts["account_id"].to_numpy()[again],
-        "start_date": end[again], "end_date": end[again] + TERM_DAYS, "arr": renewal_arr[again],
-        "outcome": "open", "renewal_arr": np.nan, "churn_reason": None,
-    })
+    second = pd.DataFrame(
+        {
+            "contract_id": [f"K{i:07d}" for i in np.flatnonzero(again) + n],
+            "account_id": accounts["account_id"].to_numpy()[again],
+            "start_date": end[again],
+            "end_date": end[again] + TERM_DAYS,
+            "arr": renewal_arr[again],
+            "outcome": "open",
+            "renewal_arr": np.nan,
+            "churn_reason": None,
+        }
+    )
     annual = pd.concat([first, second], ignore_index=True)
     contracts = annual
     if world.products > 1:
@@ -143,8 +177,13 @@ def generate(world: World = World()) -> dict[str, pd.DataFrame]:
     goals, progress, inputs = _goals(rng, terms, drivers, active_until)
     tables.update(goals=goals, goal_progress=progress, goal_inputs=inputs)
     tables["referrals"] = _referrals(rng, accounts, drivers, arr, start, active_until)
-    tables["truth"] = pd.DataFrame({"account_id": accounts["account_id"], **{
-        k: v for k, v in drivers.items() if k != "person"}})
+    # A stream of its own, so that the contract's tables do not change with this table.
+    tables["support_tickets"] = _tickets(
+        np.random.default_rng([world.seed, 7]), world, accounts, drivers, start, active_until
+    )
+    tables["truth"] = pd.DataFrame(
+        {"account_id": accounts["account_id"], **{k: v for k, v in drivers.items() if k != "person"}}
+    )
     return tables
 
 
@@ -155,15 +194,17 @@ def _accounts(rng, world: World) -> pd.DataFrame:
     names = np.char.add(np.char.add(names, " "), np.arange(n).astype(str))
     if world.hostile_names:
         names = np.char.add(names, ' <script>alert("x")</script><b onmouseover="x()">&amp;')
-    return pd.DataFrame({
-        "account_id": [f"A{i:06d}" for i in range(n)],
-        "account_name": names,
-        "segment": SEGMENTS[segment],
-        "csm": np.char.add("CSM ", rng.integers(1, max(2, n // 60) + 1, n).astype(str)),
-        "region": rng.choice(REGIONS, n),
-        "industry": rng.choice(INDUSTRIES, n),
-        "segment_code": segment,
-    })
+    return pd.DataFrame(
+        {
+            "account_id": [f"A{i:06d}" for i in range(n)],
+            "account_name": names,
+            "segment": SEGMENTS[segment],
+            "csm": np.char.add("CSM ", rng.integers(1, max(2, n // 60) + 1, n).astype(str)),
+            "region": rng.choice(REGIONS, n),
+            "industry": rng.choice(INDUSTRIES, n),
+            "segment_code": segment,
+        }
+    )
 
 
 def _people(rng, world: World) -> pd.DataFrame:
@@ -180,14 +221,17 @@ def _people(rng, world: World) -> pd.DataFrame:
     if world.hostile_names:
         names = np.char.add(names, "<img src=x onerror=alert(1)>")
     ids = np.char.add("C", np.char.zfill(np.arange(m).astype(str), 7))
-    return pd.DataFrame({
-        "contact_id": ids,
-        "account_id": np.char.add("A", np.char.zfill(account.astype(str), 6)),
-        "role": ROLE_CODES[role],
-        "name": names,
-        "email": np.char.add(np.char.lower(ids), "@example.com"),
-        "account": account, "role_code": role,
-    })
+    return pd.DataFrame(
+        {
+            "contact_id": ids,
+            "account_id": np.char.add("A", np.char.zfill(account.astype(str), 6)),
+            "role": ROLE_CODES[role],
+            "name": names,
+            "email": np.char.add(np.char.lower(ids), "@example.com"),
+            "account": account,
+            "role_code": role,
+        }
+    )
 
 
 def _drivers(rng, world: World, people: pd.DataFrame) -> dict[str, np.ndarray]:
@@ -221,10 +265,15 @@ def _drivers(rng, world: World, people: pd.DataFrame) -> dict[str, np.ndarray]:
 def _decide(rng, world: World, drivers) -> tuple[np.ndarray, np.ndarray]:
     """Renewal draws whose log-odds are the knobs' weighted sum of drivers."""
     goal = (drivers["attainment"] - 0.95) / 0.35
-    logit = (world.nps_effect * drivers["nps_attitude"] + world.usage_effect * drivers["usage_intensity"]
-             + world.health_effect * drivers["health_factor"] + world.decision_maker_effect * drivers["decision_maker"]
-             + world.champion_effect * drivers["champion"] + world.end_user_effect * drivers["end_user"]
-             + world.goal_effect * goal)
+    logit = (
+        world.nps_effect * drivers["nps_attitude"]
+        + world.usage_effect * drivers["usage_intensity"]
+        + world.health_effect * drivers["health_factor"]
+        + world.decision_maker_effect * drivers["decision_maker"]
+        + world.champion_effect * drivers["champion"]
+        + world.end_user_effect * drivers["end_user"]
+        + world.goal_effect * goal
+    )
     value_churn = max(world.base_churn - world.external_churn, 0.005)
     low, high = -20.0, 20.0  # intercept giving the intended mean churn, by bisection
     for _ in range(60):
@@ -253,15 +302,22 @@ def _more_products(rng, world: World, contracts: pd.DataFrame, renewed, p_renew,
         arr = np.round(first["arr"].to_numpy() * rng.uniform(0.2, 1.0, len(first)), -2)
         renewal = np.where(own, np.round(arr * growth[account], -2), 0.0)
         term = first.assign(
-            contract_id=[f"K{i:07d}-P{product}" for i in account], arr=arr,
+            contract_id=[f"K{i:07d}-P{product}" for i in account],
+            arr=arr,
             outcome=np.where(decided, np.where(own, "renewed", "churned"), "open"),
             renewal_arr=np.where(decided, renewal, np.nan),
-            churn_reason=np.where(decided & ~own, reason, None))
+            churn_reason=np.where(decided & ~own, reason, None),
+        )
         again = decided & own
         follow_on = first.loc[again].assign(
-            contract_id=[f"K{i:07d}-P{product}-2" for i in account[again]], start_date=first.loc[again, "end_date"],
-            end_date=first.loc[again, "end_date"] + np.timedelta64(TERM_DAYS, "D"), arr=renewal[again],
-            outcome="open", renewal_arr=np.nan, churn_reason=None)
+            contract_id=[f"K{i:07d}-P{product}-2" for i in account[again]],
+            start_date=first.loc[again, "end_date"],
+            end_date=first.loc[again, "end_date"] + np.timedelta64(TERM_DAYS, "D"),
+            arr=renewal[again],
+            outcome="open",
+            renewal_arr=np.nan,
+            churn_reason=None,
+        )
         parts += [term, follow_on]
     return pd.concat(parts, ignore_index=True)
 
@@ -272,7 +328,9 @@ def _billing_terms(rng, contracts: pd.DataFrame, months: int, as_of: np.datetime
     terms (subscribers leave in any month), the terms before it renewing. Terms still open at as_of end
     with the one covering it."""
     pieces = 12 // months
-    churn_at = np.where(contracts["outcome"].to_numpy() == "churned", rng.integers(0, pieces, len(contracts)), pieces - 1)
+    churn_at = np.where(
+        contracts["outcome"].to_numpy() == "churned", rng.integers(0, pieces, len(contracts)), pieces - 1
+    )
     cut = contracts.loc[contracts.index.repeat(pieces)].reset_index(drop=True)
     k = np.tile(np.arange(pieces), len(contracts))
     decided_at = np.repeat(churn_at, pieces)
@@ -311,38 +369,52 @@ def _usage(rng, world: World, people, drivers, start, active_until) -> pd.DataFr
     k = world.features
     feature = np.tile(FEATURES[:k], len(rate)) if k > 1 else None
     events = rng.poisson(np.repeat(rate / k * rng.gamma(4, 0.25, len(rate)), k)).astype(float)
-    frame = pd.DataFrame({
-        "account_id": people["account_id"].to_numpy()[np.repeat(person_idx, k)],
-        "contact_id": people["contact_id"].to_numpy()[np.repeat(person_idx, k)],
-        "date": np.repeat(dates, k),
-        "feature": feature if feature is not None else FEATURES[0],
-        "events": events,
-    })
+    frame = pd.DataFrame(
+        {
+            "account_id": people["account_id"].to_numpy()[np.repeat(person_idx, k)],
+            "contact_id": people["contact_id"].to_numpy()[np.repeat(person_idx, k)],
+            "date": np.repeat(dates, k),
+            "feature": feature if feature is not None else FEATURES[0],
+            "events": events,
+        }
+    )
     return frame
 
 
 def _surveys(rng, world: World, people, drivers, start, active_until) -> pd.DataFrame:
     account = people["account"].to_numpy()
     person_idx, dates, month = _months(start[account], active_until[account], np.arange(len(people)))
-    quarterly = (month % 3 == 2)
+    quarterly = month % 3 == 2
     person_idx, dates = person_idx[quarterly], dates[quarterly]
     role = people["role_code"].to_numpy()[person_idx]
-    rates = np.array([world.response_rate_decision_maker, world.response_rate_champion,
-                      world.response_rate_end_user, world.response_rate_other])
+    rates = np.array(
+        [
+            world.response_rate_decision_maker,
+            world.response_rate_champion,
+            world.response_rate_end_user,
+            world.response_rate_other,
+        ]
+    )
     answered = rng.random(len(person_idx)) < rates[role]
     dates = dates + rng.integers(0, 20, len(dates))
     answered &= dates <= active_until[account[person_idx]]
     person_idx, dates, role = person_idx[answered], dates[answered], role[answered]
     acct = account[person_idx]
     mood = np.array([-0.3, 0.2, 0.6, 0.0])[role] + drivers["person"][person_idx]
-    score = np.clip(np.round(7.0 + 1.3 * mood + 1.6 * drivers["nps_attitude"][acct] + rng.normal(0, 0.8, len(acct))), 0, 10)
+    score = np.clip(
+        np.round(7.0 + 1.3 * mood + 1.6 * drivers["nps_attitude"][acct] + rng.normal(0, 0.8, len(acct))), 0, 10
+    )
     m = len(acct)
-    return pd.DataFrame({
-        "response_id": np.char.add("R", np.char.zfill(np.arange(m).astype(str), 8)),
-        "account_id": people["account_id"].to_numpy()[person_idx],
-        "contact_id": people["contact_id"].to_numpy()[person_idx],
-        "date": dates, "survey": "nps", "score": score,
-    })
+    return pd.DataFrame(
+        {
+            "response_id": np.char.add("R", np.char.zfill(np.arange(m).astype(str), 8)),
+            "account_id": people["account_id"].to_numpy()[person_idx],
+            "contact_id": people["contact_id"].to_numpy()[person_idx],
+            "date": dates,
+            "survey": "nps",
+            "score": score,
+        }
+    )
 
 
 def _health_scores(rng, world: World, people, drivers, accounts, start, active_until) -> pd.DataFrame:
@@ -350,21 +422,33 @@ def _health_scores(rng, world: World, people, drivers, accounts, start, active_u
     acct, dates, _ = _months(start, active_until, np.arange(n))
     noise = lambda size: rng.normal(0, 6, size)  # noqa: E731
     usage_part = np.clip(70 + 20 * drivers["usage_intensity"][acct] + noise(len(acct)), 0, 100)
-    survey_part = np.clip(72 + 15 * drivers["end_user"][acct] + 8 * drivers["nps_attitude"][acct] + noise(len(acct)), 0, 100)
+    survey_part = np.clip(
+        72 + 15 * drivers["end_user"][acct] + 8 * drivers["nps_attitude"][acct] + noise(len(acct)), 0, 100
+    )
     support_part = np.clip(68 + 20 * drivers["health_factor"][acct] + noise(len(acct)), 0, 100)
     overall = np.round(0.4 * usage_part + 0.3 * survey_part + 0.3 * support_part, 1)
-    account_level = pd.DataFrame({
-        "account_id": accounts["account_id"].to_numpy()[acct], "contact_id": None, "date": dates,
-        "score": overall, "component_usage": np.round(usage_part, 1), "component_survey": np.round(survey_part, 1),
-        "component_support": np.round(support_part, 1),
-    })
+    account_level = pd.DataFrame(
+        {
+            "account_id": accounts["account_id"].to_numpy()[acct],
+            "contact_id": None,
+            "date": dates,
+            "score": overall,
+            "component_usage": np.round(usage_part, 1),
+            "component_survey": np.round(survey_part, 1),
+            "component_support": np.round(support_part, 1),
+        }
+    )
     account = people["account"].to_numpy()
     person_idx, pdates, _ = _months(start[account], active_until[account], np.arange(len(people)))
     score = np.clip(np.round(55 + 15 * drivers["person"][person_idx] + noise(len(person_idx)), 1), 0, 100)
-    person_level = pd.DataFrame({
-        "account_id": people["account_id"].to_numpy()[person_idx],
-        "contact_id": people["contact_id"].to_numpy()[person_idx], "date": pdates, "score": score,
-    })
+    person_level = pd.DataFrame(
+        {
+            "account_id": people["account_id"].to_numpy()[person_idx],
+            "contact_id": people["contact_id"].to_numpy()[person_idx],
+            "date": pdates,
+            "score": score,
+        }
+    )
     return pd.concat([account_level, person_level], ignore_index=True)
 
 
@@ -379,22 +463,31 @@ def _goals(rng, terms: pd.DataFrame, drivers, active_until) -> tuple[pd.DataFram
     start = terms["start_date"].to_numpy().astype("datetime64[D]")
     target_date = terms["end_date"].to_numpy().astype("datetime64[D]")
     # Later terms restart from a fresh goal; their final attainment varies around the account's own.
-    final = np.where(terms.index < len(drivers["attainment"]), drivers["attainment"][account],
-                     np.clip(drivers["attainment"][account] + rng.normal(0, 0.2, g), 0.05, 2.2))
-    goals = pd.DataFrame({
-        "goal_id": np.char.add("G", np.char.zfill(np.arange(g).astype(str), 7)),
-        "account_id": terms["account_id"].to_numpy(), "metric": metric,
-        "baseline": np.round(baseline, 1), "target": np.round(target, 1),
-        "start_date": start, "target_date": target_date,
-    })
+    final = np.where(
+        terms.index < len(drivers["attainment"]),
+        drivers["attainment"][account],
+        np.clip(drivers["attainment"][account] + rng.normal(0, 0.2, g), 0.05, 2.2),
+    )
+    goals = pd.DataFrame(
+        {
+            "goal_id": np.char.add("G", np.char.zfill(np.arange(g).astype(str), 7)),
+            "account_id": terms["account_id"].to_numpy(),
+            "metric": metric,
+            "baseline": np.round(baseline, 1),
+            "target": np.round(target, 1),
+            "start_date": start,
+            "target_date": target_date,
+        }
+    )
     until = np.minimum(active_until[account], target_date)
     goal_idx, dates, month = _months(start, until, np.arange(g))
     elapsed = np.clip((dates - start[goal_idx]).astype(int) / TERM_DAYS, 0, 1)
     shape = drivers["curve_shape"][account][goal_idx]
-    attainment = final[goal_idx] * elapsed ** shape + rng.normal(0, 0.03, len(goal_idx))
+    attainment = final[goal_idx] * elapsed**shape + rng.normal(0, 0.03, len(goal_idx))
     value = goals["baseline"].to_numpy()[goal_idx] + attainment * (target - baseline)[goal_idx]
-    progress = pd.DataFrame({"goal_id": goals["goal_id"].to_numpy()[goal_idx], "date": dates,
-                             "value": np.round(value, 2)})
+    progress = pd.DataFrame(
+        {"goal_id": goals["goal_id"].to_numpy()[goal_idx], "date": dates, "value": np.round(value, 2)}
+    )
     # Inputs track attainment, one of them the bottleneck of each goal.
     k = len(GOAL_INPUTS)
     rows = np.repeat(np.arange(len(goal_idx)), k)
@@ -402,11 +495,15 @@ def _goals(rng, terms: pd.DataFrame, drivers, active_until) -> tuple[pd.DataFram
     bottleneck = rng.integers(0, k, g)[goal_idx][rows] == which
     pace = final[goal_idx][rows] * np.where(bottleneck, 0.8, 1.1) + rng.normal(0, 0.08, len(rows))
     input_target = np.array([30.0, 12.0, 6.0])[which] * scale[goal_idx][rows]
-    inputs = pd.DataFrame({
-        "goal_id": goals["goal_id"].to_numpy()[goal_idx][rows], "date": dates[rows],
-        "input": GOAL_INPUTS[which], "value": np.round(np.maximum(pace, 0) * input_target, 1),
-        "target": np.round(input_target, 1),
-    })
+    inputs = pd.DataFrame(
+        {
+            "goal_id": goals["goal_id"].to_numpy()[goal_idx][rows],
+            "date": dates[rows],
+            "input": GOAL_INPUTS[which],
+            "value": np.round(np.maximum(pace, 0) * input_target, 1),
+            "target": np.round(input_target, 1),
+        }
+    )
     return goals, progress, inputs
 
 
@@ -416,11 +513,29 @@ def _referrals(rng, accounts, drivers, arr, start, active_until) -> pd.DataFrame
     referred = rng.random(n) < 1 / (1 + np.exp(-propensity))
     span = np.maximum((active_until - start).astype(int), 1)
     dates = start + (rng.random(n) * span).astype(int)
-    return pd.DataFrame({
-        "account_id": accounts["account_id"].to_numpy()[referred],
-        "date": dates[referred],
-        "arr": np.round(arr[referred] * rng.lognormal(-0.5, 0.4, referred.sum()), -2),
-    })
+    return pd.DataFrame(
+        {
+            "account_id": accounts["account_id"].to_numpy()[referred],
+            "date": dates[referred],
+            "arr": np.round(arr[referred] * rng.lognormal(-0.5, 0.4, referred.sum()), -2),
+        }
+    )
+
+
+def _tickets(rng, world: World, accounts, drivers, start, active_until) -> pd.DataFrame:
+    months = np.maximum((active_until - start).astype(int), 1) / 30.4
+    rate = 1.0 * np.exp(world.ticket_effect * (1 - drivers["attainment"]))
+    counts = rng.poisson(rate * months)
+    owner = np.repeat(np.arange(len(accounts)), counts)
+    span = np.maximum((active_until - start).astype(int), 1)[owner]
+    return pd.DataFrame(
+        {
+            "ticket_id": [f"T{i:08d}" for i in range(len(owner))],
+            "account_id": accounts["account_id"].to_numpy()[owner],
+            "opened": start[owner] + (rng.random(len(owner)) * span).astype(int),
+            "priority": rng.choice(["low", "normal", "high"], len(owner), p=[0.3, 0.55, 0.15]),
+        }
+    )
 
 
 def write(tables: dict[str, pd.DataFrame], out: str | Path, fmt: str = "csv") -> Path:

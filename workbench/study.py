@@ -1,179 +1,567 @@
-"""`workbench study`: run every study notebook with papermill and leave a complete report folder.
+"""The Study: one Python API over a book of renewals, for analysts in JupyterLab and for the study notebooks.
 
-The output folder is checked and locked before any data is read (see publish). The run is written
-in a staging folder of its own beside its destination and moved into place only when every notebook
-has succeeded and recorded its part of results.json, so a reader never sees half a report. Whatever
-stops a run (a failing cell, a dying kernel, a full disk, Ctrl-C or a termination signal) takes one
-path: the previous report stays as it was, the executed notebooks are kept in `<out>.failed/` with
-the reason, the staging folder is removed, and StudyFailed says what happened and what to do.
+from workbench import Study
+study = Study.load("data/sample", as_of="2026-10-31")
+study.validity()                                     # do the signals predict renewal?
+study.add_signal("tickets", tickets, how="count")    # an analyst's own dated table
+study.validity(["tickets"])                          # judged to the same standard
 """
+
 from __future__ import annotations
 
-import json
-import shutil
-import sys
-from datetime import date, datetime, timedelta, timezone
+import pickle
 from pathlib import Path
 
-import papermill as pm
+import numpy as np
+import pandas as pd
 
-from . import __version__
-from .errors import DataError, UsageError
-from .publish import (check_destination, keep_failed, locked, make_parent, os_reason, publish, remove_empty,
-                      remove_leftovers, staging_folder)
-from .render import to_html
-from .results import merge, plain
-from .site import write_run_index, write_site
-from .study_data import no_decisions, prepare, save
+from .errors import UsageError
+from .inputs import privacy
+from .inputs.config import load_config
+from .inputs.loader import Dataset, load
+from .judge.revenue import cohort_revenue, renewal_rate
+from .judge.signals import validity, withhold
+from .measure import goals, renewals, snapshot, stakeholders
+from .measure.columns import COLUMNS, SIGNALS, Column, describe
+from .measure.pointintime import Timeline, days
+from .tables import Result
 
-NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
-REQUIRED_KEYS = ("as_of", "window_months", "horizon_days", "decisions", "churned", "signals", "attainment", "revenue")
-EXIT_INTERRUPTED = 130
+# Attainment accumulates over a goal's life; a term much shorter than its goal is decided at many goal ages, and
+# a churn is a subscription's last decision, so attainment would compare progress at different times (make
+# calibrate: 67% of null monthly books called it inverse).
+SHORT_TERM_DAYS = 300
+SHORT_TERMS = (
+    "not judged on this book: its terms last {days:.0f} days (median), shorter than the goals, so each "
+    "account is decided at several goal ages and its churn always last; attainment would compare progress "
+    "made at different times. Judge it on annual terms"
+)
 
-
-class StudyFailed(Exception):
-    """A run did not finish; the message says where, why, and where its executed notebooks are kept."""
-
-    def __init__(self, message: str, exit_code: int = 1):
-        super().__init__(message)
-        self.exit_code = exit_code
-
-
-class Interrupted(BaseException):
-    """Raised in the main thread by a termination signal, so a killed run takes the failure path."""
-
-
-def notebooks(folder: Path = NOTEBOOKS) -> list[Path]:
-    return sorted(folder.glob("[0-9][0-9]_*.ipynb"))
-
-
-def title(notebook: Path) -> str:
-    return notebook.stem.split("_", 1)[1].replace("_", " ").capitalize()
-
-
-def run_study(data, as_of: str, out=None, window_months: int = 12, horizon_days: int = 90, config=None,
-              mapping=None, pseudonymize: bool = False, notebook_folder: Path = NOTEBOOKS, log=None,
-              allow_outside_data: bool = False) -> Path:
-    log = log or (lambda message: print(message, file=sys.stderr, flush=True))
-    out = Path(out or Path("reports") / as_of).absolute()
-    out = out.parent.resolve() / out.name
-    data = Path(data).resolve()
-    protected = [data, *(Path(p) for p in (config, mapping) if p)]
-    check_destination(out, protected)
-    created = make_parent(out)
-    try:
-        with locked(out):
-            check_destination(out, protected)  # again, now that no other run can change it
-            remove_leftovers(out)
-            staging = staging_folder(out)
-            stage = ["checking the data"]
-            try:
-                _run(data, as_of, out, staging, stage, window_months, horizon_days, config, mapping, pseudonymize,
-                     notebook_folder, log, allow_outside_data)
-            except (DataError, UsageError):
-                shutil.rmtree(staging, ignore_errors=True)
-                raise
-            except BaseException as error:  # noqa: BLE001 - every failure takes the one path below
-                raise _failed(error, stage[0], staging, out) from None
-    except (DataError, UsageError):
-        remove_empty(created)
-        raise
-    write_site(out.parent, log)
-    log(f"Study written to {out}; all runs: {out.parent / 'index.html'}")
-    return out
+# The outcome and what is derived from it: never a signal (the contract's no-leakage rule).
+OUTCOME_COLUMNS = (
+    "outcome",
+    "renewal_arr",
+    "churn_reason",
+    "end_date",
+    "renewed",
+    "expanded",
+    "observation_date",
+    "days_to_renewal",
+)
 
 
-def _run(data: Path, as_of: str, out: Path, staging: Path, stage: list[str], window_months: int, horizon_days: int,
-         config, mapping, pseudonymize: bool, notebook_folder: Path, log, allow_outside_data: bool) -> None:
-    log(f"Checking the data in {data} and measuring every decision's signals ...")
-    # Bad config or bad data stops here, before anything is published; the notebooks share this work.
-    study = prepare(data, as_of, window_months, horizon_days, config, mapping, pseudonymize=pseudonymize,
-                    allow_outside_data=allow_outside_data)
-    if len(study.decisions) == 0:
-        raise UsageError(no_decisions(study))
-    results_dir = staging / ".results"
-    stage[0] = "saving the prepared data for the notebooks"
-    cache = save(study, staging / ".cache" / "study.pickle")
-    del study  # the notebooks read the cache; holding it here too would double the peak memory
-    parameters = {
-        "data_dir": str(data), "as_of": as_of, "window_months": window_months, "horizon_days": horizon_days,
-        "config": str(Path(config).resolve()) if config else "", "mapping": str(Path(mapping).resolve()) if mapping else "",
-        "results_dir": str(results_dir), "reports_dir": str(out.parent), "pseudonymize": pseudonymize,
-        "study_cache": str(cache),
-    }
-    pages = []
-    books = notebooks(notebook_folder)
-    for number, notebook in enumerate(books, 1):
-        log(f"[{number}/{len(books)}] {notebook.stem}")
-        stage[0] = notebook.name
-        executed = staging / notebook.name
-        pm.execute_notebook(notebook, executed, parameters=parameters, kernel_name="python3",
-                            progress_bar=True, cwd=str(notebook_folder))
-        stage[0] = f"rendering {notebook.stem}.html"
-        page = to_html(executed, staging / f"{notebook.stem}.html", title(notebook))
-        pages.append((title(notebook), page.name))
-
-    stage[0] = "assembling results.json"
-    base = {"as_of": as_of, "window_months": window_months, "horizon_days": horizon_days}
-    results = merge(results_dir, base)
-    missing = [k for k in REQUIRED_KEYS if k not in results]
-    if missing:
-        raise _Incomplete(f"the notebooks did not record {', '.join(missing)} for results.json, so the run is not "
-                          f"published; a notebook skipped the cell that records them")
-    results["run"] = {"generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                      "workbench_version": __version__, "data_dir": str(data),
-                      "config": parameters["config"] or None, "mapping": parameters["mapping"] or None,
-                      "pseudonymized": pseudonymize}
-    shutil.rmtree(results_dir)
-    shutil.rmtree(cache.parent)
-    (staging / "results.json").write_text(json.dumps(plain(results), indent=2))
-    write_run_index(staging, results, pages)
-    stage[0] = "publishing the report"
-    publish(staging, out)
+MEASURES = ("count", "sum", "mean", "latest")
+# "Renewing next quarter": 92 days covers any three calendar months.
+RENEWALS_DUE_DAYS = 92
+PEOPLE_VIEWS = (
+    "health_mean",
+    "health_min",
+    "health_max",
+    "health_spread",
+    "health_decision_maker",
+    "health_champion",
+    "health_end_user",
+)
 
 
-class _Incomplete(Exception):
-    pass
+def measure_timeline(timeline: Timeline, how: str, account: pd.Series, day: np.ndarray, window_days: int):
+    """`how` of a timeline's values over the `window_days` up to each day (see `Study.add_signal`)."""
+    if how == "count":
+        return timeline.count(account, day, window_days).astype(float)
+    if how == "sum":
+        return timeline.window_sum("value", account, day, window_days)
+    if how == "latest":
+        return timeline.latest("value", account, day, window_days)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return timeline.window_sum("value", account, day, window_days) / timeline.count(account, day, window_days)
 
 
-def _failed(error: BaseException, stage: str, staging: Path, out: Path) -> StudyFailed:
-    """The one failure path: keep what ran, remove the staging folder, say what happened and what to do."""
-    from nbclient.exceptions import DeadKernelError
+class Study:
+    """A renewal study: the checked data, every decision with its signals measured at its observation
+    date, and the analyses over them. Build one with `Study.load`.
 
-    exit_code = 1
-    if isinstance(error, pm.PapermillExecutionError):
-        reason = f"{stage} failed in cell {error.exec_count}: {error.ename}: {error.evalue}"
-    elif isinstance(error, DeadKernelError):
-        reason = (f"{stage}: the notebook's kernel died (most often it ran out of memory). Run again with more "
-                  f"memory, or on a shorter --window-months or a segment")
-    elif isinstance(error, (KeyboardInterrupt, Interrupted)):
-        reason, exit_code = f"the run was interrupted while {_while(stage)}", EXIT_INTERRUPTED
-    elif isinstance(error, OSError):
-        where = f" ({error.filename})" if error.filename else ""
-        reason = f"writing the report failed while {_while(stage)}: {os_reason(error)}{where}; free space or fix " \
-                 f"the folder's permissions and run again"
-    elif isinstance(error, _Incomplete):
-        reason = str(error)
-    else:
-        reason = (f"unexpected error while {_while(stage)}: {type(error).__name__}: {error}. This is a fault of the "
-                  f"workbench, not of your data: please report it with the kept notebooks")
-    try:
-        kept = keep_failed(staging, out, reason)
-    except OSError:
-        kept = None
-    shutil.rmtree(staging, ignore_errors=True)
-    if kept is not None and (kept / stage).is_file():
-        where = f"The executed notebook is kept at {kept / stage}; "
-    else:
-        where = f"The executed notebooks are kept at {kept}; " if kept else ""
-    where += f"the previous report at {out} is untouched."
-    return StudyFailed(f"{reason}\n{where}", exit_code)
+    Attributes
+    ----------
+    data : Dataset
+        The checked tables (``study.data["contracts"]``) and the usage store.
+    config : dict
+        The configuration in force (defaults, the config file, then the `segment` argument).
+    as_of, window_start : pandas.Timestamp
+        The study judges renewal decisions dated in (window_start, as_of].
+    horizon_days : int
+        Days before renewal at which signals are measured (the observation date).
+    contracts : pandas.DataFrame
+        Every contract term of the segment, with its account's columns.
+    decisions : pandas.DataFrame
+        One row per renewal decision; `describe` says what each column is and when it was measured.
+    open_contracts : pandas.DataFrame
+        Terms open at `as_of`, with their signals measured that day.
+    signals : list of str
+        The signals this data allows (the contract's first), and any added with `add_signal`.
+    family : list of str
+        The signals the report judges together: one family of tests.
+    scoreboard : pandas.DataFrame
+        `validity` of the family, computed once: one interval per signal wherever it appears.
+    """
+
+    def __init__(
+        self,
+        data: Dataset,
+        config: dict,
+        as_of: pd.Timestamp,
+        window_months: int,
+        horizon_days: int,
+        parameters: dict,
+    ):
+        self.data, self.config, self.as_of = data, config, as_of
+        self.window_months, self.horizon_days, self.parameters = window_months, horizon_days, parameters
+        self.window_start = snapshot.window_start(as_of, window_months)
+        self.columns = dict(COLUMNS)
+        self._computed: dict = {}
+        weights = config["scorecard_weights"]
+        self.contracts = _with_accounts(data, config)
+        self.decisions = snapshot.measure(
+            data, snapshot.decisions(self.contracts, as_of, window_months, horizon_days), weights
+        )
+        open_frame = snapshot.open_contracts(self.contracts, as_of)
+        self.open_people = stakeholders.person_health(data, open_frame, weights) if data.has("contacts") else None
+        self.open_contracts = snapshot.measure(data, open_frame, weights, self.open_people)
+        self.growth = (
+            goals.growth_model(data["goals"], data["goal_progress"], as_of)
+            if data.has("goals") and data.has("goal_progress")
+            else None
+        )
+        self.signals = [s for s in SIGNALS if s in self.decisions] + list(config["extra_signals"])
+        self.family = _family(config, self.signals)
+        self.scoreboard = self._judge(self.family)
+
+    @classmethod
+    def load(
+        cls,
+        data,
+        as_of,
+        *,
+        mapping=None,
+        config=None,
+        window_months: int = 12,
+        horizon_days: int = 90,
+        segment: str = "",
+        pseudonymize: bool = False,
+        allow_outside_data: bool = False,
+        cache: str = "",
+    ) -> Study:
+        """Load and check a data folder, then measure every decision's signals at its observation date.
+
+        Parameters
+        ----------
+        data : str or Path
+            A folder of tables in the contract (or of an export, with `mapping`).
+        as_of : str or date
+            The study's date: decisions up to it are judged, open contracts scored as of it.
+        mapping : str or Path, optional
+            A mapping file that turns an export into the contract's tables (docs/mapping.md).
+        config : str or Path, optional
+            A config file (thresholds, scorecard weights, segment, signals).
+        window_months : int
+            How far back decisions are judged.
+        horizon_days : int
+            Days before renewal at which signals are measured.
+        segment : str
+            Judge only this segment's decisions (overrides the config's).
+        pseudonymize : bool
+            Replace account and contact names with stable aliases.
+        allow_outside_data : bool
+            Let a mapping read files outside the data folder.
+        cache : str
+            A file `save` wrote; used only when it was saved with these same arguments.
+
+        Returns
+        -------
+        Study
+
+        Raises
+        ------
+        DataError, UsageError
+            Naming the file, column, rows and the fix, when the data or the arguments are not usable.
+        """
+        parameters = {
+            "data": str(Path(data).resolve()),
+            "as_of": str(pd.Timestamp(as_of).date()),
+            "mapping": str(Path(mapping).resolve()) if mapping else "",
+            "config": str(Path(config).resolve()) if config else "",
+            "window_months": int(window_months),
+            "horizon_days": int(horizon_days),
+            "segment": segment,
+            "pseudonymize": bool(pseudonymize),
+        }
+        if cache and Path(cache).exists():
+            with open(cache, "rb") as file:
+                saved = pickle.load(file)
+            if saved.parameters == parameters:
+                return saved
+        settings = load_config(config)
+        if segment:
+            settings["segment"] = segment
+        loaded = load(data, mapping or None, allow_outside_data)
+        if pseudonymize:
+            privacy.pseudonymize(loaded.tables)
+        return cls(loaded, settings, pd.Timestamp(as_of), window_months, horizon_days, parameters)
+
+    def save(self, path) -> Path:
+        """Keep the prepared study in `path` (the usage store moved beside it), for ``Study.load(cache=path)``."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if self.data.usage is not None:
+            self.data.usage.move_to(path.parent)
+        with open(path, "wb") as file:
+            pickle.dump(self, file, protocol=pickle.HIGHEST_PROTOCOL)
+        return path
+
+    @property
+    def accounts(self) -> int:
+        """Distinct accounts behind the decisions."""
+        return int(self.decisions["account_id"].nunique())
+
+    @property
+    def churned_accounts(self) -> int:
+        """Distinct accounts with at least one churned decision."""
+        return int(self.decisions.loc[~self.decisions["renewed"], "account_id"].nunique())
+
+    @property
+    def segment_note(self) -> str:
+        segment = self.config["segment"]
+        return f" (segment: {segment})" if segment else ""
+
+    def __repr__(self) -> str:
+        return (
+            f"Study as of {self.as_of:%Y-%m-%d}{self.segment_note}: {len(self.decisions):,} renewal decisions "
+            f"({self.accounts:,} accounts, {self.churned_accounts:,} churned) since {self.window_start:%Y-%m-%d}; "
+            f"signals: {', '.join(self.signals) or 'none'}"
+        )
+
+    def describe(self) -> Result:
+        """Every column of `decisions`: its label, meaning, source table and point-in-time rule."""
+        return Result(describe(self.decisions, self.columns), "The columns of the decision table.")
+
+    def _judge(self, signals: list[str]) -> pd.DataFrame:
+        settings = self.config
+        board = validity(
+            self.decisions,
+            signals,
+            min_events=settings["min_events"],
+            family_size=len(signals),
+            min_useful_auc=settings["min_useful_auc"],
+            undated=[s for s in settings["extra_signals"] if s in signals],
+        )
+        terms = self.decisions["end_date"] - self.decisions["start_date"]
+        term_days = terms.dt.days.median() if len(self.decisions) else np.nan
+        if "goal_attainment" in signals and term_days < SHORT_TERM_DAYS:
+            board = withhold(board, "goal_attainment", SHORT_TERMS.format(days=term_days))
+        return board
+
+    def validity(self, signals: list[str] | None = None) -> Result:
+        """Does each signal predict renewal? AUC with its interval, clustered by account, and a verdict.
+
+        Parameters
+        ----------
+        signals : list of str, optional
+            The signals to judge together. By default the report's family (`family`), whose intervals
+            are simultaneous over it; signals you name form a family of their own, judged to the same
+            standard as the report's.
+
+        Returns
+        -------
+        Result
+            One row per signal: n (decisions), accounts, churned, auc with auc_ci_low and auc_ci_high,
+            conclusion, min_detectable_auc, decisions_needed and the verdict in words.
+        """
+        caption = (
+            "n: renewal decisions; accounts: the distinct accounts behind them. Intervals are simultaneous "
+            "over the signals judged together and clustered by account."
+        )
+        shown = [
+            "signal",
+            "n",
+            "accounts",
+            "churned",
+            "auc",
+            "auc_ci_low",
+            "auc_ci_high",
+            "conclusion",
+            "min_detectable_auc",
+            "decisions_needed",
+            "verdict",
+        ]
+        if signals is None:
+            return Result(self.scoreboard, caption, key="signals", shown=shown)
+        unknown = [s for s in signals if s not in self.decisions]
+        if unknown:
+            raise UsageError(
+                f"not signals of this study: {unknown}; it has {', '.join(self.signals)} and any column of its "
+                f"decisions, such as those added with add_signal"
+            )
+        return Result(self._judge(list(dict.fromkeys(signals))), caption, shown=shown)
+
+    def add_signal(
+        self,
+        name: str,
+        table: pd.DataFrame,
+        *,
+        how: str = "count",
+        value: str | None = None,
+        date: str = "date",
+        account: str = "account_id",
+        window_days: int = 90,
+        description: str = "",
+    ) -> Study:
+        """Measure an analyst's own dated table at every observation date, as a new signal.
+
+        Only rows dated on or before a decision's observation date count, and for a window only those
+        after its start: the same no-leakage rule as every signal of the contract.
+
+        Parameters
+        ----------
+        name : str
+            The new column of `decisions` and `open_contracts`.
+        table : pandas.DataFrame
+            One row per event or measurement, with an account column and a date column.
+        how : {"count", "sum", "mean", "latest"}
+            The rows in the window; the sum or mean of `value` over them; or the latest `value` on or
+            before the observation date, at most `window_days` old.
+        value : str, optional
+            The numeric column that "sum", "mean" and "latest" read.
+        date, account : str
+            The table's date and account columns.
+        window_days : int
+            The window before each observation date.
+        description : str
+            What the signal is, for `describe`.
+
+        Returns
+        -------
+        Study
+            This study with the signal added, so calls chain.
+        """
+        if name in self.decisions:
+            raise UsageError(f"add_signal: {name!r} is a column of the decisions already; choose another name")
+        if how not in MEASURES:
+            raise UsageError(f"add_signal: how={how!r}; expected one of {', '.join(MEASURES)}")
+        if how != "count" and not value:
+            raise UsageError(f"add_signal: how={how!r} needs value=, the numeric column to {how}")
+        missing = [c for c in (account, date, value) if c and c not in table]
+        if missing:
+            raise UsageError(
+                f"add_signal: the table has no column {missing}; its columns: {list(table.columns)}. "
+                f"Name them with account=, date= and value="
+            )
+        when = pd.to_datetime(table[date], errors="coerce", format="mixed")
+        numbers = pd.to_numeric(table[value], errors="coerce") if value else pd.Series(1.0, index=table.index)
+        timeline = Timeline(table[account].astype(str), when, {"value": numbers.to_numpy(dtype=float)})
+        for frame in (self.decisions, self.open_contracts):
+            account_ids = frame["account_id"].astype(str)
+            frame[name] = measure_timeline(timeline, how, account_ids, days(frame["observation_date"]), window_days)
+        self.columns[name] = Column(
+            name,
+            name.replace("_", " ").capitalize(),
+            description or f"{how} of the analyst's table over {window_days} days",
+            "the analyst's own table",
+            f"rows dated in the {window_days} days up to the observation date",
+            "{:,.2f}",
+            True,
+        )
+        self.signals.append(name)
+        return self
+
+    def _once(self, name: str, compute):
+        if name not in self._computed:
+            self._computed[name] = compute()
+        return self._computed[name]
+
+    @property
+    def has_people(self) -> bool:
+        """True when contacts carry a person-level signal, so per-stakeholder health can be judged."""
+        return (
+            self.data.has("contacts")
+            and "health_mean" in self.decisions
+            and self.decisions["health_mean"].notna().any()
+        )
+
+    @property
+    def has_goals(self) -> bool:
+        """True when the data has goals and their progress."""
+        return self.growth is not None
+
+    def revenue(self) -> dict:
+        """GRR, NRR and earned growth rate of the accounts under contract at the window's start, the dollar
+        renewal rate of the decisions, and the same figures for the last month (`month`)."""
+
+        def compute():
+            referrals = self.data.tables.get("referrals")
+            figures = cohort_revenue(self.contracts, referrals, self.window_start, self.as_of)
+            figures["renewal_rate"] = renewal_rate(self.decisions)
+            figures["month"] = cohort_revenue(
+                self.contracts, referrals, self.as_of - pd.DateOffset(months=1), self.as_of
+            )
+            return figures
+
+        return self._once("revenue", compute)
+
+    def hidden_risk(self) -> Result:
+        """Open accounts whose score looks green while the decision maker or a champion is red, soonest
+        renewal first, with each red person's change over the last 90 days."""
+
+        def compute():
+            if self.open_people is None or "health_mean" not in self.open_contracts:
+                return Result(pd.DataFrame(columns=["account_id", "arr"]), key="hidden_risk")
+            weights = self.config["scorecard_weights"]
+            before = stakeholders.person_health(self.data, self.open_contracts, weights, lag_days=90)
+            risk = stakeholders.hidden_risk(
+                self.open_contracts,
+                self.open_people,
+                self.config["health_red_below"],
+                self.config["health_green_from"],
+                trend=self.open_people["score"] - before["score"],
+            )
+            return Result(risk, "Green score, red decision maker or champion (health 0-100, change in 90 days).")
+
+        return self._once("hidden_risk", compute)
+
+    def off_track(self) -> Result:
+        """Open goals projected below target at renewal (the growth curves fitted by `as_of`), soonest first."""
+
+        def compute():
+            if not self.has_goals:
+                return Result(pd.DataFrame(columns=["account_id", "arr"]), key="off_track")
+            lagging = goals.off_track(
+                self.open_contracts,
+                self.data["goals"],
+                self.data["goal_progress"],
+                self.growth,
+                self.as_of,
+                self.data.tables.get("goal_inputs"),
+            )
+            return Result(
+                lagging if len(lagging) else pd.DataFrame(columns=["account_id", "arr"]),
+                "Open goals projected below target at renewal.",
+            )
+
+        return self._once("off_track", compute)
+
+    def renewals_due(self, days: int = RENEWALS_DUE_DAYS) -> Result:
+        """Accounts with a contract renewing in the next `days`, one row each (ARR of all their renewing
+        contracts, soonest renewal date), flagged where a risk shows: `hidden_risk` (a red decision maker or
+        champion behind a green score) and `off_track` (a goal projected to be missed). A flag the data
+        cannot assess is absent, and `at_risk` is then missing too when neither can be assessed."""
+        due = self.open_contracts.loc[self.open_contracts["days_to_renewal"] <= days]
+        columns = [
+            c
+            for c in (
+                "account_id",
+                "account_name",
+                "csm",
+                "arr",
+                "end_date",
+                "health_score",
+                "health_decision_maker",
+                "goal_attainment",
+            )
+            if c in due
+        ]
+        table = renewals.per_account(due, columns)
+        table.insert(1, "contracts", table["account_id"].map(due["account_id"].value_counts()))
+        flags = []
+        if self.open_people is not None and "health_mean" in due:
+            table["hidden_risk"] = table["account_id"].isin(self.hidden_risk()["account_id"])
+            flags.append("hidden_risk")
+        if self.has_goals:
+            table["off_track"] = table["account_id"].isin(self.off_track()["account_id"])
+            flags.append("off_track")
+        if flags:
+            table["at_risk"] = table[flags].any(axis=1)
+        return Result(
+            table.sort_values("arr", ascending=False),
+            f"Accounts renewing in the next {days} days.",
+            key="renewals_next_quarter",
+        )
+
+    def stakeholder_views(self) -> Result:
+        """Each view of an account's people judged like a signal: views in the report's family keep their
+        one interval; the others (max, spread, ...) are exploratory, at a nominal 95%, and say so."""
+
+        def compute():
+            views = [s for s in ("health_score", *PEOPLE_VIEWS) if s in self.decisions]
+            judged = self.scoreboard.loc[self.scoreboard["signal"].isin(views)].assign(exploratory=False)
+            extra = [s for s in views if s not in set(judged["signal"])]
+            explored = validity(
+                self.decisions,
+                extra,
+                min_events=self.config["min_events"],
+                family_size=1,
+                min_useful_auc=self.config["min_useful_auc"],
+            ).assign(exploratory=True)
+            board = pd.concat([judged, explored], ignore_index=True) if len(explored) else judged
+            board["verdict"] = board["verdict"].where(
+                ~board["exploratory"], "exploratory, not a finding: " + board["verdict"]
+            )
+            return Result(
+                board,
+                "Views the report judges carry the report's simultaneous intervals, clustered by account; the "
+                "others (marked exploratory) carry plain 95% intervals and are not findings.",
+            )
+
+        return self._once("stakeholder_views", compute)
 
 
-def _while(stage: str) -> str:
-    return f"running {stage}" if stage.endswith(".ipynb") else stage
+def _family(settings: dict, signals: list[str]) -> list[str]:
+    """The signals the report judges: the config's `signals`, or every signal the data allows."""
+    chosen = settings["signals"]
+    if chosen is None:
+        return list(signals)
+    unknown = [s for s in chosen if s not in signals]
+    if unknown:
+        raise UsageError(f"config: signals {unknown} are not signals of this data; it allows: {', '.join(signals)}")
+    return list(dict.fromkeys(chosen))
 
 
-def latest_complete_month(today: date) -> str:
-    """The last day of the month before `today`: the as-of date of a scheduled monthly run."""
-    return (today.replace(day=1) - timedelta(days=1)).isoformat()
+def no_decisions(study: Study) -> str:
+    """Why a study has nothing to judge, with the dates it looked at and what to change."""
+    contracts = study.data["contracts"]
+    decided = contracts.loc[contracts["outcome"].isin(["renewed", "churned"]), "end_date"]
+    span = (
+        f"the data's decided contracts end between {decided.min():%Y-%m-%d} and {decided.max():%Y-%m-%d} "
+        f"({len(decided):,} of them)"
+        if len(decided)
+        else "the contracts table holds no renewed or churned contract"
+    )
+    segment = study.config["segment"]
+    return (
+        f"no renewal decision to judge: no contract{f' of segment {segment!r}' if segment else ''} with outcome "
+        f"renewed or churned ends in the study window ({study.window_start:%Y-%m-%d}, {study.as_of:%Y-%m-%d}]; "
+        f"{span}. Nothing was written. Choose an --as-of within that span or a longer --window-months"
+        + (", or check the segment's spelling" if segment else "")
+        + "."
+    )
+
+
+def _with_accounts(data: Dataset, settings: dict) -> pd.DataFrame:
+    """Contracts with their account's columns (for names, segments and extra signals), segment-filtered."""
+    accounts = data["accounts"]
+    contracts = data["contracts"].merge(accounts, on="account_id", how="left", suffixes=("", "_account"))
+    leaking = [name for name in settings["extra_signals"] if name in OUTCOME_COLUMNS]
+    if leaking:
+        raise UsageError(
+            f"config: extra_signals {leaking} are the renewal's outcome or derived from it, known only "
+            f"after the decision; a signal must be measured before it. Remove them from extra_signals."
+        )
+    unknown = [name for name in settings["extra_signals"] if name not in contracts]
+    if unknown:
+        raise UsageError(
+            f"config: extra_signals {unknown} are not columns of accounts or contracts; "
+            f"extra columns found: {sorted(set(contracts) - set(data['contracts']) - {'account_id'})}"
+        )
+    for name in settings["extra_signals"]:
+        contracts[name] = pd.to_numeric(contracts[name], errors="coerce")
+    segment = settings["segment"]
+    if segment:
+        column = settings["segment_column"]
+        contracts = contracts.loc[contracts.get(column, pd.Series(dtype=str)) == segment]
+    return contracts

@@ -1,0 +1,176 @@
+"""The public Python API: Study, Result, the decision-column registry, results.json's layout, the package's shape."""
+
+import ast
+import html
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import workbench
+from workbench import Result, Study
+from workbench.errors import UsageError
+from workbench.generate import World, generate, write
+from workbench.measure.columns import COLUMNS
+from workbench.publish.results import LAYOUT, REQUIRED, record
+
+AS_OF = "2026-10-31"
+ROOT = Path(__file__).resolve().parent.parent
+SHARED_CONTRACT = ROOT.parent / "shared" / "contract.md"  # the contract other programs build to
+CONTRACT = ROOT / "docs" / "contract.md"  # its copy in the repository, for machines without ../shared
+
+
+@pytest.fixture(scope="module")
+def study(small_world):
+    return Study.load(small_world, AS_OF)
+
+
+def test_an_analyst_tests_an_own_hypothesis_in_a_few_lines(small_world):
+    # The generator plants support tickets that come faster the further an account is from its goal.
+    study = Study.load(small_world, AS_OF)
+    tickets = pd.read_csv(small_world / "support_tickets.csv")
+    study.add_signal("tickets", tickets, date="opened", how="count", window_days=90)
+    judged = study.validity(["tickets"]).frame.set_index("signal")
+    assert judged.loc["tickets", "inverse"]  # more tickets, fewer renewals: planted, and found
+    assert judged.loc["tickets", "n"] == len(study.decisions)
+    assert "tickets" in study.signals and "tickets" in study.open_contracts
+
+
+def test_an_analysts_null_signal_is_not_called_a_finding(tmp_path):
+    # At 95%, one null world in twenty is flagged by chance: across five, at most one may be (P(2+) = 2%),
+    # and the AUCs centre on a coin toss.
+    aucs, flagged = [], 0
+    for seed in range(1, 6):
+        folder = write(generate(World(accounts=300, seed=seed, ticket_effect=0.0)), tmp_path / str(seed))
+        study = Study.load(folder, AS_OF)
+        study.add_signal("tickets", pd.read_csv(folder / "support_tickets.csv"), date="opened")
+        row = study.validity(["tickets"]).frame.set_index("signal").loc["tickets"]
+        aucs.append(row["auc"])
+        flagged += bool(row["predictive"] or row["inverse"])
+    assert flagged <= 1 and abs(np.mean(aucs) - 0.5) < 0.04, (flagged, aucs)
+
+
+def test_added_signals_read_only_rows_dated_by_the_observation_date(study):
+    first = study.decisions.iloc[0]
+    later = pd.DataFrame(
+        {
+            "account_id": [first["account_id"]] * 3,
+            "date": [first["observation_date"] + pd.Timedelta(days=d) for d in (-10, 1, 30)],
+            "value": [5.0, 100.0, 1000.0],
+        }
+    )
+    study.add_signal("probe_sum", later, how="sum", value="value")
+    study.add_signal("probe_latest", later, how="latest", value="value")
+    assert study.decisions.loc[0, "probe_sum"] == 5.0 and study.decisions.loc[0, "probe_latest"] == 5.0
+    with pytest.raises(UsageError, match="value="):
+        study.add_signal("probe_mean", later, how="mean")
+    with pytest.raises(UsageError, match="no column"):
+        study.add_signal("probe_count", later, date="opened")
+    with pytest.raises(UsageError, match="already"):
+        study.add_signal("nps", later)
+
+
+def test_every_column_of_the_decisions_is_declared(study):
+    described = study.describe().frame.set_index("column")
+    undeclared = [c for c in study.decisions if c not in COLUMNS and c not in study.columns]
+    assert not undeclared, undeclared
+    assert described.loc["usage", "point_in_time_rule"].startswith("events dated in the 90 days")
+    assert set(study.signals) - {c for c in study.columns if study.columns[c].signal} <= set(
+        study.config["extra_signals"]
+    )
+
+
+def test_a_result_displays_itself_readably(study):
+    shown = html.unescape(study.validity()._repr_html_())
+    headers = re.findall(r"<th[^>]*>([^<]*)</th>", shown)
+    assert "Decision maker's health" in shown and "Smallest AUC detectable" in headers
+    assert not [h for h in headers if "_" in h]
+    assert re.search(r"0\.\d\d \[0\.\d\d, 0\.\d\d\]", shown)  # estimate and interval in one cell
+    assert ">True<" not in shown and ">False<" not in shown
+    result = study.validity()
+    assert isinstance(result, Result) and len(result) == len(study.family)
+    assert result["auc"].equals(result.frame["auc"])
+
+
+def test_the_cache_is_used_only_for_the_same_arguments(small_world, tmp_path):
+    study = Study.load(small_world, AS_OF)
+    cache = study.save(tmp_path / "cache" / "study.pickle")
+    again = Study.load(small_world, AS_OF, cache=str(cache))
+    assert again.parameters == study.parameters and len(again.decisions) == len(study.decisions)
+    segment = study.decisions["segment"].dropna().iloc[0]
+    narrower = Study.load(small_world, AS_OF, cache=str(cache), segment=segment)
+    assert narrower.config["segment"] == segment and len(narrower.decisions) < len(study.decisions)
+    earlier = Study.load(small_world, "2026-04-30", cache=str(cache))
+    assert earlier.as_of == pd.Timestamp("2026-04-30")
+
+
+@pytest.mark.skipif(not SHARED_CONTRACT.exists(), reason="../shared/contract.md is not beside this checkout")
+def test_the_contract_copy_is_the_contract():
+    assert CONTRACT.read_text() == SHARED_CONTRACT.read_text(), "copy ../shared/contract.md to docs/contract.md"
+
+
+def test_results_layout_holds_every_key_of_the_contract():
+    example = json.loads(re.search(r"## 3\. Results out.*?```json\n(.*?)```", CONTRACT.read_text(), re.S).group(1))
+    assert set(example) <= set(LAYOUT) and set(example) <= set(REQUIRED)
+    with pytest.raises(KeyError, match="LAYOUT"):
+        record("", "not_a_key", 1)
+
+
+def module_imports() -> dict[str, set[str]]:
+    """workbench's import graph, module by module, from the source (relative imports resolved)."""
+    graph = {}
+    for path in (ROOT / "workbench").rglob("*.py"):
+        name = ".".join(path.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        targets = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.level:
+                base = package.split(".")[: len(package.split(".")) - node.level + 1]
+                module = ".".join(base + ([node.module] if node.module else []))
+                targets |= {f"{module}.{a.name}" for a in node.names} | {module}
+            elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("workbench"):
+                targets |= {node.module} | {f"{node.module}.{a.name}" for a in node.names}
+        graph[name] = targets
+    return {name: {t for t in targets if t in graph and t != name} for name, targets in graph.items()}
+
+
+def test_the_package_has_no_import_cycle():
+    graph = module_imports()
+    state: dict[str, int] = {}
+
+    def visit(node, path):
+        state[node] = 1
+        for target in graph[node]:
+            if target == "workbench" or state.get(target) == 2:
+                continue
+            assert state.get(target) != 1, " -> ".join([*path, target])
+            visit(target, [*path, target])
+        state[node] = 2
+
+    for node in graph:
+        if node not in state:
+            visit(node, [node])
+
+
+def test_subpackages_depend_downwards_only():
+    order = ["stats", "inputs", "measure", "judge", "publish"]
+    for name, targets in module_imports().items():
+        parts = name.split(".")
+        if len(parts) < 3 or parts[1] not in order:
+            continue
+        for target in targets:
+            layer = target.split(".")[1] if target.count(".") >= 1 else ""
+            if layer in order:
+                assert order.index(layer) <= order.index(parts[1]), f"{name} imports {target}"
+
+
+def test_the_public_api_is_documented_in_numpydoc():
+    assert set(workbench.__all__) >= {"Study", "Result"}
+    for name in ("load", "validity", "add_signal"):
+        doc = getattr(Study, name).__doc__
+        assert "Parameters\n        ----------" in doc and "Returns\n        -------" in doc, name
+    public = [m for m in vars(Study) if not m.startswith("_")]
+    assert all(getattr(Study, m).__doc__ for m in public if m != "segment_note"), public

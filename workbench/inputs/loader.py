@@ -1,0 +1,356 @@
+"""Load a contract data folder into typed frames, checking every rule of the contract.
+
+Nothing here writes anywhere: the data folder is only read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..errors import (
+    DataError,
+    Problem,
+    missing_column,
+    missing_value,
+    not_a_date,
+    not_a_number,
+    orphans,
+    out_of_range,
+    undated,
+    wrong_owner,
+)
+from .contract import DATE, LOAD_ORDER, NUMBER, SURVEY_RANGES, TABLES, Table
+from .files import Source, read_table
+from .usage import Usage, UsageSource, load_usage
+
+
+@dataclass
+class Dataset:
+    """The tables of one data folder, typed and checked; usage stays in DuckDB (see usage.py)."""
+
+    folder: Path
+    tables: dict[str, pd.DataFrame]
+    missing: list[str] = field(default_factory=list)  # optional tables not supplied
+    usage: Usage | None = None
+    derived: dict = field(default_factory=dict, repr=False)  # costly values derived from the tables, kept on first use
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        return self.tables[name]
+
+    def has(self, name: str) -> bool:
+        return name in self.tables or (name == "usage" and self.usage is not None)
+
+
+def load(folder: str | Path, mapping: str | Path | None = None, allow_outside_data: bool = False) -> Dataset:
+    """Read and check every table of `folder`; raise DataError listing every broken rule. A mapping may name
+    files outside the folder only with `allow_outside_data`."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise DataError(
+            [
+                Problem(
+                    str(folder),
+                    None,
+                    "the data folder does not exist",
+                    "a folder with accounts.csv and contracts.csv (or .parquet)",
+                    "pass --data the folder that holds the tables, or run `workbench generate`",
+                )
+            ]
+        )
+    if mapping is not None:
+        from .mapping import read_sources
+
+        sources = read_sources(folder, Path(mapping), allow_outside_data)
+    else:
+        sources = {name: read_table(folder, TABLES[name]) for name in LOAD_ORDER}
+    problems: list[Problem] = []
+    tables: dict[str, pd.DataFrame] = {}
+    missing: list[str] = []
+    usage_source = None
+    for name in LOAD_ORDER:
+        table = TABLES[name]
+        source = sources.get(name)
+        if isinstance(source, Problem):
+            problems.append(source)
+            continue
+        if source is None:
+            if table.required:
+                problems.append(
+                    Problem(
+                        f"{folder}/{name}.csv",
+                        None,
+                        f"the required table '{name}' is missing",
+                        f"a file {name}.csv or {name}.parquet in the data folder",
+                        f"export the {name} table into the data folder under that name",
+                    )
+                )
+            else:
+                missing.append(name)
+            continue
+        if name == "usage":  # checked in DuckDB once accounts and contacts are known
+            usage_source = (
+                source
+                if isinstance(source, UsageSource)
+                else UsageSource(
+                    source.label, source.row_word, source.row_offset, source.date_format, frame=source.frame
+                )
+            )
+            continue
+        frame, table_problems = check_table(table, source)
+        problems.extend(table_problems)
+        if frame is not None:
+            tables[name] = frame
+    problems.extend(_check_references(tables, sources))
+    problems.extend(_check_contract_terms(tables, sources))
+    usage = None
+    if usage_source is not None:
+        usage, usage_problems = load_usage(usage_source, tables.get("accounts"), tables.get("contacts"))
+        problems.extend(usage_problems)
+    errors = [p for p in problems if p.severity == "error"]
+    if errors:
+        raise DataError(errors)
+    return Dataset(folder, tables, missing, usage)
+
+
+def check_table(table: Table, source: Source) -> tuple[pd.DataFrame | None, list[Problem]]:
+    """Type every known column and check the table's own rules (not references)."""
+    raw = source.frame
+    problems: list[Problem] = []
+    absent = [c for c in table.required_columns if c not in raw.columns]
+    dates = [c.name for c in table.columns if c.kind == DATE and c.required]
+    if dates and not any(d in raw.columns for d in dates):
+        return None, [undated(source.label, table.name, dates, list(raw.columns))]
+    problems.extend(missing_column(source.label, name, list(raw.columns)) for name in absent)
+    if absent:
+        return None, problems
+
+    typed = raw.copy()
+    for column in table.columns:
+        if column.name not in raw.columns:
+            continue
+        values, column_problems = _typed(source, column, raw[column.name])
+        typed[column.name] = values
+        problems.extend(column_problems)
+    for name in raw.columns:
+        if str(name).startswith("component_"):
+            values, column_problems = _number(source, str(name), raw[name], required=False)
+            typed[name] = values
+            problems.extend(column_problems)
+
+    if table.unique:
+        key = typed[table.unique]
+        duplicated = key.duplicated(keep=False).to_numpy() & key.notna().to_numpy()
+        if duplicated.any():
+            rows, count = source.rows(duplicated, key)
+            problems.append(
+                Problem(
+                    source.label,
+                    table.unique,
+                    f"{count} rows share an ID with another row",
+                    f"each {table.unique} once",
+                    "remove the duplicate rows or give them their own IDs",
+                    rows,
+                    count,
+                )
+            )
+    problems.extend(_table_rules(table.name, source, typed))
+    return typed, problems
+
+
+def _typed(source: Source, column, raw: pd.Series) -> tuple[pd.Series, list[Problem]]:
+    problems: list[Problem] = []
+    if column.kind not in (DATE, NUMBER):
+        values = _blank_to_missing(raw.astype("str").str.strip())
+    elif column.kind == DATE:
+        values, problems = _date(source, column.name, raw)
+    else:
+        values, problems = _number(source, column.name, raw, column.required, column.minimum, column.maximum)
+    if column.required:
+        empty = raw.isna().to_numpy()
+        if not (pd.api.types.is_numeric_dtype(raw) or pd.api.types.is_datetime64_any_dtype(raw)):
+            empty = empty | (raw.astype("str").str.strip() == "").to_numpy()
+        if empty.any():
+            problems.append(missing_value(source.label, column.name, *source.rows(empty, raw)))
+    if column.allowed is not None:
+        present = values.notna().to_numpy()
+        outside = present & ~values.isin(column.allowed).to_numpy()
+        if outside.any():
+            rows, count = source.rows(outside, raw)
+            problems.append(
+                Problem(
+                    source.label,
+                    column.name,
+                    f"{count} rows have a value outside the allowed set",
+                    "one of " + ", ".join(column.allowed),
+                    "correct the rows, or map your system's values onto these in a mapping file",
+                    rows,
+                    count,
+                )
+            )
+    return values, problems
+
+
+def _blank_to_missing(text: pd.Series) -> pd.Series:
+    """Empty cells as missing values; `where` rebuilds an arrow string column, so only when needed."""
+    blank = text == ""
+    return text.where(~blank) if blank.any() else text
+
+
+def _date(source: Source, name: str, raw: pd.Series) -> tuple[pd.Series, list[Problem]]:
+    if pd.api.types.is_datetime64_any_dtype(raw):
+        if getattr(raw.dt, "tz", None) is not None:  # a day is read where it was recorded: local wall time
+            raw = raw.dt.tz_localize(None)
+        return raw.astype("datetime64[ns]").dt.normalize(), []
+    text = _blank_to_missing(raw.astype("str").str.strip())
+    values = pd.to_datetime(text, format=source.date_format, errors="coerce")
+    bad = (values.isna() & text.notna()).to_numpy()
+    problems = []
+    if bad.any():
+        problems.append(not_a_date(source.label, name, source.date_format, *source.rows(bad, raw)))
+    return values.astype("datetime64[ns]"), problems
+
+
+def _number(
+    source: Source, name: str, raw: pd.Series, required: bool, minimum=None, maximum=None
+) -> tuple[pd.Series, list[Problem]]:
+    if pd.api.types.is_numeric_dtype(raw) and not pd.api.types.is_bool_dtype(raw):
+        values = raw.astype("float64")
+        bad = np.zeros(len(raw), dtype=bool)
+    else:
+        text = _blank_to_missing(raw.astype("str").str.strip())
+        values = pd.to_numeric(text, errors="coerce").astype("float64")
+        bad = (values.isna() & text.notna()).to_numpy()
+    bad = bad | np.isinf(values.to_numpy())
+    problems = []
+    if bad.any():
+        problems.append(not_a_number(source.label, name, *source.rows(bad, raw)))
+        values = values.where(~bad)
+    low = (values < minimum).to_numpy() if minimum is not None else np.zeros(len(values), bool)
+    high = (values > maximum).to_numpy() if maximum is not None else np.zeros(len(values), bool)
+    if (low | high).any():
+        problems.append(out_of_range(source.label, name, minimum, maximum, *source.rows(low | high, raw)))
+    return values, problems
+
+
+def _table_rules(name: str, source: Source, frame: pd.DataFrame) -> list[Problem]:
+    problems: list[Problem] = []
+
+    def rule(mask, column, message, expected, fix, shown=None):
+        mask = np.asarray(mask, dtype=bool)
+        if mask.any():
+            rows, count = source.rows(mask, frame[shown or column])
+            problems.append(Problem(source.label, column, message.format(count=count), expected, fix, rows, count))
+
+    for column in ("arr", "renewal_arr"):
+        with np.errstate(over="ignore"):
+            overflows = column in frame and name in ("contracts", "referrals") and not np.isfinite(frame[column].sum())
+        if overflows:
+            rule(
+                frame[column].notna().to_numpy() & (frame[column] >= frame[column].max() / 2).to_numpy(),
+                column,
+                "the values are too large to add up: their sum overflows ({count} rows hold the largest)",
+                "annual revenue in plain currency units",
+                "check the export for scale errors (cents, exponents)",
+            )
+    if name == "contracts":
+        rule(
+            (frame["end_date"] <= frame["start_date"]).to_numpy(),
+            "end_date",
+            "{count} contracts end on or before their start",
+            "end_date after start_date",
+            "correct the dates; a contract term must have positive length",
+        )
+        if "renewal_arr" in frame:
+            renewal = frame["renewal_arr"]
+            rule(
+                ((frame["outcome"] == "churned") & (renewal > 0)).to_numpy(),
+                "renewal_arr",
+                "{count} churned contracts have a renewal ARR above 0",
+                "0 or empty when the outcome is churned",
+                "set renewal_arr to 0 for churned contracts, or correct the outcome",
+            )
+            rule(
+                ((frame["outcome"] == "open") & renewal.notna()).to_numpy(),
+                "renewal_arr",
+                "{count} open contracts already have a renewal ARR",
+                "empty while the outcome is open",
+                "leave renewal_arr empty until the renewal is decided, or correct the outcome",
+            )
+            rule(
+                ((frame["outcome"] == "renewed") & renewal.isna()).to_numpy(),
+                "renewal_arr",
+                "{count} renewed contracts have no renewal ARR",
+                "the ARR of the next term",
+                "fill in the ARR of the term that followed",
+                shown="contract_id",
+            )
+    elif name == "surveys":
+        for survey, (low, high) in SURVEY_RANGES.items():
+            is_survey = (frame["survey"] == survey).to_numpy()
+            score = frame["score"]
+            outside = is_survey & ((score < low) | (score > high)).to_numpy()
+            if survey == "nps":
+                outside |= is_survey & (score.notna() & (score != score.round())).to_numpy()
+            kind = "an integer" if survey == "nps" else "a score"
+            rule(
+                outside,
+                "score",
+                "{count} " + survey + " scores are out of range",
+                f"{kind} from {low} to {high} for {survey}",
+                "correct the rows, or rescale the survey's scores in a mapping file",
+            )
+    elif name == "goals":
+        rule(
+            (frame["target"] == frame["baseline"]).to_numpy(),
+            "target",
+            "{count} goals have a target equal to their baseline",
+            "a target different from the baseline",
+            "set the target the customer agreed to reach",
+        )
+        rule(
+            (frame["target_date"] <= frame["start_date"]).to_numpy(),
+            "target_date",
+            "{count} goals have a target date on or before their start",
+            "target_date after start_date",
+            "correct the dates",
+        )
+    return problems
+
+
+def _check_references(tables: dict[str, pd.DataFrame], sources: dict) -> list[Problem]:
+    problems = []
+    for name, frame in tables.items():
+        for column, target in TABLES[name].references.items():
+            if column not in frame or target not in tables:
+                continue
+            key = TABLES[target].unique
+            values = frame[column]
+            # An indexer over the unique keys is faster than isin on arrow strings (and keys may repeat in bad data).
+            known = pd.Index(tables[target][key].dropna().unique()).get_indexer(values) >= 0
+            orphan = values.notna().to_numpy() & ~known
+            if orphan.any():
+                problems.append(orphans(sources[name].label, column, target, *sources[name].rows(orphan, values)))
+    return problems
+
+
+def _check_contract_terms(tables: dict[str, pd.DataFrame], sources: dict) -> list[Problem]:
+    """A contact must belong to the account it is used for."""
+    problems = []
+    if "contacts" not in tables:
+        return problems
+    # Duplicate contact IDs are reported by their own rule; here the first row of each stands.
+    owner = tables["contacts"].drop_duplicates("contact_id").set_index("contact_id")["account_id"]
+    for name in ("surveys", "health_scores"):
+        frame = tables.get(name)
+        if frame is None or "contact_id" not in frame:
+            continue
+        has_contact = frame["contact_id"].notna()
+        expected = frame["contact_id"].map(owner)
+        wrong = (has_contact & expected.notna() & (expected != frame["account_id"])).to_numpy()
+        if wrong.any():
+            problems.append(wrong_owner(sources[name].label, *sources[name].rows(wrong, frame["contact_id"])))
+    return problems

@@ -1,0 +1,180 @@
+"""How far to trust the data: coverage, gaps and warnings that do not stop a study."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..errors import Problem
+from ..inputs.contract import TABLES
+from ..inputs.loader import Dataset
+from ..measure.snapshot import decisions as decisions_in_window
+from ..stats.rates import wilson
+
+MIN_DECISIONS, MIN_CHURNED = 50, 10
+
+
+def profile(data: Dataset) -> pd.DataFrame:
+    """Per table: rows, dated span, and the share of empty cells in the contract's columns."""
+    rows = []
+    for name, frame in data.tables.items():
+        known = [c.name for c in TABLES[name].columns if c.name in frame]
+        dates = [c.name for c in TABLES[name].columns if c.kind == "date" and c.name in frame]
+        stacked = pd.concat([frame[c] for c in dates]) if dates else pd.Series(dtype="datetime64[ns]")
+        rows.append(
+            {
+                "table": name,
+                "rows": len(frame),
+                "first_date": stacked.min(),
+                "last_date": stacked.max(),
+                "empty_cells": float(frame[known].isna().to_numpy().mean()) if len(frame) and known else 0.0,
+            }
+        )
+    if data.usage is not None:
+        usage = data.usage
+        rows.append(
+            {
+                "table": "usage",
+                "rows": usage.rows,
+                "first_date": usage.first_date,
+                "last_date": usage.last_date,
+                "empty_cells": usage.empty_cells,
+            }
+        )
+    for name in data.missing:
+        rows.append({"table": name, "rows": 0, "first_date": pd.NaT, "last_date": pd.NaT, "empty_cells": np.nan})
+    return pd.DataFrame(rows).sort_values(
+        "table", key=lambda t: t.map(list(TABLES).index), kind="stable", ignore_index=True
+    )
+
+
+def warnings(data: Dataset, as_of=None, window_months: int = 12) -> list[Problem]:
+    """Problems a study can live with, each with where it is and what to do about it."""
+    found: list[Problem] = []
+    folder = str(data.folder)
+
+    def warn(file, column, message, expected, fix, rows=(), count=0):
+        found.append(Problem(f"{folder}/{file}", column, message, expected, fix, tuple(rows), count, "warning"))
+
+    for name in data.missing:
+        warn(
+            f"{name}.csv",
+            None,
+            f"no {name} table: the analyses that need it are skipped",
+            f"a {name} table (optional)",
+            f"export {name} to switch those analyses on",
+        )
+    contracts = data["contracts"]
+    without = ~data["accounts"]["account_id"].isin(contracts["account_id"])
+    if without.any():
+        warn(
+            "accounts.csv",
+            "account_id",
+            f"{int(without.sum())} accounts have no contract and are never studied",
+            "a contract per account",
+            "check the contracts export covers every account",
+            [("account", a) for a in data["accounts"].loc[without, "account_id"].head(5)],
+            int(without.sum()),
+        )
+    if "renewal_arr" not in contracts:
+        warn(
+            "contracts.csv",
+            "renewal_arr",
+            "no renewal_arr column: GRR, NRR and expansion cannot be computed",
+            "the ARR of the next term for decided contracts",
+            "add renewal_arr, or derive contracts from subscription rows",
+        )
+    repeats = {
+        name: repeated_rows(data[name]) for name in ("goal_progress", "goal_inputs", "health_scores") if data.has(name)
+    }
+    if data.usage is not None:
+        repeats["usage"] = data.usage.repeated  # same account, contact, feature, date and events
+    for name, repeated in repeats.items():
+        if repeated:
+            warn(
+                f"{name}.csv",
+                None,
+                f"{repeated} rows repeat another row exactly",
+                "each measurement once",
+                "remove repeated exports; repeated usage is counted twice",
+                count=repeated,
+            )
+    if as_of is not None:
+        as_of = pd.Timestamp(as_of)
+        window = decisions_in_window(contracts, as_of, window_months)
+        churned = int((window["outcome"] == "churned").sum())
+        if len(window) < MIN_DECISIONS or churned < MIN_CHURNED:
+            warn(
+                "contracts.csv",
+                "end_date",
+                f"only {len(window)} renewal decisions ({churned} churned) in the "
+                f"{window_months} months to {as_of:%Y-%m-%d}: verdicts will be uncertain or withheld",
+                f"at least {MIN_DECISIONS} decisions and {MIN_CHURNED} churned",
+                "widen --window-months",
+            )
+        per_account = window.groupby("account_id").size()
+        if len(per_account) and per_account.max() > 1:
+            spread = per_account.describe(percentiles=[0.5, 0.9])
+            warn(
+                "contracts.csv",
+                "account_id",
+                f"{len(window):,} renewal decisions come from {len(per_account):,} accounts "
+                f"({(per_account > 1).mean():.0%} of them with several: median {spread['50%']:.0f}, "
+                f"90th percentile {spread['90%']:.0f}, most "
+                f"{spread['max']:.0f} per account). An account's decisions are not independent, so every interval "
+                f"treats the account as the unit; expect wider intervals than the decision count suggests",
+                "one decision per account for the narrowest intervals (monthly or concurrent terms are fine)",
+                "nothing to fix; to judge one decision per account, study annual terms or one product at a time",
+            )
+    if data.has("contacts"):
+        contacts = data["contacts"]
+        no_dm = ~data["accounts"]["account_id"].isin(contacts.loc[contacts["role"] == "decision_maker", "account_id"])
+        if no_dm.mean() > 0.2:
+            warn(
+                "contacts.csv",
+                "role",
+                f"{no_dm.mean():.0%} of accounts have no decision maker on record",
+                "a decision-maker contact per account",
+                "map job titles onto roles in a mapping file, or enrich the CRM",
+            )
+    return found
+
+
+def repeated_rows(frame: pd.DataFrame) -> int:
+    """Rows that repeat an earlier row exactly. Sorted row hashes find the candidates (usually none) and only
+    those are compared in full: a hash table over 13M health-score rows took seconds."""
+    hashes = pd.util.hash_pandas_object(frame, index=False).to_numpy()
+    ordered = np.sort(hashes)
+    shared = ordered[1:][ordered[1:] == ordered[:-1]]
+    if not len(shared):
+        return 0
+    return int(frame.loc[np.isin(hashes, shared)].duplicated(keep="first").sum())
+
+
+def rows_per_month(data: Dataset) -> pd.DataFrame:
+    """Coverage over time: rows per calendar month of each dated table."""
+    parts = [data.usage.per_month.assign(table="usage")] if data.usage is not None else []
+    for name in ("surveys", "health_scores", "goal_progress", "referrals"):
+        if data.has(name):
+            months = data[name]["date"].dt.to_period("M").dt.to_timestamp()
+            parts.append(months.value_counts().rename("rows").rename_axis("month").reset_index().assign(table=name))
+    return pd.concat(parts, ignore_index=True).sort_values(["table", "month"]) if parts else pd.DataFrame()
+
+
+def decisions_per_month(contracts: pd.DataFrame) -> pd.DataFrame:
+    decided = contracts.loc[contracts["outcome"].isin(["renewed", "churned"])]
+    months = decided["end_date"].dt.to_period("M").dt.to_timestamp()
+    return decided.groupby([months.rename("month"), "outcome"]).size().rename("decisions").reset_index()
+
+
+def response_rates(data: Dataset, as_of, days: int = 365) -> pd.DataFrame:
+    """Per role: contacts, and the share who answered any survey in the `days` before as_of."""
+    contacts, surveys = data["contacts"], data["surveys"]
+    as_of = pd.Timestamp(as_of)
+    recent = surveys.loc[(surveys["date"] > as_of - pd.Timedelta(days=days)) & (surveys["date"] <= as_of)]
+    answered = contacts["contact_id"].isin(recent["contact_id"])
+    table = contacts.assign(answered=answered).groupby("role")["answered"].agg(["size", "sum"]).reset_index()
+    table.columns = ["role", "n", "answered"]
+    table["response_rate"] = table["answered"] / table["n"]
+    table["ci_low"], table["ci_high"] = wilson(table["answered"], table["n"])
+    return table

@@ -1,0 +1,1 @@
+"""Measuring at the observation date: decisions, their signals, people, goals, renewals due."""

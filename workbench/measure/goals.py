@@ -1,0 +1,149 @@
+"""Customers' own goals measured in time: progress curves, attainment at landmarks, projections to renewal."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..stats.growth import GrowthModel, fit_growth
+from .pointintime import Timeline, days
+
+DAYS_PER_MONTH = 365.25 / 12
+LANDMARKS = (3, 6, 9)
+BANDS = ("<50%", "50-80%", "80-100%", ">=100%")
+EDGES = (-np.inf, 0.5, 0.8, 1.0, np.inf)
+
+
+def band(attainment: pd.Series) -> pd.Series:
+    """The contract's attainment band of each value (lower edges inclusive)."""
+    return pd.cut(attainment, EDGES, labels=BANDS, right=False)
+
+
+def curves(goals: pd.DataFrame, progress: pd.DataFrame) -> pd.DataFrame:
+    """Every progress measurement as attainment (fraction of the way from baseline to target; lower-is-better
+    targets handled by the sign of target - baseline) and months since the goal's start."""
+    frame = progress.merge(
+        goals[["goal_id", "account_id", "baseline", "target", "start_date", "target_date"]], on="goal_id"
+    )
+    frame["attainment"] = (frame["value"] - frame["baseline"]) / (frame["target"] - frame["baseline"])
+    frame["month"] = (frame["date"] - frame["start_date"]).dt.days / DAYS_PER_MONTH
+    return frame
+
+
+def term_goals(decisions: pd.DataFrame, goals: pd.DataFrame) -> pd.DataFrame:
+    """Each decision's goals for its term (started by the observation date, due after the term began)."""
+    pairs = decisions[["contract_id", "account_id", "start_date", "end_date", "observation_date"]].merge(
+        goals, on="account_id", suffixes=("", "_goal")
+    )
+    keep = (pairs["start_date_goal"] <= pairs["observation_date"]) & (pairs["target_date"] > pairs["start_date"])
+    return pairs.loc[keep].reset_index(drop=True)
+
+
+def attainment_on(pairs: pd.DataFrame, progress: pd.DataFrame, day: pd.Series) -> np.ndarray:
+    """Attainment of each (decision, goal) pair from its latest measurement on or before `day`."""
+    value = Timeline(progress["goal_id"], progress["date"], {"value": progress["value"]}).latest(
+        "value", pairs["goal_id"], days(day)
+    )
+    return (value - pairs["baseline"].to_numpy()) / (pairs["target"].to_numpy() - pairs["baseline"].to_numpy())
+
+
+def per_decision(pairs: pd.DataFrame, values: np.ndarray, decisions: pd.DataFrame) -> np.ndarray:
+    """Mean over each decision's goals, aligned with `decisions`."""
+    mean = pd.Series(values, index=pairs.index).groupby(pairs["contract_id"]).mean()
+    return decisions["contract_id"].map(mean).to_numpy()
+
+
+def landmarks(decisions: pd.DataFrame, goals: pd.DataFrame, progress: pd.DataFrame, months=LANDMARKS) -> pd.DataFrame:
+    """Attainment at months 3, 6, 9 of the goal (columns attainment_m3 ...) and at the term's end (final)."""
+    pairs = term_goals(decisions, goals)
+    out = decisions.copy()
+    for month in months:
+        day = pairs["start_date_goal"] + pd.to_timedelta(round(month * DAYS_PER_MONTH), unit="D")
+        # A landmark after the observation date would use data the team did not have yet.
+        values = np.where(day <= pairs["observation_date"], attainment_on(pairs, progress, day), np.nan)
+        out[f"attainment_m{month}"] = per_decision(pairs, values, decisions)
+    out["attainment_final"] = per_decision(pairs, attainment_on(pairs, progress, pairs["end_date"]), decisions)
+    return out
+
+
+def growth_model(goals: pd.DataFrame, progress: pd.DataFrame, until=None) -> GrowthModel:
+    """The growth-curve model fitted on measurements dated on or before `until` (all when None)."""
+    observed = curves(goals, progress)
+    if until is not None:
+        observed = observed.loc[observed["date"] <= pd.Timestamp(until)]
+    return fit_growth(observed.loc[observed["month"] >= 0])
+
+
+def projection_check(
+    goals: pd.DataFrame, progress: pd.DataFrame, from_month: float = 6, to_month: float = 12
+) -> pd.DataFrame:
+    """Project each goal from its first `from_month` months and compare with its actual attainment at
+    `to_month`, on the goals measured that long."""
+    observed = curves(goals, progress)
+    reached = observed.groupby("goal_id")["month"].max()
+    complete = reached.index[reached >= to_month - 0.5]
+    early = observed.loc[observed["goal_id"].isin(complete) & (observed["month"] <= from_month)]
+    model = fit_growth(early)
+    actual = (
+        observed.loc[observed["goal_id"].isin(complete)]
+        .sort_values("month")
+        .groupby("goal_id")
+        .last()[["attainment", "month"]]
+    )
+    projected = model.project(actual.index.to_series(), actual["month"])
+    return pd.DataFrame({"goal_id": actual.index, "projected": projected, "actual": actual["attainment"].to_numpy()})
+
+
+def input_lags(goal_inputs: pd.DataFrame, goal_ids: pd.Series, day) -> pd.DataFrame:
+    """Each goal's inputs at `day`: latest value against its target (pace), slowest first per goal."""
+    known = goal_inputs.dropna(subset=["target"])
+    known = known.loc[known["goal_id"].isin(goal_ids) & (known["date"] <= pd.Timestamp(day)) & (known["target"] > 0)]
+    latest = known.sort_values("date").groupby(["goal_id", "input"]).last().reset_index()
+    latest["pace"] = latest["value"] / latest["target"]
+    return latest.sort_values(["goal_id", "pace"]).reset_index(drop=True)[
+        ["goal_id", "input", "value", "target", "pace"]
+    ]
+
+
+def off_track(
+    open_contracts: pd.DataFrame,
+    goals: pd.DataFrame,
+    progress: pd.DataFrame,
+    model: GrowthModel,
+    as_of,
+    goal_inputs: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Open contracts whose goals project below target at renewal, soonest renewal first."""
+    pairs = term_goals(open_contracts, goals)
+    if pairs.empty:
+        return pd.DataFrame()
+    pairs["attainment_now"] = attainment_on(pairs, progress, pd.Series(pd.Timestamp(as_of), index=pairs.index))
+    renewal_month = (pairs["end_date"] - pairs["start_date_goal"]).dt.days / DAYS_PER_MONTH
+    pairs["projected_at_renewal"] = model.project(pairs["goal_id"], renewal_month)
+    pairs["months_left"] = ((pairs["end_date"] - pd.Timestamp(as_of)).dt.days / DAYS_PER_MONTH).round(1)
+    lagging = pairs.loc[pairs["projected_at_renewal"] < 1].copy()
+    if goal_inputs is not None and len(lagging):
+        slowest = input_lags(goal_inputs, lagging["goal_id"], as_of).groupby("goal_id").first()
+        lagging["slowest_input"] = lagging["goal_id"].map(slowest["input"])
+        lagging["slowest_input_pace"] = lagging["goal_id"].map(slowest["pace"])
+    names = open_contracts.set_index("contract_id")
+    for column in ("account_name", "arr"):
+        if column in names:
+            lagging[column] = lagging["contract_id"].map(names[column])
+    columns = [
+        c
+        for c in (
+            "account_id",
+            "account_name",
+            "arr",
+            "end_date",
+            "months_left",
+            "metric",
+            "attainment_now",
+            "projected_at_renewal",
+            "slowest_input",
+            "slowest_input_pace",
+        )
+        if c in lagging
+    ]
+    return lagging.sort_values(["end_date", "projected_at_renewal"])[columns].reset_index(drop=True)

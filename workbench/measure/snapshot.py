@@ -1,0 +1,124 @@
+"""Renewal decisions and their signals, measured as of each decision's observation date.
+
+The observation date is end_date - horizon_days: the day the CS team would have had to act.
+Every signal reads only rows dated on or before it (see pointintime).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..inputs.config import DEFAULTS
+from ..inputs.contract import ROLES
+from ..inputs.loader import Dataset
+from . import goals, stakeholders
+from .pointintime import Timeline, days
+
+NPS_DAYS, USAGE_DAYS = 365, 90
+DEFAULT_WEIGHTS = DEFAULTS["scorecard_weights"]
+
+
+def window_start(as_of: pd.Timestamp, window_months: int) -> pd.Timestamp:
+    return pd.Timestamp(as_of) - pd.DateOffset(months=window_months)
+
+
+def decisions(contracts: pd.DataFrame, as_of, window_months: int = 12, horizon_days: int = 90) -> pd.DataFrame:
+    """Contracts renewed or churned with end_date in (as_of - window_months, as_of]."""
+    as_of = pd.Timestamp(as_of)
+    decided = contracts["outcome"].isin(["renewed", "churned"])
+    in_window = (contracts["end_date"] > window_start(as_of, window_months)) & (contracts["end_date"] <= as_of)
+    frame = contracts.loc[decided & in_window].reset_index(drop=True)
+    frame["observation_date"] = frame["end_date"] - pd.Timedelta(days=horizon_days)
+    frame["renewed"] = frame["outcome"] == "renewed"
+    if "renewal_arr" in frame:
+        frame["expanded"] = frame["renewal_arr"] > frame["arr"]
+    return frame
+
+
+def open_contracts(contracts: pd.DataFrame, as_of) -> pd.DataFrame:
+    """Contracts still open at as_of, to be scored for risk today (never counted as outcomes): running on
+    that day, or past their end with no recorded decision. A study dated in the past treats a contract
+    decided later as open, as it was then."""
+    as_of = pd.Timestamp(as_of)
+    undecided = (contracts["outcome"] == "open") | (contracts["end_date"] > as_of)
+    frame = contracts.loc[undecided & (contracts["start_date"] <= as_of)].reset_index(drop=True)
+    frame["observation_date"] = as_of
+    frame["days_to_renewal"] = (frame["end_date"] - as_of).dt.days
+    return frame
+
+
+def measure(
+    data: Dataset, frame: pd.DataFrame, scorecard_weights: dict | None = None, people: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """Add every signal the data allows to `frame` (needs account_id, observation_date, start_date);
+    `people` is stakeholders.person_health of `frame` when the caller has it already."""
+    scorecard_weights = scorecard_weights or DEFAULT_WEIGHTS
+    out = frame.copy()
+    account, day = out["account_id"], days(out["observation_date"])
+    if data.has("surveys"):
+        surveys = data["surveys"]
+        if (surveys["survey"] == "nps").any():
+            out = out.assign(**nps(surveys, data.tables.get("contacts"), account, day))
+        for kind in ("csat", "ces"):
+            if (surveys["survey"] == kind).any():
+                out[kind] = mean_score(surveys, kind, account, day)
+    if data.usage is not None:
+        out["usage"] = data.usage.window_sums(account, day, USAGE_DAYS)
+    if data.has("health_scores"):
+        score = overall_health(data["health_scores"], out)
+        if not np.isnan(score).all():
+            out["health_score"] = score
+    if data.has("contacts"):
+        if people is None:
+            people = stakeholders.person_health(data, out, scorecard_weights)
+        out = out.assign(**stakeholders.rollups(people, len(out)))
+    if data.has("goals") and data.has("goal_progress"):
+        out["goal_attainment"] = goal_attainment(data["goals"], data["goal_progress"], out)
+    return out
+
+
+def nps(
+    surveys: pd.DataFrame, contacts: pd.DataFrame | None, account: pd.Series, day: np.ndarray
+) -> dict[str, np.ndarray]:
+    """NPS as a fraction (share of promoters minus share of detractors), the mean score, and who answered."""
+    answers = surveys.loc[surveys["survey"] == "nps"]
+    score = answers["score"].to_numpy()
+    values = {"promoter": (score >= 9).astype(float), "detractor": (score <= 6).astype(float), "score": score}
+    if contacts is not None and "contact_id" in answers:
+        role = answers["contact_id"].map(contacts.set_index("contact_id")["role"])
+        values.update({f"by_{r}": (role == r).to_numpy(dtype=float) for r in ROLES})
+    timeline = Timeline(answers["account_id"], answers["date"], values)
+    responses = timeline.count(account, day, NPS_DAYS)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = {
+            name: timeline.window_sum(name, account, day, NPS_DAYS) / responses
+            for name in ("promoter", "detractor", "score")
+        }
+    out = {"nps": share["promoter"] - share["detractor"], "nps_score_mean": share["score"], "nps_responses": responses}
+    for role in ROLES:
+        if f"by_{role}" in values:
+            out[f"nps_responses_{role}"] = timeline.window_sum(f"by_{role}", account, day, NPS_DAYS)
+    return out
+
+
+def mean_score(surveys: pd.DataFrame, kind: str, account: pd.Series, day: np.ndarray) -> np.ndarray:
+    """The mean score of the account's `kind` answers in the 365 days before each day (NaN without any)."""
+    answers = surveys.loc[surveys["survey"] == kind]
+    timeline = Timeline(answers["account_id"], answers["date"], {"score": answers["score"]})
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return timeline.window_sum("score", account, day, NPS_DAYS) / timeline.count(account, day, NPS_DAYS)
+
+
+def overall_health(scores: pd.DataFrame, frame: pd.DataFrame) -> np.ndarray:
+    """The account's overall exported score (rows without a contact), latest on or before observation."""
+    overall = scores.loc[scores["contact_id"].isna()] if "contact_id" in scores else scores
+    return Timeline(overall["account_id"], overall["date"], {"score": overall["score"]}).latest(
+        "score", frame["account_id"], days(frame["observation_date"]), stakeholders.SCORE_MAX_AGE_DAYS
+    )
+
+
+def goal_attainment(goal_table: pd.DataFrame, progress: pd.DataFrame, frame: pd.DataFrame) -> np.ndarray:
+    """Mean over the account's goals for the term of the fraction of the way to target, as of observation."""
+    pairs = goals.term_goals(frame, goal_table)
+    return goals.per_decision(pairs, goals.attainment_on(pairs, progress, pairs["observation_date"]), frame)

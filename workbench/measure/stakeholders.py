@@ -1,0 +1,204 @@
+"""Per-stakeholder health: the people behind an account's one-colour score.
+
+Each person's health on a given day comes from the person-level scores a CS platform exported,
+or, where there are none, from a scorecard of their own usage, survey answers and recency
+(components and weights in the config). Roll-ups by role then show what an average hides.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..inputs.contract import ROLES
+from ..inputs.usage import Usage
+from .pointintime import Timeline, days
+from .renewals import per_account
+
+SCORE_MAX_AGE_DAYS = 365
+SCORECARD_DAYS = 90
+RECENCY_FULL_DAYS, RECENCY_ZERO_DAYS = 30, 180
+
+
+def people_at(contacts: pd.DataFrame, frame: pd.DataFrame, known_from: pd.Series | None = None) -> pd.DataFrame:
+    """One row per (row of frame, contact of its account known by the row's observation date). `known_from`
+    (days since the epoch, per contact_id; see `known_from`) leaves out people today's CRM has but who were
+    not yet known then; without it every contact counts."""
+    columns = [c for c in ("contact_id", "account_id", "role", "name") if c in contacts]
+    people = (
+        frame[["account_id", "observation_date"]].reset_index(names="row").merge(contacts[columns], on="account_id")
+    )
+    if known_from is not None:
+        since = people["contact_id"].map(known_from).to_numpy(dtype=float)
+        people = people.loc[since <= days(people["observation_date"])].reset_index(drop=True)
+    return people
+
+
+def known_from(data) -> pd.Series:
+    """Per contact_id: the first day (since the epoch) the person counts as known, their created_date, or
+    without one their first dated usage, score or survey answer (the contract's rule). A person with
+    neither is never known: they are in today's CRM but left no trace before any observation date.
+
+    Kept on the dataset while the tables it reads are the same objects: a study asks for it once per
+    set of people it scores, and at 100,000 accounts it reads 13 million dated scores."""
+    sources = (data.tables.get("contacts"), data.tables.get("health_scores"), data.tables.get("surveys"), data.usage)
+    kept = data.derived.get("known_from")
+    if kept is not None and all(a is b for a, b in zip(kept[0], sources)):
+        return kept[1]
+    since = _known_from(data)
+    data.derived["known_from"] = (sources, since)
+    return since
+
+
+def _known_from(data) -> pd.Series:
+    contacts = data["contacts"]
+    first = []
+    if data.usage is not None and data.usage.has_contacts:
+        first.append(data.usage.first_days())
+    for name in ("health_scores", "surveys"):
+        table = data.tables.get(name)
+        if table is not None and "contact_id" in table:
+            dated = table.loc[table["contact_id"].notna()]
+            first.append(pd.Series(days(dated["date"]), index=dated["contact_id"].to_numpy()).groupby(level=0).min())
+    earliest = pd.concat(first).groupby(level=0).min() if first else pd.Series(dtype=float)
+    since = contacts["contact_id"].map(earliest).astype(float)
+    if "created_date" in contacts:
+        created = pd.Series(days(contacts["created_date"]), index=contacts.index, dtype=float)
+        since = created.where(contacts["created_date"].notna(), since)
+    return pd.Series(since.to_numpy(), index=contacts["contact_id"].to_numpy())
+
+
+def exported_scores(person_scores: pd.DataFrame, people: pd.DataFrame, lag_days: int = 0) -> np.ndarray:
+    """Each person's latest exported score on or before observation_date - lag_days."""
+    timeline = Timeline(person_scores["contact_id"], person_scores["date"], {"score": person_scores["score"]})
+    return timeline.latest(
+        "score", people["contact_id"], days(people["observation_date"]) - lag_days, SCORE_MAX_AGE_DAYS
+    )
+
+
+def scorecard(
+    people: pd.DataFrame, usage: Usage | None, surveys: pd.DataFrame | None, weights: dict, lag_days: int = 0
+) -> np.ndarray:
+    """0-100 health per person from their own signals; a missing component's weight goes to the others.
+
+    usage: percentile of the person's events in the last 90 days among people of the same role;
+    survey: their latest NPS (0-10 scaled to 0-100) in the last year; recency: 100 when they used
+    the product in the last 30 days, falling to 0 at 180 days.
+    """
+    day = days(people["observation_date"]) - lag_days
+    parts = {}
+    if usage is not None and usage.has_contacts:
+        events, last_seen = usage.activity(people["contact_id"], day, SCORECARD_DAYS)
+        parts["usage"] = 100 * pd.Series(events).groupby(people["role"].to_numpy()).rank(pct=True).to_numpy()
+        idle = day - last_seen
+        parts["recency"] = np.where(
+            np.isnan(last_seen),
+            0.0,
+            100 * np.clip((RECENCY_ZERO_DAYS - idle) / (RECENCY_ZERO_DAYS - RECENCY_FULL_DAYS), 0, 1),
+        )
+    if surveys is not None and "contact_id" in surveys:
+        answers = surveys.loc[(surveys["survey"] == "nps") & surveys["contact_id"].notna()]
+        parts["survey"] = 10 * Timeline(answers["contact_id"], answers["date"], {"score": answers["score"]}).latest(
+            "score", people["contact_id"], day, 365
+        )
+    total = np.zeros(len(people))
+    weight = np.zeros(len(people))
+    for name, values in parts.items():
+        w = float(weights.get(name, 0))
+        known = ~np.isnan(values)
+        total += np.where(known, w * np.nan_to_num(values), 0)
+        weight += np.where(known, w, 0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(weight > 0, total / weight, np.nan)
+
+
+def exported_person_scores(data) -> pd.DataFrame | None:
+    """The person-level rows of health_scores, or None when the CS platform exported none."""
+    scores = data.tables.get("health_scores")
+    if scores is None or "contact_id" not in scores:
+        return None
+    person_scores = scores.loc[scores["contact_id"].notna()]
+    return person_scores if len(person_scores) else None
+
+
+def person_health(data, frame: pd.DataFrame, weights: dict, lag_days: int = 0) -> pd.DataFrame:
+    """Every person of every frame row with their health score (exported where there is one)."""
+    people = people_at(data["contacts"], frame, known_from(data))
+    person_scores = exported_person_scores(data)
+    if person_scores is not None:
+        people["score"] = exported_scores(person_scores, people, lag_days)
+        people["source"] = "exported"
+    else:
+        people["score"] = scorecard(people, data.usage, data.tables.get("surveys"), weights, lag_days)
+        people["source"] = "scorecard"
+    return people
+
+
+def rollups(people: pd.DataFrame, rows: int) -> dict[str, np.ndarray]:
+    """Per frame row: mean, min, max and spread over people, and the mean of each role."""
+    scored = people.dropna(subset=["score"])
+    grouped = scored.groupby("row")["score"]
+    index = range(rows)
+    out = {"health_mean": grouped.mean(), "health_min": grouped.min(), "health_max": grouped.max()}
+    out = {k: v.reindex(index).to_numpy() for k, v in out.items()}
+    out["health_spread"] = out["health_max"] - out["health_min"]
+    by_role = scored.groupby(["row", "role"])["score"].mean().unstack("role")
+    for role in ROLES:
+        column = by_role[role] if role in by_role else pd.Series(dtype=float)
+        out[f"health_{role}"] = column.reindex(index).to_numpy()
+    return out
+
+
+def gap(frame: pd.DataFrame) -> pd.Series:
+    """How much rosier the account mean is than the decision maker."""
+    return frame["health_mean"] - frame["health_decision_maker"]
+
+
+def hidden_risk(
+    frame: pd.DataFrame,
+    people: pd.DataFrame,
+    red_below: float,
+    green_from: float,
+    aggregate: str = "health_score",
+    trend: pd.Series | None = None,
+) -> pd.DataFrame:
+    """Rows whose aggregate is green while the decision maker or a champion is red, soonest renewal first."""
+    aggregate = aggregate if aggregate in frame else "health_mean"
+    green = frame[aggregate] >= green_from
+    key_people = people.loc[people["role"].isin(["decision_maker", "champion"]) & (people["score"] < red_below)]
+    if trend is not None:
+        key_people = key_people.assign(trend_90d=trend.reindex(key_people.index).to_numpy())
+    red_rows = key_people["row"].unique()
+    at_risk = frame.loc[green & frame.index.isin(red_rows)].copy()
+    columns = [c for c in ("account_id", "account_name", "csm", "arr", "end_date", aggregate) if c in at_risk]
+    if at_risk.empty:
+        return at_risk[columns].assign(red_people=pd.Series(dtype="str")).reset_index(drop=True)
+    who = key_people["name"].fillna(key_people["contact_id"]) if "name" in key_people else key_people["contact_id"]
+    label = (
+        key_people["role"].map({"decision_maker": "DM", "champion": "champion"})
+        + " "
+        + who
+        + " "
+        + (key_people["score"].round(0).astype(int).astype(str))
+    )
+    if "trend_90d" in key_people:
+        label += key_people["trend_90d"].map(lambda change: "" if pd.isna(change) else f" ({change:+.0f} in 90d)")
+    described = key_people.assign(person=label)
+    at_risk["red_people"] = at_risk.index.map(described.groupby("row")["person"].agg("; ".join))
+    at_risk = per_account(at_risk, columns + ["red_people"])  # concurrent subscriptions renew as one relationship
+    return at_risk.sort_values(["end_date", "arr"], ascending=[True, False])[columns + ["red_people"]].reset_index(
+        drop=True
+    )
+
+
+def coverage(frame: pd.DataFrame, contacts: pd.DataFrame) -> pd.DataFrame:
+    """Rows with no decision-maker signal at all: no contact, no score, no survey response."""
+    has_contact = frame["account_id"].isin(contacts.loc[contacts["role"] == "decision_maker", "account_id"])
+    has_score = frame["health_decision_maker"].notna() if "health_decision_maker" in frame else False
+    answered = frame["nps_responses_decision_maker"] > 0 if "nps_responses_decision_maker" in frame else False
+    status = np.select(
+        [~has_contact, ~(has_score | answered)],
+        ["no decision maker known", "decision maker silent"],
+        "decision maker heard",
+    )
+    return frame.assign(decision_maker_coverage=status)

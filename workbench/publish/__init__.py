@@ -1,0 +1,1 @@
+"""Publishing: pages, charts, results.json, the report folder and the `workbench study` run."""

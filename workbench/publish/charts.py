@@ -1,0 +1,510 @@
+"""Plotly figures for the study pages: each answers one question at a glance."""
+
+from __future__ import annotations
+
+import html
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from ..judge.signals import label
+from .report import COLORS
+
+
+def auc_forest(validity: pd.DataFrame) -> go.Figure:
+    """Each signal's AUC for renewal with its interval; 0.5 is a coin toss."""
+    table = validity.dropna(subset=["auc"]).iloc[::-1]
+    color = [
+        COLORS["green"] if p else COLORS["red"] if i else COLORS["neutral"]
+        for p, i in zip(table["predictive"], table["inverse"])
+    ]
+    fig = go.Figure(
+        go.Scatter(
+            x=table["auc"],
+            y=table["signal"].map(label),
+            mode="markers",
+            marker={"size": 11, "color": color},
+            error_x={
+                "type": "data",
+                "symmetric": False,
+                "array": table["auc_ci_high"] - table["auc"],
+                "arrayminus": table["auc"] - table["auc_ci_low"],
+                "color": "#9ca3af",
+            },
+            customdata=table[["n", "accounts", "churned"]] if "accounts" in table else table[["n", "n", "churned"]],
+            hovertemplate="%{y}: AUC %{x:.2f}<br>%{customdata[0]} decisions from %{customdata[1]} accounts, "
+            "%{customdata[2]} churned<extra></extra>",
+        )
+    )
+    fig.add_vline(x=0.5, line_dash="dash", line_color="#6b7280", annotation_text="coin toss")
+    fig.update_layout(
+        title="Which signals predict renewal? (AUC with simultaneous 95% interval)",
+        xaxis={"title": "AUC for renewal", "range": [min(0.25, table["auc_ci_low"].min() - 0.03), 1.0]},
+        height=max(260, 120 + 38 * len(table)),
+        margin={"l": 170},
+    )
+    return fig
+
+
+def churn_by_band(bands: dict[str, pd.DataFrame], columns: int = 3) -> go.Figure:
+    """Small multiples: churn rate per decile of each signal, with Wilson intervals."""
+    names = list(bands)
+    columns = max(min(columns, len(names)), 1)
+    rows = -(-len(names) // columns)
+    fig = make_subplots(
+        rows=rows,
+        cols=columns,
+        subplot_titles=[html.escape(label(n).capitalize()) for n in names],
+        shared_yaxes=True,
+        vertical_spacing=0.12 if rows > 1 else 0.2,
+    )
+    for index, name in enumerate(names):
+        table = bands[name]
+        fig.add_trace(
+            go.Bar(
+                x=table["band"],
+                y=table["churn_rate"],
+                marker_color=COLORS["churned"],
+                showlegend=False,
+                error_y={
+                    "type": "data",
+                    "symmetric": False,
+                    "array": table["ci_high"] - table["churn_rate"],
+                    "arrayminus": table["churn_rate"] - table["ci_low"],
+                    "color": "#9ca3af",
+                },
+                customdata=table[["n", "churned", "low", "high"]],
+                hovertemplate="decile %{x}: %{y:.0%} churned<br>%{customdata[1]} of %{customdata[0]}"
+                "<br>values %{customdata[2]:.3g} to %{customdata[3]:.3g}<extra></extra>",
+            ),
+            row=index // columns + 1,
+            col=index % columns + 1,
+        )
+    fig.update_yaxes(tickformat=".0%")
+    fig.update_xaxes(dtick=1)
+    fig.update_layout(title="Churn rate by decile of each signal (1 = lowest values)", height=260 * rows + 60)
+    return fig
+
+
+def attainment_bands(bands: pd.DataFrame) -> go.Figure:
+    """Churn and expansion rate per goal-attainment band at the observation date."""
+    fig = go.Figure()
+    for rate, color, name in (
+        ("churn", COLORS["churned"], "churn rate"),
+        ("expansion", COLORS["green"], "expansion rate"),
+    ):
+        value = bands[f"{rate}_rate"]
+        fig.add_trace(
+            go.Bar(
+                x=bands["band"],
+                y=value,
+                name=name,
+                marker_color=color,
+                customdata=bands[["n"]],
+                error_y={
+                    "type": "data",
+                    "symmetric": False,
+                    "array": bands[f"{rate}_ci_high"] - value,
+                    "arrayminus": value - bands[f"{rate}_ci_low"],
+                    "color": "#9ca3af",
+                },
+                hovertemplate="%{x}: %{y:.0%} (n=%{customdata[0]})<extra>" + name + "</extra>",
+            )
+        )
+    fig.update_layout(
+        title="Churn and expansion by goal attainment at the observation date",
+        barmode="group",
+        yaxis={"tickformat": ".0%"},
+        xaxis={"title": "attainment band"},
+        height=400,
+    )
+    return fig
+
+
+def rate_bars(
+    table: pd.DataFrame,
+    category: str,
+    rate: str,
+    title: str,
+    color: str = COLORS["churned"],
+    axis_title: str | None = None,
+) -> go.Figure:
+    """One bar per group: a rate with its Wilson interval (columns ci_low, ci_high) and n on hover."""
+    fig = go.Figure(
+        go.Bar(
+            x=table[category].astype(str),
+            y=table[rate],
+            marker_color=color,
+            customdata=table[["n"]],
+            error_y={
+                "type": "data",
+                "symmetric": False,
+                "array": table["ci_high"] - table[rate],
+                "arrayminus": table[rate] - table["ci_low"],
+                "color": "#9ca3af",
+            },
+            text=[f"n={n:,}" for n in table["n"]],
+            textposition="inside",
+            insidetextanchor="start",
+            hovertemplate="%{x}: %{y:.1%} (n=%{customdata[0]:,})<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        title=title, yaxis={"tickformat": ".0%", "title": axis_title or rate.replace("_", " ")}, height=380
+    )
+    return fig
+
+
+def reliability(curves: dict[str, pd.DataFrame]) -> go.Figure:
+    """Predicted vs observed renewal rate by decile of a one-signal model; the diagonal is perfect."""
+    fig = go.Figure()
+    fig.add_trace(
+        go.Scatter(
+            x=[0, 1],
+            y=[0, 1],
+            mode="lines",
+            line={"dash": "dash", "color": "#9ca3af"},
+            name="perfect calibration",
+            hoverinfo="skip",
+        )
+    )
+    for name, table in curves.items():
+        fig.add_trace(
+            go.Scatter(
+                x=table["predicted"],
+                y=table["observed"],
+                mode="lines+markers",
+                name=name,
+                error_y={
+                    "type": "data",
+                    "symmetric": False,
+                    "array": table["ci_high"] - table["observed"],
+                    "arrayminus": table["observed"] - table["ci_low"],
+                    "thickness": 1,
+                },
+                customdata=table[["n"]],
+                hovertemplate="predicted %{x:.0%}, observed %{y:.0%} (n=%{customdata[0]})",
+            )
+        )
+    low = min([t["ci_low"].min() for t in curves.values() if len(t)] + [0.5])
+    fig.update_layout(
+        title="Calibration: predicted vs observed renewal rate, by decile",
+        height=420,
+        xaxis={"title": "predicted renewal rate", "tickformat": ".0%", "range": [low, 1]},
+        yaxis={"title": "observed renewal rate", "tickformat": ".0%", "range": [low, 1]},
+    )
+    return fig
+
+
+def model_check(cross_validated: pd.DataFrame, later: pd.DataFrame) -> go.Figure:
+    """Cross-validated and out-of-time AUC of each model, with intervals."""
+    fig = go.Figure()
+    for table, column, name, color in (
+        (cross_validated, "cv_auc", "5-fold cross-validated", COLORS["renewed"]),
+        (later, "test_auc", "out of time (later decisions)", COLORS["yellow"]),
+    ):
+        fig.add_trace(
+            go.Scatter(
+                x=table[column],
+                y=table["model"],
+                mode="markers",
+                name=name,
+                marker={"size": 11, "color": color},
+                error_x={
+                    "type": "data",
+                    "symmetric": False,
+                    "array": table["ci_high"] - table[column],
+                    "arrayminus": table[column] - table["ci_low"],
+                },
+            )
+        )
+    fig.add_vline(x=0.5, line_dash="dash", line_color="#6b7280")
+    fig.update_layout(
+        title="Does the finding hold on decisions the model has not seen?",
+        height=320,
+        xaxis={"title": "AUC for renewal", "range": [0.3, 1.0]},
+        margin={"l": 200},
+    )
+    return fig
+
+
+def growth_curves(band: pd.DataFrame, sample: pd.DataFrame) -> go.Figure:
+    """The population's attainment curve with the spread of goals' own curves, and some goals' data."""
+    fig = go.Figure()
+    for _goal_id, part in sample.groupby("goal_id"):
+        fig.add_trace(
+            go.Scatter(
+                x=part["month"],
+                y=part["attainment"],
+                mode="lines",
+                line={"width": 1, "color": "#cbd5e1"},
+                showlegend=False,
+                hoverinfo="skip",
+            )
+        )
+    fig.add_trace(
+        go.Scatter(
+            x=np.r_[band["month"], band["month"][::-1]],
+            y=np.r_[band["high"], band["low"][::-1]],
+            fill="toself",
+            fillcolor="rgba(37,99,235,0.15)",
+            line={"width": 0},
+            name="80% of goals' curves",
+            hoverinfo="skip",
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=band["month"],
+            y=band["attainment"],
+            mode="lines",
+            line={"color": COLORS["renewed"], "width": 3},
+            name="population curve",
+            hovertemplate="month %{x:.0f}: %{y:.0%}<extra></extra>",
+        )
+    )
+    fig.add_hline(y=1, line_dash="dash", line_color=COLORS["green"], annotation_text="target")
+    fig.update_layout(
+        title="Progress toward the customer's own goal, by month since the goal started",
+        height=420,
+        xaxis={"title": "months since goal start"},
+        yaxis={"title": "attainment", "tickformat": ".0%"},
+    )
+    return fig
+
+
+def reach_probability(table: pd.DataFrame) -> go.Figure:
+    """P(reaching target by the end) given the attainment band at each landmark month."""
+    fig = go.Figure()
+    for month, part in table.groupby("landmark_month"):
+        fig.add_trace(
+            go.Scatter(
+                x=part["band"].astype(str),
+                y=part["probability"],
+                mode="lines+markers",
+                name=f"at month {month}",
+                customdata=part[["n"]],
+                error_y={
+                    "type": "data",
+                    "symmetric": False,
+                    "array": part["ci_high"] - part["probability"],
+                    "arrayminus": part["probability"] - part["ci_low"],
+                    "thickness": 1,
+                },
+                hovertemplate="%{x} at month "
+                + str(month)
+                + ": %{y:.0%} reach target (n=%{customdata[0]})<extra></extra>",
+            )
+        )
+    fig.update_layout(
+        title="Chance of reaching the goal by the end of the term, given attainment so far",
+        height=400,
+        xaxis={"title": "attainment at the landmark month"},
+        yaxis={"title": "reached 100% by the end", "tickformat": ".0%", "range": [0, 1.05]},
+    )
+    return fig
+
+
+def survival(curves: pd.DataFrame) -> go.Figure:
+    """Kaplan-Meier curves of remaining a customer after the observation date, by attainment band."""
+    fig = go.Figure()
+    palette = {
+        "<50%": COLORS["red"],
+        "50-80%": COLORS["yellow"],
+        "80-100%": COLORS["renewed"],
+        ">=100%": COLORS["green"],
+    }
+    for name, part in curves.groupby("band", sort=False):
+        fig.add_trace(
+            go.Scatter(
+                x=part["day"],
+                y=part["survival"],
+                mode="lines",
+                line_shape="hv",
+                name=f"{name} (n={part['n'].iloc[0]})",
+                line={"color": palette.get(name)},
+            )
+        )
+    fig.update_layout(
+        title="Still a customer, by goal attainment at the observation date (Kaplan-Meier)",
+        height=400,
+        xaxis={"title": "days after the observation date"},
+        yaxis={"title": "share still a customer", "tickformat": ".0%"},
+    )
+    return fig
+
+
+def final_attainment_by_reason(frame: pd.DataFrame) -> go.Figure:
+    """Box plots of final attainment among churned decisions, by churn reason."""
+    churned = frame.loc[~frame["renewed"] & frame["attainment_final"].notna()]
+    fig = go.Figure()
+    for reason, part in churned.groupby(churned["churn_reason"].fillna("unknown")):
+        fig.add_trace(
+            go.Box(
+                y=part["attainment_final"],
+                name=f"{reason} (n={len(part)})",
+                boxpoints="all",
+                jitter=0.4,
+                pointpos=0,
+                marker={"size": 4},
+            )
+        )
+    fig.add_hline(y=1, line_dash="dash", line_color=COLORS["green"], annotation_text="target")
+    fig.update_layout(
+        title="Churned accounts: how far from their goal at the end?",
+        height=420,
+        showlegend=False,
+        yaxis={"title": "final attainment", "tickformat": ".0%"},
+    )
+    return fig
+
+
+def short_labels(values: pd.Series, width: int = 40) -> list[str]:
+    """Labels cut to `width` characters (marked with an ellipsis) and made unique again, so two accounts
+    whose names share their first characters keep their own rows."""
+    text = values.astype(str)
+    short = text.where(text.str.len() <= width, text.str.slice(0, width - 1) + "…")
+    repeat = short.groupby(short).cumcount()
+    return short.where(repeat == 0, short + " (" + (repeat + 1).astype(str) + ")").tolist()
+
+
+def role_heatmap(frame: pd.DataFrame, label: str = "account_name") -> go.Figure:
+    """Accounts x roles: each cell the role's health, red to green, so the red buyer shows at a glance."""
+    columns = {
+        "health_score": "overall score",
+        "health_mean": "account mean",
+        "health_decision_maker": "decision maker",
+        "health_champion": "champion",
+        "health_end_user": "end users",
+    }
+    present = [c for c in columns if c in frame]
+    fig = go.Figure(
+        go.Heatmap(
+            z=frame[present].to_numpy(),
+            x=[columns[c] for c in present],
+            y=short_labels(frame[label]),
+            colorscale=[[0, COLORS["red"]], [0.5, "#fde68a"], [1, COLORS["green"]]],
+            zmin=20,
+            zmax=90,
+            text=frame[present].map(lambda v: "–" if pd.isna(v) else f"{v:.0f}").to_numpy(),
+            texttemplate="%{text}",
+            hovertemplate="%{y}<br>%{x}: %{text}<extra></extra>",
+            colorbar={"title": "health"},
+        )
+    )
+    fig.update_layout(
+        title="Who is red behind the green? Health by role, riskiest accounts first",
+        height=140 + 26 * len(frame),
+        yaxis={"autorange": "reversed"},
+        margin={"l": 220},
+    )
+    return fig
+
+
+def gap_distribution(frame: pd.DataFrame) -> go.Figure:
+    """How much rosier the account mean is than the decision maker, for renewed and churned decisions."""
+    fig = go.Figure()
+    for renewed, name in ((True, "renewed"), (False, "churned")):
+        part = frame.loc[frame["renewed"] == renewed, "health_gap"].dropna()
+        fig.add_trace(
+            go.Histogram(
+                x=part,
+                name=f"{name} (n={len(part):,})",
+                marker_color=COLORS[name],
+                opacity=0.6,
+                histnorm="percent",
+                xbins={"size": 5},
+            )
+        )
+    fig.add_vline(x=0, line_dash="dash", line_color="#6b7280")
+    fig.update_layout(
+        title="Account mean minus the decision maker's health, at the observation date",
+        barmode="overlay",
+        height=380,
+        xaxis={"title": "points the average is above the decision maker"},
+        yaxis={"title": "% of decisions"},
+    )
+    return fig
+
+
+def revenue_waterfall(revenue: dict) -> go.Figure:
+    """From the cohort's ARR at the window's start to what it holds now, plus the new ARR customers referred."""
+    steps = [
+        ("ARR at the start", revenue["starting_arr"], "absolute"),
+        ("churned", -revenue["churned_arr"], "relative"),
+        ("contracted", -revenue["contraction_arr"], "relative"),
+        ("expanded", revenue["expansion_arr"], "relative"),
+        ("referred", revenue["referral_arr"] or 0.0, "relative"),
+    ]
+    fig = go.Figure(
+        go.Waterfall(
+            x=[s[0] for s in steps] + ["held now + referred"],
+            y=[s[1] for s in steps] + [0],
+            measure=[s[2] for s in steps] + ["total"],
+            connector={"line": {"color": "#9ca3af"}},
+            decreasing={"marker": {"color": COLORS["churned"]}},
+            increasing={"marker": {"color": COLORS["green"]}},
+            totals={"marker": {"color": COLORS["renewed"]}},
+            texttemplate="%{delta:,.0f}",
+            textposition="outside",
+        )
+    )
+    fig.update_layout(
+        title="Where the ARR of the accounts under contract a window ago went",
+        height=420,
+        yaxis={"title": "ARR", "tickformat": ",.0f"},
+    )
+    return fig
+
+
+def trends(frame: pd.DataFrame) -> go.Figure:
+    """Revenue rates and each signal's AUC (with its interval) across study runs."""
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("Revenue retention", "Signals' AUC for renewal"))
+    for measure, part in frame.loc[frame["kind"] == "revenue"].groupby("measure", sort=False):
+        fig.add_trace(go.Scatter(x=part["as_of"], y=part["value"], mode="lines+markers", name=measure), row=1, col=1)
+    for measure, part in frame.loc[frame["kind"] == "signal"].groupby("measure", sort=False):
+        fig.add_trace(
+            go.Scatter(
+                x=part["as_of"],
+                y=part["value"],
+                mode="lines+markers",
+                name=measure,
+                legendgroup="signals",
+                error_y={
+                    "type": "data",
+                    "symmetric": False,
+                    "array": part["ci_high"] - part["value"],
+                    "arrayminus": part["value"] - part["ci_low"],
+                    "thickness": 1,
+                },
+            ),
+            row=1,
+            col=2,
+        )
+    fig.add_hline(y=0.5, line_dash="dash", line_color="#6b7280", row=1, col=2)
+    fig.update_yaxes(tickformat=".0%", row=1, col=1)
+    fig.update_layout(title="Across study runs", height=420)
+    return fig
+
+
+def coverage_over_time(rows: pd.DataFrame) -> go.Figure:
+    """Rows per month of each dated table: gaps and late starts show as dips and missing months."""
+    fig = go.Figure()
+    for table, part in rows.groupby("table"):
+        fig.add_trace(go.Scatter(x=part["month"], y=part["rows"], mode="lines+markers", name=table))
+    fig.update_layout(
+        title="Data coverage over time (rows per month)", height=380, yaxis={"type": "log", "title": "rows"}
+    )
+    return fig
+
+
+def decisions_over_time(table: pd.DataFrame) -> go.Figure:
+    """Renewal decisions per month, renewed and churned stacked."""
+    fig = go.Figure()
+    for outcome in ("renewed", "churned"):
+        part = table.loc[table["outcome"] == outcome]
+        fig.add_trace(go.Bar(x=part["month"], y=part["decisions"], name=outcome, marker_color=COLORS[outcome]))
+    fig.update_layout(title="Renewal decisions per month", barmode="stack", height=360, yaxis={"title": "decisions"})
+    return fig

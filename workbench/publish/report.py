@@ -1,0 +1,132 @@
+"""Displaying findings in a notebook so they survive as a self-contained, offline HTML page.
+
+Charts go out as a bundle: Plotly's own MIME type, which JupyterLab draws with its plotly extension,
+and an HTML div drawn on the rendered page by plotly.js. The page loads plotly.js from `PLOTLY_JS`
+beside it (one copy per report folder, written by `write_plotlyjs`), so pages open from the file
+system with no network and the notebooks carry no copy of the library. Every string that came from
+data is escaped before it reaches HTML.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from pathlib import Path
+
+import pandas as pd
+import plotly.graph_objects as go
+import plotly.io as pio
+from IPython.display import HTML, display
+from plotly.offline import get_plotlyjs
+
+from ..tables import Result, html_table
+
+STYLE = """
+<style>
+.wb-finding {font-size: 1.05em; line-height: 1.5; margin: 0.4em 0;}
+.wb-warning {border-left: 4px solid #d97706; background: #fffbeb; padding: 0.5em 0.8em; margin: 0.6em 0;}
+.wb-headline {border-left: 4px solid #2563eb; background: #eff6ff; padding: 0.6em 0.9em; margin: 0.6em 0;}
+table.wb-table {border-collapse: collapse; margin: 0.5em 0; font-size: 0.92em;}
+table.wb-table th, table.wb-table td {padding: 3px 10px; border-bottom: 1px solid #e5e7eb; text-align: right;}
+table.wb-table th:first-child, table.wb-table td:first-child {text-align: left;}
+</style>
+"""
+COLORS = {
+    "renewed": "#2563eb",
+    "churned": "#dc2626",
+    "green": "#16a34a",
+    "yellow": "#ca8a04",
+    "red": "#dc2626",
+    "neutral": "#6b7280",
+}
+
+_chart_count = 0
+
+
+PLOTLY_JS = "plotly.min.js"
+
+
+def setup() -> None:
+    """The report style and the page's reference to plotly.js, once at the top of the notebook."""
+    pio.templates.default = "plotly_white"
+    display(HTML(f'{STYLE}<script type="text/javascript" charset="utf-8" src="{PLOTLY_JS}"></script>'))
+
+
+def write_plotlyjs(folder: Path) -> Path:
+    """plotly.js, the version plotly draws the figures with, beside the pages that load it."""
+    path = Path(folder) / PLOTLY_JS
+    path.write_text(get_plotlyjs(), encoding="utf-8")
+    return path
+
+
+# Trace attributes that carry values from data; plotly renders <a>, <b>, <br> in them as markup.
+DATA_TEXT = ("x", "y", "z", "text", "hovertext", "name", "labels", "ids", "customdata", "legendgrouptitle")
+
+
+def _escaped(value):
+    if isinstance(value, str):
+        return html.escape(value, quote=False)
+    if isinstance(value, list):
+        return [_escaped(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _escaped(v) for k, v in value.items()}
+    return value
+
+
+def escape_data_text(spec: dict) -> dict:
+    """The figure with every string that came from data escaped (trace values, names, tick labels), so plotly
+    shows '<b>' as text; titles, templates and annotations are the workbench's own and keep their markup."""
+    for trace in spec.get("data", []):
+        for key in DATA_TEXT:
+            if key in trace:
+                trace[key] = _escaped(trace[key])
+    for key, axis in spec.get("layout", {}).items():
+        if key.startswith(("xaxis", "yaxis")) and isinstance(axis, dict) and "ticktext" in axis:
+            axis["ticktext"] = _escaped(axis["ticktext"])
+    return spec
+
+
+def show(fig: go.Figure, caption: str | None = None) -> None:
+    """Display a chart that renders in JupyterLab and in the offline HTML page; caption is text."""
+    global _chart_count
+    _chart_count += 1
+    spec = json.dumps(escape_data_text(json.loads(pio.to_json(fig, validate=False))))
+    payload = spec.replace("<", "\\u003c")  # no "</script>" from data can close the script early
+    div = f"wb-chart-{_chart_count}"
+    markup = (
+        f'<div id="{div}" class="wb-chart" style="height:{fig.layout.height or 420}px"></div>'
+        f'<script type="text/javascript">(function(){{var f={payload};'
+        f'Plotly.newPlot("{div}", f.data, f.layout, {{responsive: true, displaylogo: false}});}})();</script>'
+    )
+    if caption:
+        markup += f'<p class="wb-finding"><em>{html.escape(caption)}</em></p>'
+    display({"application/vnd.plotly.v1+json": json.loads(spec), "text/html": markup}, raw=True)
+
+
+def say(template: str, **values) -> None:
+    """A finding in words; `values` (from data) are escaped, the template is ours."""
+    display(HTML(f'<p class="wb-finding">{fill(template, **values)}</p>'))
+
+
+def headline(template: str, **values) -> None:
+    display(HTML(f'<div class="wb-headline">{fill(template, **values)}</div>'))
+
+
+def warn(template: str, **values) -> None:
+    display(HTML(f'<div class="wb-warning">⚠ {fill(template, **values)}</div>'))
+
+
+def fill(template: str, **values) -> str:
+    return template.format(**{k: html.escape(str(v)) for k, v in values.items()})
+
+
+def table(result, formats: dict[str, str] | None = None, caption: str | None = None) -> None:
+    """A result (or a frame) as an escaped, readable HTML table: labels for headers, an estimate and its
+    interval in one cell, yes/no for booleans; `formats` overrides a column's format spec ('{:.1%}')."""
+    frame = result.frame[result.shown] if isinstance(result, Result) else result
+    caption = caption if caption is not None else getattr(result, "caption", "")
+    display(HTML(html_table(frame, formats, caption or "")))
+
+
+def percent(value, digits: int = 0) -> str:
+    return "–" if value is None or pd.isna(value) else f"{value:.{digits}%}"

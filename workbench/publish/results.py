@@ -1,0 +1,93 @@
+"""results.json: its layout, declared here once; each notebook records its part and the study merges them.
+
+`LAYOUT` names every top-level key with what it holds; `record` refuses a key it does not name, the
+study refuses to publish without the `REQUIRED` ones, and a test checks the layout against the
+contract (../shared/contract.md, section 3).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+LAYOUT = {
+    "as_of": "the study's date (YYYY-MM-DD)",
+    "window_months": "months of decisions judged, ending at as_of",
+    "horizon_days": "days before renewal at which signals are measured",
+    "decisions": "renewal decisions in the window",
+    "churned": "churned decisions",
+    "accounts": "distinct accounts behind the decisions",
+    "churned_accounts": "distinct accounts with a churned decision",
+    "signals": "one row per judged signal: n, accounts, churned, auc with its interval, conclusion, verdict",
+    "attainment": "churn and expansion by attainment band, landmarks, the growth curve's projection check",
+    "revenue": "GRR, NRR, earned growth rate and the dollar renewal rate, with the last month's figures",
+    "lead_time": "each signal judged at longer horizons (null until computed)",
+    "scorecard": "the proposed scorecard and its out-of-time test (null where none is proposed)",
+    "capacity": "detection lag and the human-touch effect (null without an activities table)",
+    "renewals_next_quarter": "contracts, ARR and accounts at risk renewing in the next quarter",
+    "data_health": "rows, span and empty cells per table, and the data checks' warnings",
+    "stakeholders": "per-stakeholder views, hidden risk and decision-maker coverage",
+    "run": "when and with what the study ran",
+}
+# The contract's keys: a run without one of them is not published.
+REQUIRED = (
+    "as_of",
+    "window_months",
+    "horizon_days",
+    "decisions",
+    "churned",
+    "accounts",
+    "churned_accounts",
+    "signals",
+    "attainment",
+    "revenue",
+    "lead_time",
+    "scorecard",
+    "capacity",
+)
+
+
+def plain(value):
+    """JSON-ready: numpy and pandas scalars to Python, NaN and NA to None, frames to records."""
+    if isinstance(value, pd.DataFrame):
+        return [plain(r) for r in value.to_dict(orient="records")]
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    if isinstance(value, (np.bool_, bool)):
+        return bool(value)
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return None if math.isnan(value) or math.isinf(value) else float(value)
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.strftime("%Y-%m-%d")
+    return value
+
+
+def record(results_dir: str | None, key: str, value) -> None:
+    """Keep `value` (a Result, a frame, a dict or a number) under `key` for the study's results.json
+    (a no-op when run interactively); `key` must be one of `LAYOUT`."""
+    if key not in LAYOUT:
+        raise KeyError(f"results.json has no key {key!r}: add it to workbench.publish.results.LAYOUT first")
+    if not results_dir:
+        return
+    value = getattr(value, "frame", value)
+    folder = Path(results_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{key}.json").write_text(json.dumps(plain(value), indent=1))
+
+
+def merge(results_dir: Path, base: dict) -> dict:
+    """`base` plus every recorded part, keyed by its file name."""
+    merged = dict(base)
+    for part in sorted(Path(results_dir).glob("*.json")):
+        merged[part.stem] = json.loads(part.read_text())
+    return merged

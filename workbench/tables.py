@@ -1,0 +1,327 @@
+"""Result tables: one convention for every analysis, readable on a page and in JupyterLab.
+
+A result is a tidy frame (one row per signal, band or group) whose columns follow one vocabulary:
+`n` (renewal decisions), `accounts` (the distinct accounts behind them), `churned` or `events`,
+an estimate (`auc`, a rate, an odds ratio, a difference) with its interval in `*ci_low`/`*ci_high`,
+and `verdict` in words where one applies. `readable` turns such a frame into what a reader sees:
+labels instead of column names, an estimate and its interval in one cell ("0.71 [0.64, 0.77]"),
+percentages as percentages, "yes"/"no" instead of booleans.
+"""
+
+from __future__ import annotations
+
+import html
+
+import numpy as np
+import pandas as pd
+
+from .measure.columns import COLUMNS
+from .publish.results import plain
+
+# Estimates whose interval columns carry their own prefix; any other estimate uses ci_low/ci_high.
+INTERVALS = {
+    "auc": ("auc_ci_low", "auc_ci_high"),
+    "churn_rate": ("churn_ci_low", "churn_ci_high"),
+    "expansion_rate": ("expansion_ci_low", "expansion_ci_high"),
+    "odds_ratio": ("or_ci_low", "or_ci_high"),
+}
+ESTIMATES = (
+    "estimate",
+    "difference",
+    "rate",
+    "probability",
+    "response_rate",
+    "expansion_rate",
+    "churn_rate",
+    "auc",
+    "slowest_share",
+    "referral_rate",
+)
+LABELS = {
+    "signal": "Signal",
+    "n": "Decisions",
+    "accounts": "Accounts",
+    "churned": "Churned",
+    "renewed": "Renewed",
+    "events": "Events",
+    "expanded": "Expanded",
+    "auc": "AUC",
+    "reference_auc": "AUC of the health score",
+    "difference": "Difference",
+    "estimate": "Estimate",
+    "odds_ratio": "Odds ratio per SD",
+    "min_detectable_auc": "Smallest AUC detectable",
+    "decisions_needed": "Decisions needed",
+    "verdict": "Verdict",
+    "conclusion": "Conclusion",
+    "predictive": "Predictive",
+    "inverse": "Inverse",
+    "rate": "Rate",
+    "churn_rate": "Churn rate",
+    "expansion_rate": "Expansion rate",
+    "expansion_arr": "Expansion ARR",
+    "probability": "Probability",
+    "band": "Band",
+    "landmark_month": "Month of the goal",
+    "attainment_final": "Final attainment",
+    "attainment_now": "Attainment now",
+    "projected_at_renewal": "Projected at renewal",
+    "months_left": "Months left",
+    "metric": "Goal metric",
+    "slowest_input": "Slowest input",
+    "slowest_input_pace": "Its pace",
+    "input": "Input",
+    "goals": "Goals",
+    "slowest_in": "Slowest in",
+    "slowest_share": "Share of goals where slowest",
+    "median_pace": "Median pace",
+    "exceeded": "Final attainment",
+    "red_people": "Red decision maker or champion",
+    "hidden_risk": "Hidden risk",
+    "off_track": "Goal off track",
+    "decision_maker_coverage": "What we knew of the decision maker",
+    "table": "Table",
+    "rows": "Rows",
+    "first": "First date",
+    "last": "Last date",
+    "empty_cells": "Empty cells",
+    "role": "Role",
+    "answered": "Answered",
+    "response_rate": "Response rate",
+    "feature": "Feature",
+    "users": "Users",
+    "count": "Churned accounts",
+    "mean": "Mean",
+    "std": "Standard deviation",
+    "min": "Lowest",
+    "25%": "Lower quartile",
+    "50%": "Median",
+    "75%": "Upper quartile",
+    "max": "Highest",
+    "exploratory": "Exploratory",
+    "warning": "Note",
+    "colour": "Colour at observation",
+    "churned_arr": "Churned ARR",
+    "share_of_churned_arr": "Share of churned ARR",
+    "category": "NPS category",
+    "referral_rate": "Referral rate",
+    "referral_arr": "Referral ARR",
+    "referral_arr_per_account": "Referral ARR per account",
+    "group": "Who answered",
+    "share_of_decisions": "Share of decisions",
+    "unused_share": "Share with no use",
+    "churn_rate_users": "Churn rate of users",
+    "churn_rate_non_users": "Churn rate of non-users",
+    "coefficient_per_sd": "Coefficient per SD",
+    "wald_statistic": "Wald statistic",
+    "p_value": "p",
+    "p_holm": "p (Holm)",
+    "view": "View",
+    "ci_level": "Interval level",
+    "design_effect": "Design effect",
+    "df": "Degrees of freedom",
+}
+FORMATS = {
+    "auc": "{:.2f}",
+    "reference_auc": "{:.2f}",
+    "difference": "{:+.2f}",
+    "odds_ratio": "{:.2f}",
+    "min_detectable_auc": "{:.2f}",
+    "decisions_needed": "{:,.0f}",
+    "months_left": "{:.1f}",
+    "expansion_arr": "{:,.0f}",
+    "rows": "{:,.0f}",
+    "churned_arr": "{:,.0f}",
+    "referral_arr": "{:,.0f}",
+    "referral_arr_per_account": "{:,.0f}",
+    "coefficient_per_sd": "{:+.2f}",
+    "wald_statistic": "{:.1f}",
+    "p_value": "{:.3g}",
+    "p_holm": "{:.3g}",
+    **dict.fromkeys(
+        (
+            "attainment_final",
+            "attainment_now",
+            "projected_at_renewal",
+            "slowest_input_pace",
+            "median_pace",
+            "slowest_share",
+            "mean",
+            "std",
+            "min",
+            "25%",
+            "50%",
+            "75%",
+            "max",
+        ),
+        "{:.0%}",
+    ),
+    **dict.fromkeys(
+        (
+            "rate",
+            "churn_rate",
+            "expansion_rate",
+            "probability",
+            "response_rate",
+            "empty_cells",
+            "share_of_churned_arr",
+            "referral_rate",
+            "share_of_decisions",
+            "churn_rate_users",
+            "churn_rate_non_users",
+            "unused_share",
+        ),
+        "{:.1%}",
+    ),
+}
+# Values that are names from the code (signals, verdict codes): shown as a reader says them.
+NAMED_VALUES = ("signal", "conclusion", "feature", "role", "column")
+
+
+def label(column: str) -> str:
+    """A column's header on a page: the registry's label, this module's, or its words capitalized."""
+    if column in COLUMNS:
+        return COLUMNS[column].label
+    if column in LABELS:
+        return LABELS[column]
+    return column.replace("_", " ").capitalize()
+
+
+def value_label(value) -> str:
+    """A name from the code (a signal, a conclusion) as a reader says it."""
+    if not isinstance(value, str):
+        return value
+    return COLUMNS[value].label if value in COLUMNS else value.replace("_", " ")
+
+
+def _format_of(column: str, series: pd.Series) -> str | None:
+    if column in FORMATS:
+        return FORMATS[column]
+    if column in COLUMNS and COLUMNS[column].format:
+        return COLUMNS[column].format
+    if pd.api.types.is_bool_dtype(series):
+        return None
+    if pd.api.types.is_integer_dtype(series):
+        return "{:,}"
+    if pd.api.types.is_float_dtype(series):
+        whole = series.dropna()
+        return "{:,.0f}" if len(whole) and (whole == whole.round()).all() else "{:,.2f}"
+    return None
+
+
+def _cell(value, spec: str | None) -> str:
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return "–"
+    if isinstance(value, (bool, np.bool_)):
+        return "yes" if value else "no"
+    if isinstance(value, pd.Timestamp):
+        return f"{value:%Y-%m-%d}"
+    if spec:
+        try:
+            return spec.format(value)
+        except (ValueError, TypeError):
+            return str(value)
+    return str(value)
+
+
+def _interval_pairs(frame: pd.DataFrame) -> dict[str, tuple[str, str]]:
+    pairs = {est: ci for est, ci in INTERVALS.items() if est in frame and ci[0] in frame and ci[1] in frame}
+    if "ci_low" in frame and "ci_high" in frame:
+        free = next((est for est in ESTIMATES if est in frame and est not in pairs), None)
+        if free:
+            pairs[free] = ("ci_low", "ci_high")
+    return pairs
+
+
+def readable(frame: pd.DataFrame, formats: dict[str, str] | None = None) -> pd.DataFrame:
+    """`frame` as a reader sees it: every cell a string, an estimate and its interval in one cell,
+    headers from `label`. `formats` overrides a column's format spec."""
+    formats = formats or {}
+    pairs = _interval_pairs(frame)
+    hidden = {c for ci in pairs.values() for c in ci}
+    shown = {}
+    for column in frame.columns:
+        if column in hidden:
+            continue
+        series = frame[column]
+        spec = formats.get(column) or _format_of(column, series)
+        if pd.api.types.is_datetime64_any_dtype(series):
+            cells = [_cell(v, None) for v in series]
+        elif column in NAMED_VALUES:
+            cells = [_cell(value_label(v), None) for v in series]
+        else:
+            cells = [_cell(v, spec) for v in series]
+        header = label(column)
+        if column in pairs:
+            low, high = (frame[c] for c in pairs[column])
+            cells = [
+                text if pd.isna(lo) or pd.isna(hi) else f"{text} [{_cell(lo, spec)}, {_cell(hi, spec)}]"
+                for text, lo, hi in zip(cells, low, high)
+            ]
+            header = f"{header} [interval]"
+        shown[header] = cells
+    return pd.DataFrame(shown, index=frame.index)
+
+
+def html_table(frame: pd.DataFrame, formats: dict[str, str] | None = None, caption: str = "") -> str:
+    """An escaped HTML table of `readable(frame)`, numbers right-aligned, with an optional caption."""
+    shown = readable(frame, formats)
+    numeric = [label(c) for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c])]
+    text_columns = [c for c in shown.columns if c not in numeric and not c.endswith("[interval]")]
+    styler = (
+        shown.style.hide(axis="index")
+        .format(escape="html")
+        .set_table_attributes('class="wb-table"')
+        .set_properties(subset=text_columns, **{"text-align": "left"})
+    )
+    markup = styler.to_html()
+    return (f'<p class="wb-finding"><em>{html.escape(caption)}</em></p>' if caption else "") + markup
+
+
+class Result:
+    """What an analysis of a `Study` returns: a tidy frame that displays itself readably.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The tidy result (see the module's conventions).
+    caption : str
+        A sentence a reader needs to read the table: what n counts, what the intervals are.
+    key : str, optional
+        Its part of results.json, when it has one.
+    shown : list of str, optional
+        The columns a reader sees (all by default); `frame` keeps every column.
+
+    Notes
+    -----
+    In JupyterLab the result shows as a table with readable labels and formats; `frame` (or any
+    DataFrame attribute, such as ``result.loc`` or ``result["auc"]``) gives the numbers.
+    """
+
+    def __init__(self, frame: pd.DataFrame, caption: str = "", key: str | None = None, shown: list | None = None):
+        self.frame = frame.reset_index(drop=True)
+        self.caption = caption
+        self.key = key
+        self.shown = [c for c in shown if c in self.frame] if shown else list(self.frame.columns)
+
+    def __getattr__(self, name):
+        if name == "frame":  # not yet set (unpickling): no recursion through __getattr__
+            raise AttributeError(name)
+        return getattr(self.frame, name)
+
+    def __getitem__(self, key):
+        return self.frame[key]
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+    def __repr__(self) -> str:
+        table = readable(self.frame[self.shown]).to_string(index=False)
+        return f"{type(self).__name__}({self.caption or 'result'})\n{table}"
+
+    def _repr_html_(self) -> str:
+        return html_table(self.frame[self.shown], caption=self.caption)
+
+    def to_json(self) -> list[dict]:
+        """The rows as results.json holds them."""
+        return plain(self.frame)
