@@ -88,6 +88,9 @@ class World:
     # Support tickets, a dated table the contract does not know (support_tickets.csv), for analysts' own
     # hypotheses: tickets come faster the further an account is from its goal.
     ticket_effect: float = 2.5
+    # How much of the exported overall score follows what really drives renewal (0: none, as practitioners
+    # report; 1: the whole score does).
+    score_alignment: float = 0.0
 
     def __post_init__(self):
         if self.term_months not in (1, 3, 12):
@@ -262,6 +265,16 @@ def _drivers(rng, world: World, people: pd.DataFrame) -> dict[str, np.ndarray]:
     }
 
 
+def _renewal_part(world: World, drivers) -> np.ndarray:
+    """0-100 per account from the drivers that decide renewal, weighted as they weigh in `_decide`."""
+    drive = (
+        world.decision_maker_effect * drivers["decision_maker"]
+        + world.champion_effect * drivers["champion"]
+        + world.goal_effect * (drivers["attainment"] - 0.95) / 0.35
+    )
+    return np.clip(65 + 15 * (drive - drive.mean()) / max(drive.std(), 1e-9), 0, 100)
+
+
 def _decide(rng, world: World, drivers) -> tuple[np.ndarray, np.ndarray]:
     """Renewal draws whose log-odds are the knobs' weighted sum of drivers."""
     goal = (drivers["attainment"] - 0.95) / 0.35
@@ -426,7 +439,10 @@ def _health_scores(rng, world: World, people, drivers, accounts, start, active_u
         72 + 15 * drivers["end_user"][acct] + 8 * drivers["nps_attitude"][acct] + noise(len(acct)), 0, 100
     )
     support_part = np.clip(68 + 20 * drivers["health_factor"][acct] + noise(len(acct)), 0, 100)
-    overall = np.round(0.4 * usage_part + 0.3 * survey_part + 0.3 * support_part, 1)
+    overall = 0.4 * usage_part + 0.3 * survey_part + 0.3 * support_part
+    if world.score_alignment:
+        overall = (1 - world.score_alignment) * overall + world.score_alignment * _renewal_part(world, drivers)[acct]
+    overall = np.round(overall, 1)
     account_level = pd.DataFrame(
         {
             "account_id": accounts["account_id"].to_numpy()[acct],

@@ -20,9 +20,10 @@ from .inputs import privacy
 from .inputs.config import load_config
 from .inputs.loader import Dataset, load
 from .judge.revenue import cohort_revenue, renewal_rate
+from .judge.scorecard import Scorecard, propose
 from .judge.signals import validity, withhold
 from .measure import goals, renewals, snapshot, stakeholders
-from .measure.columns import COLUMNS, SIGNALS, Column, describe
+from .measure.columns import COLUMNS, SIGNALS, Column, component, describe
 from .measure.pointintime import Timeline, days
 from .tables import Result
 
@@ -125,6 +126,7 @@ class Study:
         open_frame = snapshot.open_contracts(self.contracts, as_of)
         self.open_people = stakeholders.person_health(data, open_frame, weights) if data.has("contacts") else None
         self.open_contracts = snapshot.measure(data, open_frame, weights, self.open_people)
+        self.columns.update({c: component(c) for c in self.decisions if str(c).startswith("component_")})
         self.growth = (
             goals.growth_model(data["goals"], data["goal_progress"], as_of)
             if data.has("goals") and data.has("goal_progress")
@@ -481,6 +483,26 @@ class Study:
             table.sort_values("arr", ascending=False),
             f"Accounts renewing in the next {days} days.",
             key="renewals_next_quarter",
+        )
+
+    def scorecard(self) -> Scorecard:
+        """A health score learned from the earlier decisions and proven on the later ones, beside the team's own.
+
+        Returns
+        -------
+        Scorecard
+            Its components with whole points summing to 100 (and their intervals over resamples), red and green
+            thresholds, the out-of-time AUCs and the paired gain over the exported health score; `proposed`
+            is False, with the reason, where the later decisions did not show a gain.
+        """
+        return self._once(
+            "scorecard",
+            lambda: propose(
+                self.decisions,
+                reference_red_below=self.config["health_red_below"],
+                reference_green_from=self.config["health_green_from"],
+                min_events=2 * self.config["min_events"],
+            ),
         )
 
     def stakeholder_views(self) -> Result:

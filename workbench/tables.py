@@ -15,7 +15,7 @@ import html
 import numpy as np
 import pandas as pd
 
-from .measure.columns import COLUMNS
+from .measure.columns import COLUMNS, component
 from .publish.results import plain
 
 # Estimates whose interval columns carry their own prefix; any other estimate uses ci_low/ci_high.
@@ -36,6 +36,7 @@ ESTIMATES = (
     "auc",
     "slowest_share",
     "referral_rate",
+    "points",
 )
 LABELS = {
     "signal": "Signal",
@@ -120,6 +121,13 @@ LABELS = {
     "ci_level": "Interval level",
     "design_effect": "Design effect",
     "df": "Degrees of freedom",
+    "component": "Component",
+    "direction": "Direction",
+    "points": "Points",
+    "score": "Score",
+    "red_below": "Red below",
+    "red_decisions": "Decisions in red",
+    "churned_arr_flagged": "Churned ARR flagged red",
 }
 FORMATS = {
     "auc": "{:.2f}",
@@ -131,6 +139,8 @@ FORMATS = {
     "months_left": "{:.1f}",
     "expansion_arr": "{:,.0f}",
     "rows": "{:,.0f}",
+    "points": "{:.0f}",
+    "churned_arr_flagged": "{:,.0f}",
     "churned_arr": "{:,.0f}",
     "referral_arr": "{:,.0f}",
     "referral_arr_per_account": "{:,.0f}",
@@ -175,13 +185,15 @@ FORMATS = {
     ),
 }
 # Values that are names from the code (signals, verdict codes): shown as a reader says them.
-NAMED_VALUES = ("signal", "conclusion", "feature", "role", "column")
+NAMED_VALUES = ("signal", "conclusion", "feature", "role", "column", "component")
 
 
 def label(column: str) -> str:
     """A column's header on a page: the registry's label, this module's, or its words capitalized."""
     if column in COLUMNS:
         return COLUMNS[column].label
+    if column.startswith("component_"):
+        return component(column).label
     if column in LABELS:
         return LABELS[column]
     return column.replace("_", " ").capitalize()
@@ -191,7 +203,7 @@ def value_label(value) -> str:
     """A name from the code (a signal, a conclusion) as a reader says it."""
     if not isinstance(value, str):
         return value
-    return COLUMNS[value].label if value in COLUMNS else value.replace("_", " ")
+    return label(value) if value in COLUMNS or value.startswith("component_") else value.replace("_", " ")
 
 
 def _format_of(column: str, series: pd.Series) -> str | None:

@@ -232,14 +232,29 @@ SIGNALS: tuple[str, ...] = (
 )
 
 
+def component(name: str) -> Column:
+    """A part of the exported scorecard (a component_* column of health_scores)."""
+    part = name.removeprefix("component_").replace("_", " ")
+    return Column(
+        name,
+        f"Score part: {part}",
+        f"the exported scorecard's {part} component (0-100)",
+        "health_scores (component columns of the overall rows)",
+        "latest on or before the observation date, at most 365 days old",
+        "{:.0f}",
+    )
+
+
 def describe(frame: pd.DataFrame, registry: dict[str, Column] | None = None) -> pd.DataFrame:
     """The registry's entry for each column of `frame`, in its order; columns it does not declare are
     described as extra exported columns (the config's extra_signals, or an export's own)."""
     registry = COLUMNS if registry is None else registry
     rows = []
     for name in frame.columns:
-        column = registry.get(name) or Column(
-            name, name, "an extra column of the export", "accounts or contracts", AS_EXPORTED
+        column = (
+            registry.get(name)
+            or (component(name) if str(name).startswith("component_") else None)
+            or Column(name, name, "an extra column of the export", "accounts or contracts", AS_EXPORTED)
         )
         rows.append(
             {

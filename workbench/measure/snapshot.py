@@ -69,6 +69,7 @@ def measure(
         score = overall_health(data["health_scores"], out)
         if not np.isnan(score).all():
             out["health_score"] = score
+            out = out.assign(**score_components(data["health_scores"], out))
     if data.has("contacts"):
         if people is None:
             people = stakeholders.person_health(data, out, scorecard_weights)
@@ -116,6 +117,17 @@ def overall_health(scores: pd.DataFrame, frame: pd.DataFrame) -> np.ndarray:
     return Timeline(overall["account_id"], overall["date"], {"score": overall["score"]}).latest(
         "score", frame["account_id"], days(frame["observation_date"]), stakeholders.SCORE_MAX_AGE_DAYS
     )
+
+
+def score_components(scores: pd.DataFrame, frame: pd.DataFrame) -> dict[str, np.ndarray]:
+    """The exported scorecard's parts (component_* columns of the overall rows), latest on or before observation."""
+    overall = scores.loc[scores["contact_id"].isna()] if "contact_id" in scores else scores
+    names = [c for c in overall.columns if str(c).startswith("component_")]
+    if not names:
+        return {}
+    timeline = Timeline(overall["account_id"], overall["date"], {n: overall[n].to_numpy(dtype=float) for n in names})
+    day = days(frame["observation_date"])
+    return {n: timeline.latest(n, frame["account_id"], day, stakeholders.SCORE_MAX_AGE_DAYS) for n in names}
 
 
 def goal_attainment(goal_table: pd.DataFrame, progress: pd.DataFrame, frame: pd.DataFrame) -> np.ndarray:

@@ -10,6 +10,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from ..judge.signals import label
+from ..tables import value_label
 from .report import COLORS
 
 
@@ -176,7 +177,7 @@ def reliability(curves: dict[str, pd.DataFrame]) -> go.Figure:
                 x=table["predicted"],
                 y=table["observed"],
                 mode="lines+markers",
-                name=name,
+                name=value_label(name),
                 error_y={
                     "type": "data",
                     "symmetric": False,
@@ -507,4 +508,36 @@ def decisions_over_time(table: pd.DataFrame) -> go.Figure:
         part = table.loc[table["outcome"] == outcome]
         fig.add_trace(go.Bar(x=part["month"], y=part["decisions"], name=outcome, marker_color=COLORS[outcome]))
     fig.update_layout(title="Renewal decisions per month", barmode="stack", height=360, yaxis={"title": "decisions"})
+    return fig
+
+
+def scorecard_weights(components: pd.DataFrame) -> go.Figure:
+    """The proposed scorecard's points per component, with their spread over resamples of the earlier period."""
+    table = components.loc[(components["points"] > 0) | (components["ci_high"] >= 5)].iloc[::-1]
+    names = [
+        value_label(c) + (" (reversed)" if d == "lower is better" else "")
+        for c, d in zip(table["component"], table["direction"])
+    ]
+    fig = go.Figure(
+        go.Bar(
+            x=table["points"],
+            y=names,
+            orientation="h",
+            marker={"color": COLORS["renewed"]},
+            error_x={
+                "type": "data",
+                "symmetric": False,
+                "array": (table["ci_high"] - table["points"]).clip(lower=0),
+                "arrayminus": (table["points"] - table["ci_low"]).clip(lower=0),
+                "color": "#6b7280",
+            },
+            hovertemplate="%{y}: %{x} points<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        title="Proposed scorecard: points per component (of 100), with 95% intervals over resamples",
+        xaxis={"title": "points", "range": [0, 100]},
+        height=max(260, 120 + 38 * len(table)),
+        margin={"l": 230},
+    )
     return fig

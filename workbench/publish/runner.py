@@ -160,6 +160,7 @@ def _run(
         "reports_dir": str(out.parent),
         "pseudonymize": pseudonymize,
         "study_cache": str(cache),
+        "report_folder": str(staging),
     }
     pages = []
     write_plotlyjs(staging)
