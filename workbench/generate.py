@@ -91,6 +91,10 @@ class World:
     # How much of the exported overall score follows what really drives renewal (0: none, as practitioners
     # report; 1: the whole score does).
     score_alignment: float = 0.0
+    # Usage of churning accounts falls by `usage_drop` over their last `usage_drop_days` (0: no drop): a
+    # signal that warns late.
+    usage_drop_days: int = 0
+    usage_drop: float = 0.7
 
     def __post_init__(self):
         if self.term_months not in (1, 3, 12):
@@ -174,7 +178,7 @@ def generate(world: World = World()) -> dict[str, pd.DataFrame]:
         "contracts": contracts,
         "contacts": people[["contact_id", "account_id", "role", "name", "email"]],
     }
-    tables["usage"] = _usage(rng, world, people, drivers, start, active_until)
+    tables["usage"] = _usage(rng, world, people, drivers, start, active_until, decided & ~renewed)
     tables["surveys"] = _surveys(rng, world, people, drivers, start, active_until)
     tables["health_scores"] = _health_scores(rng, world, people, drivers, accounts, start, active_until)
     goals, progress, inputs = _goals(rng, terms, drivers, active_until)
@@ -372,13 +376,16 @@ def _months(start: np.ndarray, until: np.ndarray, owner: np.ndarray) -> tuple[np
     return owner[rows], dates, offset
 
 
-def _usage(rng, world: World, people, drivers, start, active_until) -> pd.DataFrame:
+def _usage(rng, world: World, people, drivers, start, active_until, churned) -> pd.DataFrame:
     account = people["account"].to_numpy()
     person_idx, dates, _ = _months(start[account], active_until[account], np.arange(len(people)))
     role = people["role_code"].to_numpy()[person_idx]
     acct = account[person_idx]
     base = np.array([2.0, 25.0, 40.0, 8.0])[role]
     rate = base * np.exp(0.6 * drivers["usage_intensity"][acct] + 0.25 * drivers["person"][person_idx])
+    if world.usage_drop_days:
+        late = churned[acct] & (dates > active_until[acct] - np.timedelta64(world.usage_drop_days, "D"))
+        rate = np.where(late, rate * (1 - world.usage_drop), rate)
     k = world.features
     feature = np.tile(FEATURES[:k], len(rate)) if k > 1 else None
     events = rng.poisson(np.repeat(rate / k * rng.gamma(4, 0.25, len(rate)), k)).astype(float)

@@ -53,6 +53,7 @@ OUTCOME_COLUMNS = (
 MEASURES = ("count", "sum", "mean", "latest")
 # "Renewing next quarter": 92 days covers any three calendar months.
 RENEWALS_DUE_DAYS = 92
+HORIZONS = (30, 60, 90, 180, 270, 365)
 PEOPLE_VIEWS = (
     "health_mean",
     "health_min",
@@ -244,18 +245,19 @@ class Study:
         """Every column of `decisions`: its label, meaning, source table and point-in-time rule."""
         return Result(describe(self.decisions, self.columns), "The columns of the decision table.")
 
-    def _judge(self, signals: list[str]) -> pd.DataFrame:
+    def _judge(self, signals: list[str], decisions: pd.DataFrame | None = None) -> pd.DataFrame:
         settings = self.config
+        decisions = self.decisions if decisions is None else decisions
         board = validity(
-            self.decisions,
+            decisions,
             signals,
             min_events=settings["min_events"],
             family_size=len(signals),
             min_useful_auc=settings["min_useful_auc"],
             undated=[s for s in settings["extra_signals"] if s in signals],
         )
-        terms = self.decisions["end_date"] - self.decisions["start_date"]
-        term_days = terms.dt.days.median() if len(self.decisions) else np.nan
+        terms = decisions["end_date"] - decisions["start_date"]
+        term_days = terms.dt.days.median() if len(decisions) else np.nan
         if "goal_attainment" in signals and term_days < SHORT_TERM_DAYS:
             board = withhold(board, "goal_attainment", SHORT_TERMS.format(days=term_days))
         return board
@@ -504,6 +506,55 @@ class Study:
                 min_events=2 * self.config["min_events"],
             ),
         )
+
+    def lead_time(self, horizons: tuple[int, ...] = HORIZONS) -> Result:
+        """How early does each signal warn? The report's signals measured again `horizons` days before renewal.
+
+        Parameters
+        ----------
+        horizons : tuple of int
+            Days before renewal at which to measure (the observation date moves; the decisions do not).
+
+        Returns
+        -------
+        Result
+            One row per signal and horizon: n, accounts, churned, auc with its interval and the conclusion.
+            Each horizon's intervals are simultaneous over the report's signals and clustered by account; the
+            study's own horizon repeats the scoreboard, the others are exploratory.
+        """
+
+        def compute():
+            weights = self.config["scorecard_weights"]
+            parts = []
+            for horizon in sorted(set(horizons) | {self.horizon_days}):
+                if horizon == self.horizon_days:
+                    board = self.scoreboard
+                else:
+                    frame = snapshot.decisions(self.contracts, self.as_of, self.window_months, horizon)
+                    board = self._judge(self.family, snapshot.measure(self.data, frame, weights))
+                parts.append(board.assign(horizon_days=horizon))
+            table = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+            columns = [
+                "signal",
+                "horizon_days",
+                "n",
+                "accounts",
+                "churned",
+                "auc",
+                "auc_ci_low",
+                "auc_ci_high",
+                "predictive",
+                "inverse",
+                "conclusion",
+            ]
+            return Result(
+                table[columns] if len(table) else pd.DataFrame(columns=columns),
+                "Each signal measured again at earlier observation dates; intervals simultaneous over the report's "
+                "signals at each horizon and clustered by account.",
+                key="lead_time",
+            )
+
+        return self._once("lead_time", compute)
 
     def stakeholder_views(self) -> Result:
         """Each view of an account's people judged like a signal: views in the report's family keep their

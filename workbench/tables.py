@@ -128,6 +128,8 @@ LABELS = {
     "red_below": "Red below",
     "red_decisions": "Decisions in red",
     "churned_arr_flagged": "Churned ARR flagged red",
+    "horizon_days": "Days before renewal",
+    "warns_from_days": "Warns from (days before renewal)",
 }
 FORMATS = {
     "auc": "{:.2f}",
@@ -185,7 +187,7 @@ FORMATS = {
     ),
 }
 # Values that are names from the code (signals, verdict codes): shown as a reader says them.
-NAMED_VALUES = ("signal", "conclusion", "feature", "role", "column", "component")
+NAMED_VALUES = ("signal", "conclusion", "feature", "role", "column", "component", "direction")
 
 
 def label(column: str) -> str:

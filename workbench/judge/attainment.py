@@ -104,6 +104,13 @@ def projection_error(check: pd.DataFrame) -> dict:
     }
 
 
+def churn_times_vary(frame: pd.DataFrame, min_distinct: int = 3) -> bool:
+    """True when churn falls at several distances from the observation date, so that a survival curve shows a
+    time course; with fixed terms every churn sits at the term's end and the curve would be a single step."""
+    churned = frame.loc[~frame["renewed"]]
+    return (churned["end_date"] - churned["observation_date"]).dt.days.nunique() >= min_distinct
+
+
 def survival_by_band(frame: pd.DataFrame, as_of) -> tuple[pd.DataFrame, dict]:
     """Kaplan-Meier curves of staying a customer after the observation date, by attainment band
     at observation, and the log-rank test across bands. Renewed accounts are censored at as_of."""

@@ -541,3 +541,36 @@ def scorecard_weights(components: pd.DataFrame) -> go.Figure:
         margin={"l": 230},
     )
     return fig
+
+
+def lead_time(lead: pd.DataFrame) -> go.Figure:
+    """Each signal's AUC at each horizon before renewal, earliest on the left; 0.5 is a coin toss."""
+    fig = go.Figure()
+    for signal, part in lead.dropna(subset=["auc"]).groupby("signal", sort=False):
+        part = part.sort_values("horizon_days")
+        fig.add_trace(
+            go.Scatter(
+                x=part["horizon_days"],
+                y=part["auc"],
+                mode="lines+markers",
+                name=value_label(signal),
+                error_y={
+                    "type": "data",
+                    "symmetric": False,
+                    "array": part["auc_ci_high"] - part["auc"],
+                    "arrayminus": part["auc"] - part["auc_ci_low"],
+                    "thickness": 1,
+                },
+                customdata=part[["n", "accounts"]],
+                hovertemplate="%{x} days before renewal: AUC %{y:.2f} (%{customdata[0]} decisions, "
+                "%{customdata[1]} accounts)<extra></extra>",
+            )
+        )
+    fig.add_hline(y=0.5, line_dash="dash", line_color="#6b7280", annotation_text="coin toss")
+    fig.update_layout(
+        title="How early does each signal warn? AUC for renewal by days before renewal",
+        xaxis={"title": "days before renewal (observation date)", "autorange": "reversed"},
+        yaxis={"title": "AUC for renewal"},
+        height=460,
+    )
+    return fig
