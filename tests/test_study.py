@@ -133,11 +133,12 @@ def test_pages_read_without_code_names_or_raw_booleans(report):
         assert not [s for s in signals if re.search(r"[a-z]_[a-z]", s)], signals
 
 
-def test_one_copy_of_plotlyjs_per_report_folder_loaded_by_relative_path(report):
+def test_one_copy_of_plotlyjs_and_the_stylesheet_per_report_folder_loaded_by_relative_path(report):
     assert (report / "plotly.min.js").stat().st_size > 1_000_000
+    assert not re.search(r"url\((?!data:)|@import", (report / "page.css").read_text())  # nothing from a network
     for page in report.glob("[0-9]*.html"):
-        assert 'src="plotly.min.js"' in page.read_text()
-        assert page.stat().st_size < 1_500_000, page.name  # the pages themselves carry no copy of the library
+        assert 'src="plotly.min.js"' in page.read_text() and 'href="page.css"' in page.read_text()
+        assert page.stat().st_size < 250_000, page.name  # the pages carry no copy of the library or the theme
     library = get_plotlyjs()[1000:1300]
     for notebook in report.glob("*.ipynb"):
         assert library not in notebook.read_text() and notebook.stat().st_size < 1_500_000
@@ -199,7 +200,7 @@ def test_a_second_run_replaces_the_folder_as_a_whole(report, hostile_world, tmp_
     run_study(hostile_world, AS_OF, out, notebook_folder=folder, log=lambda message: None)
     assert not (out / "stale.txt").exists() and (out / "results.json").exists()
     names = {p.name for p in out.iterdir()}
-    assert names == {"10_minimal.ipynb", "10_minimal.html", "index.html", "results.json", "plotly.min.js"}
+    assert names == {"10_minimal.ipynb", "10_minimal.html", "index.html", "results.json", "plotly.min.js", "page.css"}
 
 
 def test_a_failed_run_keeps_the_previous_report_and_the_failed_notebook(report, hostile_world, tmp_path):

@@ -186,6 +186,8 @@ def _generate(args) -> int:
             knobs[name] = (
                 (value.lower() in ("1", "true", "yes"))
                 if known[name] == "bool"
+                else value
+                if known[name] == "str"
                 else (int(value) if known[name] == "int" else float(value))
             )
         except ValueError:

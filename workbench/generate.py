@@ -95,12 +95,16 @@ class World:
     # signal that warns late.
     usage_drop_days: int = 0
     usage_drop: float = 0.7
+    # The shape of goal progress over a term: "mixed" (each account's own power curve), or one of CURVES for all.
+    curve: str = "mixed"
 
     def __post_init__(self):
         if self.term_months not in (1, 3, 12):
             raise ValueError(f"term_months must be 1, 3 or 12, not {self.term_months}")
         if self.products < 1:
             raise ValueError(f"products must be 1 or more, not {self.products}")
+        if self.curve != "mixed" and self.curve not in CURVES:
+            raise ValueError(f"curve must be mixed or one of {', '.join(CURVES)}, not {self.curve!r}")
 
     @classmethod
     def null(cls, **overrides) -> World:
@@ -181,7 +185,7 @@ def generate(world: World = World()) -> dict[str, pd.DataFrame]:
     tables["usage"] = _usage(rng, world, people, drivers, start, active_until, decided & ~renewed)
     tables["surveys"] = _surveys(rng, world, people, drivers, start, active_until)
     tables["health_scores"] = _health_scores(rng, world, people, drivers, accounts, start, active_until)
-    goals, progress, inputs = _goals(rng, terms, drivers, active_until)
+    goals, progress, inputs = _goals(rng, terms, drivers, active_until, world.curve)
     tables.update(goals=goals, goal_progress=progress, goal_inputs=inputs)
     tables["referrals"] = _referrals(rng, accounts, drivers, arr, start, active_until)
     # A stream of its own, so that the contract's tables do not change with this table.
@@ -475,7 +479,19 @@ def _health_scores(rng, world: World, people, drivers, accounts, start, active_u
     return pd.concat([account_level, person_level], ignore_index=True)
 
 
-def _goals(rng, terms: pd.DataFrame, drivers, active_until) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+# Progress toward a goal as a share of its final attainment, by the share of the term elapsed (0 to 1).
+CURVES = {
+    "linear": lambda e: e,
+    "concave": lambda e: (1 - np.exp(-4 * e)) / (1 - np.exp(-4)),  # fast early progress that saturates
+    "convex": lambda e: e**2.2,  # slow start, late surge
+    "s": lambda e: (1 / (1 + np.exp(-10 * (e - 0.5))) - 1 / (1 + np.exp(5))) / (1 - 2 / (1 + np.exp(5))),
+    "stalled": lambda e: np.minimum(e / 0.4, 1.0),  # all the progress early, then none
+}
+
+
+def _goals(
+    rng, terms: pd.DataFrame, drivers, active_until, curve: str = "mixed"
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     g = len(terms)
     account = terms["account"].to_numpy()
     kind = rng.integers(0, len(GOALS), g)
@@ -506,7 +522,8 @@ def _goals(rng, terms: pd.DataFrame, drivers, active_until) -> tuple[pd.DataFram
     goal_idx, dates, month = _months(start, until, np.arange(g))
     elapsed = np.clip((dates - start[goal_idx]).astype(int) / TERM_DAYS, 0, 1)
     shape = drivers["curve_shape"][account][goal_idx]
-    attainment = final[goal_idx] * elapsed**shape + rng.normal(0, 0.03, len(goal_idx))
+    progressed = elapsed**shape if curve == "mixed" else CURVES[curve](elapsed)
+    attainment = final[goal_idx] * progressed + rng.normal(0, 0.03, len(goal_idx))
     value = goals["baseline"].to_numpy()[goal_idx] + attainment * (target - baseline)[goal_idx]
     progress = pd.DataFrame(
         {"goal_id": goals["goal_id"].to_numpy()[goal_idx], "date": dates, "value": np.round(value, 2)}

@@ -93,17 +93,6 @@ def reach_probability(frame: pd.DataFrame, months=LANDMARKS) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True).rename(columns={"events": "reached", "rate": "probability"})
 
 
-def projection_error(check: pd.DataFrame) -> dict:
-    error = check["projected"] - check["actual"]
-    return {
-        "goals": len(check),
-        "mean_absolute_error": float(error.abs().mean()),
-        "bias": float(error.mean()),
-        "correlation": float(check[["projected", "actual"]].corr().iloc[0, 1]) if len(check) > 2 else np.nan,
-        "band_agreement": float((band(check["projected"]) == band(check["actual"])).mean()),
-    }
-
-
 def churn_times_vary(frame: pd.DataFrame, min_distinct: int = 3) -> bool:
     """True when churn falls at several distances from the observation date, so that a survival curve shows a
     time course; with fixed terms every churn sits at the term's end and the curve would be a single step."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..stats.growth import GrowthModel, fit_growth
+from ..stats.growth import FORMS, Basis, GrowthModel, fit_growth, population_shape
 from .pointintime import Timeline, days
 
 DAYS_PER_MONTH = 365.25 / 12
@@ -67,31 +67,74 @@ def landmarks(decisions: pd.DataFrame, goals: pd.DataFrame, progress: pd.DataFra
 
 
 def growth_model(goals: pd.DataFrame, progress: pd.DataFrame, until=None) -> GrowthModel:
-    """The growth-curve model fitted on measurements dated on or before `until` (all when None)."""
-    observed = curves(goals, progress)
+    """The growth-curve model fitted on measurements dated on or before `until` (all when None), on the form
+    whose projection from month 6 missed month 12 least out of sample (`choose_form`); its check is kept."""
     if until is not None:
-        observed = observed.loc[observed["date"] <= pd.Timestamp(until)]
-    return fit_growth(observed.loc[observed["month"] >= 0])
+        progress = progress.loc[progress["date"] <= pd.Timestamp(until)]
+    form, check = choose_form(goals, progress)
+    observed = curves(goals, progress)
+    observed = observed.loc[observed["month"] >= 0]
+    basis = (population_shape(observed) if form == "population shape" else None) or Basis(form)
+    model = fit_growth(observed, basis)
+    model.check = check
+    return model
 
 
 def projection_check(
-    goals: pd.DataFrame, progress: pd.DataFrame, from_month: float = 6, to_month: float = 12
+    goals: pd.DataFrame, progress: pd.DataFrame, from_month: float = 6, to_month: float = 12, form: str = "linear"
 ) -> pd.DataFrame:
-    """Project each goal from its first `from_month` months and compare with its actual attainment at
-    `to_month`, on the goals measured that long."""
+    """Out of sample: the goals measured for `to_month` months, in two halves; each half projected from its own
+    first `from_month` months by a model fitted on that and on everything else (the other half's whole
+    curves, as completed goals inform open ones), against its measured attainment at the end."""
     observed = curves(goals, progress)
+    observed = observed.loc[observed["month"] >= 0]
     reached = observed.groupby("goal_id")["month"].max()
     complete = reached.index[reached >= to_month - 0.5]
-    early = observed.loc[observed["goal_id"].isin(complete) & (observed["month"] <= from_month)]
-    model = fit_growth(early)
-    actual = (
-        observed.loc[observed["goal_id"].isin(complete)]
-        .sort_values("month")
-        .groupby("goal_id")
-        .last()[["attainment", "month"]]
-    )
-    projected = model.project(actual.index.to_series(), actual["month"])
-    return pd.DataFrame({"goal_id": actual.index, "projected": projected, "actual": actual["attainment"].to_numpy()})
+    parts = []
+    for half in (0, 1):
+        tested = complete[np.arange(len(complete)) % 2 == half]
+        is_tested = observed["goal_id"].isin(tested)
+        basis = population_shape(observed.loc[~is_tested], to_month) if form == "population shape" else Basis(form)
+        if basis is None or not len(tested):
+            continue
+        model = fit_growth(observed.loc[~is_tested | (observed["month"] <= from_month)], basis)
+        actual = observed.loc[is_tested].sort_values("month").groupby("goal_id").last()[["attainment", "month"]]
+        parts.append(
+            pd.DataFrame(
+                {
+                    "goal_id": actual.index,
+                    "projected": model.project(actual.index.to_series(), actual["month"]),
+                    "actual": actual["attainment"].to_numpy(),
+                }
+            )
+        )
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["goal_id", "projected", "actual"])
+
+
+def projection_error(check: pd.DataFrame) -> dict:
+    error = check["projected"] - check["actual"]
+    return {
+        "goals": len(check),
+        "mean_absolute_error": float(error.abs().mean()) if len(check) else np.nan,
+        "bias": float(error.mean()) if len(check) else np.nan,
+        "correlation": float(check[["projected", "actual"]].corr().iloc[0, 1]) if len(check) > 2 else np.nan,
+        "band_agreement": float((band(check["projected"]) == band(check["actual"])).mean()) if len(check) else np.nan,
+    }
+
+
+def choose_form(
+    goals: pd.DataFrame, progress: pd.DataFrame, from_month: float = 6, to_month: float = 12
+) -> tuple[str, pd.DataFrame]:
+    """Each form's out-of-sample projection error (`projection_check`), and the form that erred least
+    (linear where no goal has been measured long enough to check)."""
+    rows = [
+        {"form": form, **projection_error(projection_check(goals, progress, from_month, to_month, form))}
+        for form in FORMS
+    ]
+    table = pd.DataFrame(rows).assign(from_month=from_month, to_month=to_month)
+    judged = table.dropna(subset=["mean_absolute_error"])
+    best = judged.loc[judged["mean_absolute_error"].idxmin(), "form"] if len(judged) else "linear"
+    return str(best), table.assign(chosen=table["form"] == best)
 
 
 def input_lags(goal_inputs: pd.DataFrame, goal_ids: pd.Series, day) -> pd.DataFrame:

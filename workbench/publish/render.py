@@ -9,6 +9,7 @@ from nbconvert import HTMLExporter
 from nbconvert.preprocessors import Preprocessor
 
 TEMPLATES = Path(__file__).parent / "templates"
+PAGE_CSS = "page.css"
 
 
 class DropStderr(Preprocessor):
@@ -34,3 +35,17 @@ def to_html(notebook_path: Path, html_path: Path, title: str) -> Path:
     body, _ = exporter.from_notebook_node(notebook)
     html_path.write_text(body, encoding="utf-8")
     return html_path
+
+
+def write_page_css(folder: Path) -> Path:
+    """The lab theme's stylesheet, once per report folder, for the pages that link it."""
+    exporter = HTMLExporter(template_name="lab")
+    parts = []
+    for name in ("static/index.css", "static/theme-light.css"):
+        found = next((Path(base) / name for base in exporter.template_paths if (Path(base) / name).exists()), None)
+        if found is None:
+            raise FileNotFoundError(f"nbconvert's lab template has no {name}")
+        parts.append(found.read_text(encoding="utf-8"))
+    path = Path(folder) / PAGE_CSS
+    path.write_text("\n".join(parts), encoding="utf-8")
+    return path

@@ -32,7 +32,7 @@ from .folders import (
     remove_leftovers,
     staging_folder,
 )
-from .render import to_html
+from .render import to_html, write_page_css
 from .report import write_plotlyjs
 from .results import REQUIRED, merge, plain
 from .site import write_run_index, write_site
@@ -164,6 +164,7 @@ def _run(
     }
     pages = []
     write_plotlyjs(staging)
+    write_page_css(staging)
     books = notebooks(notebook_folder)
     for number, notebook in enumerate(books, 1):
         log(f"[{number}/{len(books)}] {notebook.stem}")
