@@ -97,6 +97,7 @@ class World:
     usage_drop: float = 0.7
     # The shape of goal progress over a term: "mixed" (each account's own power curve), or one of CURVES for all.
     curve: str = "mixed"
+    nps_day_noise: float = 0.8  # standard deviation of an NPS answer around the person's stance: "a good or bad day"
 
     def __post_init__(self):
         if self.term_months not in (1, 3, 12):
@@ -426,7 +427,14 @@ def _surveys(rng, world: World, people, drivers, start, active_until) -> pd.Data
     acct = account[person_idx]
     mood = np.array([-0.3, 0.2, 0.6, 0.0])[role] + drivers["person"][person_idx]
     score = np.clip(
-        np.round(7.0 + 1.3 * mood + 1.6 * drivers["nps_attitude"][acct] + rng.normal(0, 0.8, len(acct))), 0, 10
+        np.round(
+            7.0
+            + 1.3 * mood
+            + 1.6 * drivers["nps_attitude"][acct]
+            + world.nps_day_noise * rng.standard_normal(len(acct))
+        ),
+        0,
+        10,
     )
     m = len(acct)
     return pd.DataFrame(

@@ -19,10 +19,12 @@ from .errors import UsageError
 from .inputs import privacy
 from .inputs.config import load_config
 from .inputs.loader import Dataset, load
+from .judge.behaviour import judge_behaviour
 from .judge.revenue import cohort_revenue, renewal_rate
 from .judge.scorecard import Scorecard, propose
 from .judge.signals import validity, withhold
 from .measure import goals, renewals, snapshot, stakeholders
+from .measure.behaviour import behaviour_metrics
 from .measure.columns import COLUMNS, SIGNALS, Column, component, describe
 from .measure.pointintime import Timeline, days
 from .tables import Result
@@ -555,6 +557,34 @@ class Study:
             )
 
         return self._once("lead_time", compute)
+
+    def behaviour(self, window_days: int = 90) -> Result:
+        """Which usage behaviour warns of churn? Behavioural metrics measured at each observation date where the
+        usage lies, added to `decisions`, and judged as one exploratory family of their own.
+
+        Returns
+        -------
+        Result
+            One row per metric (and the plain usage sum beside them): n, accounts, churned, auc with its interval,
+            the lift of its riskiest decile, its group among correlated metrics, and the conclusion.
+        """
+
+        def compute():
+            if self.data.usage is None:
+                return Result(pd.DataFrame(columns=["signal", "n", "auc"]), "No usage table.")
+            metrics = behaviour_metrics(self.data.usage, self.decisions, window_days)
+            for name in metrics:
+                self.decisions[name] = metrics[name]
+            judged = [*metrics.columns, *(["usage"] if "usage" in self.decisions else [])]
+            board = judge_behaviour(self.decisions, judged, self.config["min_events"], self.config["min_useful_auc"])
+            return Result(
+                board,
+                "Exploratory, outside the report's family: intervals simultaneous over these metrics and clustered "
+                "by account; lift: churn rate of the riskiest tenth over the churn rate of all; metrics in one group "
+                "move together (|correlation| > 0.7).",
+            )
+
+        return self._once("behaviour", compute)
 
     def stakeholder_views(self) -> Result:
         """Each view of an account's people judged like a signal: views in the report's family keep their

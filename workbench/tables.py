@@ -129,6 +129,8 @@ LABELS = {
     "red_decisions": "Decisions in red",
     "churned_arr_flagged": "Churned ARR flagged red",
     "horizon_days": "Days before renewal",
+    "top_decile_lift": "Lift in the riskiest tenth",
+    "metric_group": "Group (moves together)",
     "warns_from_days": "Warns from (days before renewal)",
 }
 FORMATS = {
@@ -142,6 +144,7 @@ FORMATS = {
     "expansion_arr": "{:,.0f}",
     "rows": "{:,.0f}",
     "points": "{:.0f}",
+    "top_decile_lift": "{:.1f}x",
     "churned_arr_flagged": "{:,.0f}",
     "churned_arr": "{:,.0f}",
     "referral_arr": "{:,.0f}",

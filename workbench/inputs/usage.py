@@ -137,6 +137,38 @@ class Usage:
         total[found["position"].to_numpy()] = found["events"].to_numpy(dtype=float)
         return total
 
+    def behaviour(self, account: pd.Series, day: np.ndarray, window_days: int) -> pd.DataFrame:
+        """Per (account, day), in one pass where the usage lies: events in (day - window_days, day] and in the
+        window before it, distinct active contacts and features in the window, and the last day of any use on
+        or before `day` (NaN when never)."""
+        window = int(window_days)
+        users = "count(DISTINCT u.contact_id)" if self.has_contacts else "NULL"
+        features = "count(DISTINCT u.feature)" if self.features else "NULL"
+        found = self._query(
+            f"""
+            SELECT p.position,
+                   coalesce(sum(u.events) FILTER (WHERE u.day > p.day - {window}), 0) AS events,
+                   coalesce(sum(u.events) FILTER (WHERE u.day > p.day - {2 * window} AND u.day <= p.day - {window}),
+                            0) AS events_before,
+                   {users} FILTER (WHERE u.day > p.day - {window} AND u.events > 0) AS active_users,
+                   {features} FILTER (WHERE u.day > p.day - {window} AND u.events > 0) AS features_used,
+                   max(u.day) FILTER (WHERE u.events > 0) AS last_day
+            FROM points p JOIN usage u ON u.account_id = p.entity AND u.day <= p.day GROUP BY p.position""",
+            self._points(account, day),
+        )
+        out = pd.DataFrame(
+            {"events": 0.0, "events_before": 0.0, "active_users": 0.0, "features_used": 0.0, "last_day": np.nan},
+            index=range(len(account)),
+        )
+        position = found["position"].to_numpy()
+        for column in out.columns:
+            out.loc[position, column] = pd.to_numeric(found[column], errors="coerce").to_numpy(dtype=float)
+        if not self.has_contacts:
+            out["active_users"] = np.nan
+        if not self.features:
+            out["features_used"] = np.nan
+        return out
+
     def feature_sums(self, account: pd.Series, day: np.ndarray, window_days: int) -> pd.DataFrame:
         """Like window_sums, one column per feature (0 where a feature was not used)."""
         found = self._query(

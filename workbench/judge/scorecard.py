@@ -19,11 +19,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy.cluster.hierarchy import fcluster, linkage
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupKFold
 
 from ..stats.auc import auc_interval
+from ..stats.groups import correlated_groups
 from .signals import validity, versus_reference
 from .watermelon import watermelon
 
@@ -153,15 +153,6 @@ def percentile_scale(fit_values: pd.Series, values: pd.Series) -> np.ndarray:
     return np.where(values.isna(), 0.5, scaled)
 
 
-def _groups(scaled: pd.DataFrame) -> np.ndarray:
-    if scaled.shape[1] == 1:
-        return np.array([1])
-    correlation = scaled.corr().fillna(0).to_numpy()
-    distance = 1 - np.abs(correlation)
-    condensed = distance[np.triu_indices_from(distance, k=1)]
-    return fcluster(linkage(np.clip(condensed, 0, None), "average"), 1 - TWINS, criterion="distance")
-
-
 def _grouped(scaled: pd.DataFrame, groups: np.ndarray) -> np.ndarray:
     return np.column_stack([scaled.loc[:, groups == g].mean(axis=1) for g in np.unique(groups)])
 
@@ -256,7 +247,7 @@ def propose(
     raw = pd.DataFrame({c: percentile_scale(early[c], early[c]) for c in names}, index=early.index)
     direction = {c: auc_interval(early[c].fillna(early[c].median()), early["renewed"])[0] >= 0.5 for c in names}
     scaled = raw.apply(lambda column: column if direction[column.name] else 1 - column)
-    groups = _groups(scaled)
+    groups = correlated_groups(scaled, TWINS)
     x = _grouped(scaled, groups)
     accounts = early["account_id"].to_numpy()
     penalty = _choose_penalty(x, y, accounts)

@@ -54,3 +54,43 @@ def nonresponse(decisions: pd.DataFrame) -> pd.DataFrame:
     order = {name: i for i, name in enumerate(groups)}
     table["share_of_decisions"] = table["n"] / len(decisions)
     return table.sort_values("group", key=lambda s: s.map(order)).reset_index(drop=True)
+
+
+def retest_reliability(surveys: pd.DataFrame) -> dict:
+    """How much of an NPS answer is the person and how much the day: for contacts who answered more than once,
+    the correlation of their first two answers (Fisher's interval; one pair per person, so pairs are
+    independent) and the intraclass correlation over all their answers (one-way ANOVA, ICC(1)): the share of
+    answer variance that is stable to the person. Its square root is how closely one answer tracks the
+    person's stance."""
+    answers = (
+        surveys.loc[(surveys["survey"] == "nps") & surveys["contact_id"].notna()] if "contact_id" in surveys else None
+    )
+    if answers is None or answers.empty:
+        return {"contacts": 0}
+    answers = answers.sort_values("date")
+    counts = answers.groupby("contact_id")["score"].transform("size")
+    repeated = answers.loc[counts >= 2]
+    people = repeated["contact_id"].nunique()
+    if people < 10:
+        return {"contacts": int(people)}
+    order = repeated.groupby("contact_id").cumcount()
+    first = repeated.loc[order == 0].set_index("contact_id")["score"]
+    second = repeated.loc[order == 1].set_index("contact_id")["score"].reindex(first.index)
+    r = float(np.corrcoef(first, second)[0, 1])
+    z, se = np.arctanh(np.clip(r, -0.999999, 0.999999)), 1 / np.sqrt(max(people - 3, 1))
+    grouped = repeated.groupby("contact_id")["score"]
+    k = grouped.size()
+    grand = repeated["score"].mean()
+    between = float((k * (grouped.mean() - grand) ** 2).sum() / (people - 1))
+    within = float(((repeated["score"] - grouped.transform("mean")) ** 2).sum() / (len(repeated) - people))
+    k0 = float((len(repeated) - (k**2).sum() / len(repeated)) / (people - 1))
+    icc = (between - within) / (between + (k0 - 1) * within) if between + (k0 - 1) * within > 0 else np.nan
+    return {
+        "contacts": int(people),
+        "answers": int(len(repeated)),
+        "retest_correlation": r,
+        "ci_low": float(np.tanh(z - 1.96 * se)),
+        "ci_high": float(np.tanh(z + 1.96 * se)),
+        "stable_share": float(icc),
+        "single_answer_tracks": float(np.sqrt(max(icc, 0.0))),
+    }

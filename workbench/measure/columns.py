@@ -76,6 +76,41 @@ def _role_columns() -> list[Column]:
     return health + answers
 
 
+def _behaviour_columns() -> list[Column]:
+    window = "usage dated in the 90 days up to the observation date"
+    return [
+        Column(
+            "usage_change",
+            "Usage change",
+            "log ratio of events in the window to the 90 days before it (-0.69: halved)",
+            "usage",
+            "usage dated in the 180 days up to the observation date",
+            "{:+.2f}",
+        ),
+        Column("active_users", "Active users", "distinct contacts with events", "usage", window, "{:,.0f}"),
+        Column(
+            "events_per_active_user", "Events per active user", "events over active users", "usage", window, "{:,.1f}"
+        ),
+        Column(
+            "seat_utilization",
+            "Seat utilization",
+            "active users over seats under contract",
+            "usage, contracts",
+            window,
+            "{:.0%}",
+        ),
+        Column(
+            "days_since_last_use",
+            "Days since last use",
+            "days from the last day with events",
+            "usage",
+            "usage dated on or before the observation date",
+            "{:,.0f}",
+        ),
+        Column("feature_breadth", "Feature breadth", "share of the product's features used", "usage", window, "{:.0%}"),
+    ]
+
+
 COLUMNS: dict[str, Column] = {
     column.name: column
     for column in [
@@ -215,6 +250,7 @@ COLUMNS: dict[str, Column] = {
             "{:.0f}",
         ),
         *_role_columns(),
+        *_behaviour_columns(),
     ]
 }
 
