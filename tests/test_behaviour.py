@@ -49,3 +49,23 @@ def test_nps_test_retest_tells_the_person_from_the_day(noise, low, high):
     retest = retest_reliability(generate(World(accounts=1500, seed=2, nps_day_noise=noise))["surveys"])
     assert retest["contacts"] > 100
     assert low < retest["stable_share"] < high and retest["ci_low"] < retest["retest_correlation"] < retest["ci_high"]
+
+
+def test_behaviour_without_contacts_or_features_leaves_those_metrics_out(tmp_path):
+    # A bare export: account, date and events only (no contact_id, no feature).
+    from workbench.inputs.usage import from_frame
+
+    frame = pd.DataFrame(
+        {
+            "account_id": ["A1", "A1", "A2"],
+            "date": pd.to_datetime(["2026-01-05", "2026-03-05", "2026-02-01"]),
+            "events": [3.0, 5.0, 1.0],
+        }
+    )
+    usage = from_frame(frame)
+    points = pd.DataFrame({"account_id": ["A1", "A2", "A3"], "observation_date": pd.to_datetime(["2026-03-31"] * 3)})
+    from workbench.measure.behaviour import behaviour_metrics
+
+    metrics = behaviour_metrics(usage, points)
+    assert "active_users" not in metrics and "feature_breadth" not in metrics
+    assert metrics["days_since_last_use"].iloc[0] == 26 and np.isnan(metrics["days_since_last_use"].iloc[2])

@@ -142,16 +142,17 @@ class Usage:
         window before it, distinct active contacts and features in the window, and the last day of any use on
         or before `day` (NaN when never)."""
         window = int(window_days)
-        users = "count(DISTINCT u.contact_id)" if self.has_contacts else "NULL"
-        features = "count(DISTINCT u.feature)" if self.features else "NULL"
+        active = f"FILTER (WHERE u.day > p.day - {window} AND u.events > 0)"
+        users = f"count(DISTINCT u.contact_id) {active}" if self.has_contacts else "NULL"
+        features = f"count(DISTINCT u.feature) {active}" if self.features else "NULL"
         found = self._query(
             f"""
             SELECT p.position,
                    coalesce(sum(u.events) FILTER (WHERE u.day > p.day - {window}), 0) AS events,
                    coalesce(sum(u.events) FILTER (WHERE u.day > p.day - {2 * window} AND u.day <= p.day - {window}),
                             0) AS events_before,
-                   {users} FILTER (WHERE u.day > p.day - {window} AND u.events > 0) AS active_users,
-                   {features} FILTER (WHERE u.day > p.day - {window} AND u.events > 0) AS features_used,
+                   {users} AS active_users,
+                   {features} AS features_used,
                    max(u.day) FILTER (WHERE u.events > 0) AS last_day
             FROM points p JOIN usage u ON u.account_id = p.entity AND u.day <= p.day GROUP BY p.position""",
             self._points(account, day),
