@@ -6,7 +6,7 @@ AS_OF ?= 2026-10-31
 SAMPLE := data/sample
 SAMPLE_ACCOUNTS ?= 1000
 # The generator's newest table: a sample made by an older version is made again (deterministic per seed).
-SAMPLE_MADE := $(SAMPLE)/support_tickets.csv
+SAMPLE_MADE := $(SAMPLE)/activities.csv
 
 .PHONY: study test lab bench calibrate constraints clean
 

@@ -23,6 +23,7 @@ import pandas as pd
 from sklearn.metrics import roc_auc_score
 
 from benchmarks.memory import TreePeak
+from workbench import Study
 from workbench.generate import World, generate, write
 from workbench.inputs.loader import load
 from workbench.judge.signals import validity
@@ -34,6 +35,7 @@ from workbench.stats.auc import bootstrap_auc
 RESULTS = Path(__file__).resolve().parent / "results"
 AS_OF = World.as_of  # where the generated worlds end
 STUDY = "study end to end (all notebooks)"
+EXTRAS = "lead time + behaviour (share of study)"
 # (what, accounts: a size, "largest" in the run or None for any, stage, measured column, limit, unit,
 #  whether the limit is a ceiling), from the issue "Scale"
 TARGETS = [
@@ -42,6 +44,7 @@ TARGETS = [
     ("study, 10k accounts", 10_000, STUDY, "seconds", 60.0, "s", True),
     ("snapshot throughput", "largest", "snapshot: usage window sums", "rows_per_second", 10e6, "rows/s", False),
     ("2,000 bootstrap AUCs on 100k", None, "bootstrap: 2,000 AUCs on 100k", "seconds", 2.0, "s", True),
+    ("lead time + behaviour, share of the 100k study", 100_000, EXTRAS, "share", 0.20, "share", True),
 ]
 
 
@@ -142,8 +145,18 @@ def bench(accounts: int, features: int, work_dir: Path, with_study: bool) -> lis
         lambda: bootstrap_auc(score, positive, 2000),
         reference=lambda: reference_bootstrap(score, positive),
     )
+    prepared = stages.time("Study.load: check, measure every decision", lambda: Study.load(folder, AS_OF))
+    stages.time("  lead time: 6 horizons", prepared.lead_time)
+    stages.time("  behaviour metrics (DuckDB)", prepared.behaviour)
+    stages.time("  capacity: detection, touches, books", prepared.capacity)
+    del prepared
     if with_study:
         stages.rows += study(accounts, folder, work_dir / f"report_{accounts}_{features}" / AS_OF)
+        added = sum(r["seconds"] for r in stages.rows if r["stage"].startswith(("  lead time", "  behaviour")))
+        whole = next(r["seconds"] for r in stages.rows if r["stage"] == STUDY)
+        stages.rows.append(row(accounts, EXTRAS, added, note=f"{added:.1f} s of {whole:.1f} s"))
+        stages.rows[-1]["share"] = round(added / whole, 3)
+        print(f"  {EXTRAS:44} {added / whole:9.1%}", flush=True)
     return stages.rows
 
 
@@ -200,6 +213,8 @@ def verdicts(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def _amount(value: float, unit: str) -> str:
+    if unit == "share":
+        return f"{value:.0%}"
     if unit == "rows/s":
         return f"{value / 1e6:.1f}M rows/s"
     return f"{value:,.{1 if value < 100 else 0}f} {unit}"
@@ -217,7 +232,7 @@ def main() -> None:
     for accounts in (int(s) for s in args.sizes.split(",")):
         rows += bench(accounts, args.features, work_dir, not args.no_study)
     table = pd.DataFrame(rows)
-    print("\n" + table.drop(columns=["note", "rows_per_second"], errors="ignore").to_string(index=False))
+    print("\n" + table.drop(columns=["note", "rows_per_second", "share"], errors="ignore").to_string(index=False))
     targets = verdicts(table)
     if not targets.empty:
         print("\n" + targets.to_string(index=False))

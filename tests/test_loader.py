@@ -64,6 +64,8 @@ BROKEN = [  # (table, change, column named in the error, words in the message)
     ("goals", lambda f: f.assign(target=f["baseline"]), "target", "equal to their baseline"),
     ("goal_progress", set_cell("goal_id", 0, "G-missing"), "goal_id", "not in the goals table"),
     ("referrals", set_cell("date", 0, "yesterday"), "date", "not a date"),
+    ("activities", set_cell("kind", 0, "phone call"), "kind", "outside the allowed set"),
+    ("activities", set_cell("date", 0, "next week"), "date", "not a date"),
 ]
 
 

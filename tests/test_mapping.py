@@ -96,12 +96,29 @@ def crm_export(small_world, tmp_path) -> Path:
             "score": "Score",
         }
     ).to_csv(out / "nps_responses.csv", index=False)
+    activities = read(small_world / "activities.csv")
+    automated = activities["kind"] == "automated"
+    activities["channel"] = np.where(
+        automated,
+        activities["channel"].map({"email": "Journey Email", "in_app": "In-App Guide", "webinar": "Webinar Invite"}),
+        activities["channel"].map({"call": "Call", "email": "Email", "meeting": "Meeting", "qbr": "QBR"}),
+    )
+    activities["date"] = day_first(activities["date"])
+    activities.drop(columns="kind").rename(
+        columns={
+            "account_id": "Account ID",
+            "contact_id": "Contact ID",
+            "date": "Activity Date",
+            "channel": "Activity Type",
+            "csm": "Owner",
+        }
+    ).to_csv(out / "cs_timeline.csv", index=False)
     return out
 
 
 def test_messy_export_loads_as_the_contract_tables(crm_export, small_world):
     mapped, native = load(crm_export, EXAMPLE), load(small_world)
-    for name in ("accounts", "contracts", "contacts", "surveys"):
+    for name in ("accounts", "contracts", "contacts", "surveys", "activities"):
         left = mapped[name].sort_values(mapped[name].columns[0]).reset_index(drop=True)
         right = native[name].sort_values(native[name].columns[0]).reset_index(drop=True)
         pd.testing.assert_frame_equal(left[right.columns], right, check_dtype=False)

@@ -243,3 +243,5 @@ def test_a_study_on_the_required_tables_alone_says_what_it_skipped(small_world, 
     assert "No signal could be measured" in (out / "10_signal_validity.html").read_text()
     assert "No goals or goal_progress table" in (out / "30_goal_attainment.html").read_text()
     assert "per-stakeholder health is skipped" in (out / "20_stakeholder_health.html").read_text()
+    assert results["capacity"] is None
+    assert "Export it from your CS platform" in (out / "50_capacity.html").read_text()

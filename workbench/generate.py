@@ -54,6 +54,10 @@ GOALS = (  # metric, baseline, target (lower-is-better when target < baseline)
 )
 GOAL_INPUTS = np.array(["booked_meetings", "demos", "proposals"])
 TERM_DAYS = 365
+TIMELY_DAYS = 30
+RED_BELOW = 40  # the workbench's default red line for a health score
+HUMAN_CHANNELS = np.array(["call", "email", "meeting", "qbr"])
+AUTOMATED_CHANNELS = np.array(["email", "in_app", "webinar"])
 
 
 @dataclass(frozen=True)
@@ -98,6 +102,14 @@ class World:
     # The shape of goal progress over a term: "mixed" (each account's own power curve), or one of CURVES for all.
     curve: str = "mixed"
     nps_day_noise: float = 0.8  # standard deviation of an NPS answer around the person's stance: "a good or bad day"
+    # The CS team's touches (activities.csv), see _touch_plan: a red decision maker is answered by a human touch
+    # with a chance rising by `risk_targeting` per 10 points below red, after a delay that grows as (book / median
+    # book) ** `book_slowdown`; a human touch within TIMELY_DAYS of turning at risk adds `touch_effect` to the
+    # log-odds of renewal.
+    touch_effect: float = 1.0
+    risk_targeting: float = 2.0
+    book_slowdown: float = 1.0
+    touch_delay_days: float = 20.0  # mean delay of a CSM's answer at the median book size
 
     def __post_init__(self):
         if self.term_months not in (1, 3, 12):
@@ -137,7 +149,10 @@ def generate(world: World = World()) -> dict[str, pd.DataFrame]:
     segment_code = accounts["segment_code"].to_numpy()
     arr = np.round(SEGMENT_ARR[segment_code] * rng.lognormal(0, 0.5, n), -2)
 
-    renewed, reason, p_renew = _decide(rng, world, drivers)
+    # The touches come from a stream of their own, so the other tables do not change with the touch knobs.
+    touches = _touch_plan(np.random.default_rng([world.seed, 11]), world, accounts, people, drivers, start, new, as_of)
+    accounts["csm"] = touches["csm"]
+    renewed, reason, p_renew = _decide(rng, world, drivers, touches["timely"])
     decided = ~new
     growth = np.clip(0.4 * np.maximum(drivers["attainment"] - 1, 0) + rng.normal(-0.02, 0.06, n), -0.4, 1.0)
     renewal_arr = np.where(renewed, np.round(arr * (1 + growth), -2), 0.0)
@@ -185,7 +200,9 @@ def generate(world: World = World()) -> dict[str, pd.DataFrame]:
     }
     tables["usage"] = _usage(rng, world, people, drivers, start, active_until, decided & ~renewed)
     tables["surveys"] = _surveys(rng, world, people, drivers, start, active_until)
-    tables["health_scores"] = _health_scores(rng, world, people, drivers, accounts, start, active_until)
+    tables["health_scores"] = _health_scores(
+        rng, world, people, drivers, accounts, start, active_until, touches["first_scores"]
+    )
     goals, progress, inputs = _goals(rng, terms, drivers, active_until, world.curve)
     tables.update(goals=goals, goal_progress=progress, goal_inputs=inputs)
     tables["referrals"] = _referrals(rng, accounts, drivers, arr, start, active_until)
@@ -193,9 +210,15 @@ def generate(world: World = World()) -> dict[str, pd.DataFrame]:
     tables["support_tickets"] = _tickets(
         np.random.default_rng([world.seed, 7]), world, accounts, drivers, start, active_until
     )
-    tables["truth"] = pd.DataFrame(
-        {"account_id": accounts["account_id"], **{k: v for k, v in drivers.items() if k != "person"}}
+    tables["activities"] = _activities(touches, accounts, people, start, active_until)
+    truth = {k: v for k, v in drivers.items() if k != "person"}
+    truth.update({k: touches[k] for k in ("onset", "timely", "book")})
+    # The renewal chance of each account with and without a timely touch, for the true effect of one.
+    truth["p_churn_touched"], truth["p_churn_untouched"] = (
+        1 - _decide(np.random.default_rng(0), world, drivers, np.full(n, flag), calibrate_with=touches["timely"])[2]
+        for flag in (True, False)
     )
+    tables["truth"] = pd.DataFrame({"account_id": accounts["account_id"], **truth})
     return tables
 
 
@@ -284,10 +307,11 @@ def _renewal_part(world: World, drivers) -> np.ndarray:
     return np.clip(65 + 15 * (drive - drive.mean()) / max(drive.std(), 1e-9), 0, 100)
 
 
-def _decide(rng, world: World, drivers) -> tuple[np.ndarray, np.ndarray]:
-    """Renewal draws whose log-odds are the knobs' weighted sum of drivers."""
+def _decide(rng, world: World, drivers, timely, calibrate_with=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Renewal draws whose log-odds are the knobs' weighted sum of drivers (and of a timely human touch); the
+    intercept gives the intended churn with the touches of `calibrate_with` (by default `timely`)."""
     goal = (drivers["attainment"] - 0.95) / 0.35
-    logit = (
+    base = (
         world.nps_effect * drivers["nps_attitude"]
         + world.usage_effect * drivers["usage_intensity"]
         + world.health_effect * drivers["health_factor"]
@@ -296,18 +320,102 @@ def _decide(rng, world: World, drivers) -> tuple[np.ndarray, np.ndarray]:
         + world.end_user_effect * drivers["end_user"]
         + world.goal_effect * goal
     )
+    touched = timely if calibrate_with is None else calibrate_with
+    calibrating = base + world.touch_effect * touched
     value_churn = max(world.base_churn - world.external_churn, 0.005)
     low, high = -20.0, 20.0  # intercept giving the intended mean churn, by bisection
     for _ in range(60):
         mid = (low + high) / 2
-        churn = 1 - 1 / (1 + np.exp(-(mid + logit)))
+        churn = 1 - 1 / (1 + np.exp(-(mid + calibrating)))
         low, high = (mid, high) if churn.mean() > value_churn else (low, mid)
-    p_renew = 1 / (1 + np.exp(-(low + logit)))
-    draws = rng.random(len(logit))
-    external = rng.random(len(logit)) < world.external_churn
+    p_renew = 1 / (1 + np.exp(-(low + base + world.touch_effect * timely)))
+    draws = rng.random(len(base))
+    external = rng.random(len(base)) < world.external_churn
     renewed = (draws < p_renew) & ~external
-    reason = np.where(external, "external", np.where(rng.random(len(logit)) < 0.15, "unknown", "value"))
+    reason = np.where(external, "external", np.where(rng.random(len(base)) < 0.15, "unknown", "value"))
     return renewed, reason, p_renew * (1 - world.external_churn)
+
+
+def _touch_plan(rng, world: World, accounts, people, drivers, start, new, as_of) -> dict:
+    """Who owns each account, when its first term turns visibly at risk, and its human touches up to as_of.
+
+    The decision maker's monthly health scores of the first term are drawn here (the health-score table
+    shows these very values), so the CSM reacts to the score the workbench reads: an account turns at risk
+    at the first monthly checkpoint (5, 35, 65, ... days into the term) where its decision maker's latest
+    score is red, or else is checked at a quarter's mark (day 95). A red decision maker is answered with a
+    human touch with a chance that rises with how red (`risk_targeting`), after a delay that grows with the
+    CSM's book; routine touches come regardless of risk, rarer in bigger books. A human touch within
+    TIMELY_DAYS of the onset is timely."""
+    n = len(accounts)
+    csms = max(2, n // 60)
+    share = rng.lognormal(0, 0.6, csms)
+    owner = rng.choice(csms, n, p=share / share.sum())
+    book = np.bincount(owner, minlength=csms)[owner].astype(float)
+    slowdown = (book / np.median(book)) ** world.book_slowdown
+
+    decision_makers = people.loc[people["role_code"] == DM]
+    dm_of = np.full(n, -1)
+    dm_of[decision_makers["account"].to_numpy()] = decision_makers.index.to_numpy()
+    first_scores = np.clip(
+        np.round(55 + 15 * drivers["person"][np.maximum(dm_of, 0)][:, None] + rng.normal(0, 6, (n, 13)), 1), 0, 100
+    )
+    first_scores[dm_of < 0] = np.nan
+    checkpoint = start[:, None] + 5 + 30 * np.arange(12)
+    month = (checkpoint.astype("datetime64[M]") - start.astype("datetime64[M]")[:, None]).astype(int)
+    seen = np.take_along_axis(first_scores, np.minimum(month, 12), axis=1)
+    red = seen < RED_BELOW
+    red_onset = np.where(red.any(axis=1), 5 + 30 * red.argmax(axis=1), -1)
+    onset_day = np.where(red_onset >= 0, red_onset, 95)
+    onset = start + onset_day
+    redness = (RED_BELOW - seen[np.arange(n), np.maximum(red_onset, 0) // 30]) / 10
+    answers = (red_onset >= 0) & ~new & (rng.random(n) < 1 / (1 + np.exp(-(-0.8 + world.risk_targeting * redness))))
+    answer = onset + np.ceil(rng.exponential(world.touch_delay_days * slowdown)).astype(int)
+
+    span = np.maximum((as_of - start).astype(int), 0)
+    routine = rng.poisson(span / (75.0 * slowdown))
+    who = np.repeat(np.arange(n), routine)
+    day = start[who] + (rng.random(len(who)) * span[who]).astype(int)
+    reached = np.r_[np.full(len(who), -1), dm_of[answers]]  # an answer to a red decision maker reaches them
+    who, day = np.r_[who, np.flatnonzero(answers)], np.r_[day, answer[answers]]
+    in_window = (day >= onset[who]) & (day <= onset[who] + TIMELY_DAYS)
+    return {
+        "csm": np.char.add("CSM ", (owner + 1).astype(str)),
+        "book": book,
+        "onset": onset.astype("datetime64[D]"),
+        "timely": np.bincount(who[in_window], minlength=n) > 0,
+        "human": (who, day.astype("datetime64[D]"), reached),
+        "first_scores": (dm_of, first_scores),
+        "rng": rng,
+    }
+
+
+def _activities(touches, accounts, people, start, active_until) -> pd.DataFrame:
+    """The CS team's human touches (answers to risk, which reach the decision maker, and routine ones) and
+    automated ones, while the account is active."""
+    rng = touches["rng"]
+    who, day, reached = touches["human"]
+    kept = day <= active_until[who]
+    who, day, reached = who[kept], day[kept], reached[kept]
+    span = np.maximum((active_until - start).astype(int), 0)
+    bot = np.repeat(np.arange(len(accounts)), rng.poisson(span / 30.0))
+    bot_day = start[bot] + (rng.random(len(bot)) * span[bot]).astype(int)
+    frame = pd.DataFrame(
+        {
+            "account_id": accounts["account_id"].to_numpy()[np.r_[who, bot]],
+            "contact_id": np.r_[
+                np.where(reached >= 0, people["contact_id"].to_numpy()[np.maximum(reached, 0)], None),
+                np.full(len(bot), None),
+            ],
+            "date": np.r_[day, bot_day].astype("datetime64[D]"),
+            "kind": np.repeat(["human", "automated"], [len(who), len(bot)]),
+            "channel": np.r_[
+                rng.choice(HUMAN_CHANNELS, len(who), p=[0.4, 0.3, 0.25, 0.05]),
+                rng.choice(AUTOMATED_CHANNELS, len(bot), p=[0.6, 0.3, 0.1]),
+            ],
+            "csm": np.r_[touches["csm"][who], np.full(len(bot), None)],
+        }
+    )
+    return frame.sort_values(["date", "account_id"], kind="stable").reset_index(drop=True)
 
 
 def _more_products(rng, world: World, contracts: pd.DataFrame, renewed, p_renew, reason, growth) -> pd.DataFrame:
@@ -449,7 +557,7 @@ def _surveys(rng, world: World, people, drivers, start, active_until) -> pd.Data
     )
 
 
-def _health_scores(rng, world: World, people, drivers, accounts, start, active_until) -> pd.DataFrame:
+def _health_scores(rng, world: World, people, drivers, accounts, start, active_until, first_scores) -> pd.DataFrame:
     n = world.accounts
     acct, dates, _ = _months(start, active_until, np.arange(n))
     noise = lambda size: rng.normal(0, 6, size)  # noqa: E731
@@ -474,8 +582,13 @@ def _health_scores(rng, world: World, people, drivers, accounts, start, active_u
         }
     )
     account = people["account"].to_numpy()
-    person_idx, pdates, _ = _months(start[account], active_until[account], np.arange(len(people)))
+    person_idx, pdates, month = _months(start[account], active_until[account], np.arange(len(people)))
     score = np.clip(np.round(55 + 15 * drivers["person"][person_idx] + noise(len(person_idx)), 1), 0, 100)
+    # The decision makers' first-term scores the touch plan drew (and their CSMs saw).
+    dm_of, planned = first_scores
+    owner = account[person_idx]
+    drawn = (dm_of[owner] == person_idx) & (month <= 12)
+    score[drawn] = planned[owner[drawn], month[drawn]]
     person_level = pd.DataFrame(
         {
             "account_id": people["account_id"].to_numpy()[person_idx],

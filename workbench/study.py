@@ -19,11 +19,12 @@ from .errors import UsageError
 from .inputs import privacy
 from .inputs.config import load_config
 from .inputs.loader import Dataset, load
+from .judge import capacity as capacity_judge
 from .judge.behaviour import judge_behaviour
 from .judge.revenue import cohort_revenue, renewal_rate
 from .judge.scorecard import Scorecard, propose
 from .judge.signals import validity, withhold
-from .measure import goals, renewals, snapshot, stakeholders
+from .measure import detection, goals, renewals, snapshot, stakeholders
 from .measure.behaviour import behaviour_metrics
 from .measure.columns import COLUMNS, SIGNALS, Column, component, describe
 from .measure.pointintime import Timeline, days
@@ -56,6 +57,8 @@ MEASURES = ("count", "sum", "mean", "latest")
 # "Renewing next quarter": 92 days covers any three calendar months.
 RENEWALS_DUE_DAYS = 92
 HORIZONS = (30, 60, 90, 180, 270, 365)
+# Analyses more than one page shows: `workbench study` computes them once, before the pages run.
+SHARED = ("revenue", "scorecard", "hidden_risk", "off_track", "capacity")
 PEOPLE_VIEWS = (
     "health_mean",
     "health_min",
@@ -210,6 +213,12 @@ class Study:
         if pseudonymize:
             privacy.pseudonymize(loaded.tables)
         return cls(loaded, settings, pd.Timestamp(as_of), window_months, horizon_days, parameters)
+
+    def precompute(self, analyses=SHARED) -> Study:
+        """Compute `analyses` (method names) now, so a saved study carries them to every page that shows them."""
+        for name in analyses:
+            getattr(self, name)()
+        return self
 
     def save(self, path) -> Path:
         """Keep the prepared study in `path` (the usage store moved beside it), for ``Study.load(cache=path)``."""
@@ -586,6 +595,45 @@ class Study:
 
         return self._once("behaviour", compute)
 
+    def capacity(self) -> capacity_judge.Capacity | None:
+        """How quickly the team acts on risk, whether a timely human touch changes outcomes once risk is accounted
+        for, and from what book size detection slows; None without an activities table.
+
+        Returns
+        -------
+        Capacity
+            `detection` (per decision: when it turned at risk, why, its next human touch and the lag), `lag` (the
+            median lag with its interval, the share answered within 30 days, churned ARR never touched), `bands`
+            (churn by lag), `effect` (naive, weighted and stratified estimates with intervals and the balance
+            table), `curve` and `slowdown` (by the CSM's book size) and `heuristics` (ratio rules beside).
+        """
+
+        def compute():
+            if not self.data.has("activities"):
+                return None
+            predictive = set(self.scoreboard.loc[self.scoreboard["predictive"].astype(bool), "signal"])
+            found = detection.detection(
+                self.data,
+                self.decisions,
+                self.config["health_red_below"],
+                self.config["scorecard_weights"],
+                score="health_score" in predictive,
+                growth=self.growth,
+            )
+            return capacity_judge.assess(
+                self.decisions,
+                found,
+                self.data["activities"],
+                self.contracts,
+                self.open_contracts,
+                _owners(self.contracts, self.data["activities"]),
+                self.as_of,
+                self.config["health_red_below"],
+                min_decisions=2 * self.config["min_events"],
+            )
+
+        return self._once("capacity", compute)
+
     def stakeholder_views(self) -> Result:
         """Each view of an account's people judged like a signal: views in the report's family keep their
         one interval; the others (max, spread, ...) are exploratory, at a nominal 95%, and say so."""
@@ -643,6 +691,29 @@ def no_decisions(study: Study) -> str:
         + (", or check the segment's spelling" if segment else "")
         + "."
     )
+
+
+def _owners(contracts: pd.DataFrame, activities: pd.DataFrame) -> pd.Series:
+    """Each account's CSM: the accounts table's csm, or else whoever made most of its human touches."""
+    named = (
+        contracts.dropna(subset=["csm"]).drop_duplicates("account_id").set_index("account_id")["csm"]
+        if ("csm" in contracts)
+        else pd.Series(dtype=object)
+    )
+    human = activities.loc[
+        (activities["kind"] == "human") & activities.get("csm", pd.Series(index=activities.index)).notna()
+    ]
+    busiest = (
+        human.groupby(["account_id", "csm"])
+        .size()
+        .sort_values()
+        .reset_index()
+        .drop_duplicates("account_id", keep="last")
+        .set_index("account_id")["csm"]
+        if len(human)
+        else pd.Series(dtype=object)
+    )
+    return named.combine_first(busiest)
 
 
 def _with_accounts(data: Dataset, settings: dict) -> pd.DataFrame:

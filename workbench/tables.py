@@ -24,6 +24,7 @@ INTERVALS = {
     "churn_rate": ("churn_ci_low", "churn_ci_high"),
     "expansion_rate": ("expansion_ci_low", "expansion_ci_high"),
     "odds_ratio": ("or_ci_low", "or_ci_high"),
+    "timely_rate": ("timely_ci_low", "timely_ci_high"),
 }
 ESTIMATES = (
     "estimate",
@@ -37,6 +38,7 @@ ESTIMATES = (
     "slowest_share",
     "referral_rate",
     "points",
+    "timely_rate",
 )
 LABELS = {
     "signal": "Signal",
@@ -59,6 +61,15 @@ LABELS = {
     "inverse": "Inverse",
     "rate": "Rate",
     "churn_rate": "Churn rate",
+    "timely_rate": "Reached in time",
+    "median_lag_days": "Median days to a touch",
+    "lag_band": "First human touch",
+    "at_risk_decisions": "At-risk decisions",
+    "book": "Book (accounts)",
+    "csms": "CSMs",
+    "accounts_per_csm": "Accounts per CSM",
+    "arr_per_csm": "ARR per CSM",
+    "csm": "CSM",
     "expansion_rate": "Expansion rate",
     "expansion_arr": "Expansion ARR",
     "probability": "Probability",
@@ -153,6 +164,11 @@ FORMATS = {
     "wald_statistic": "{:.1f}",
     "p_value": "{:.3g}",
     "p_holm": "{:.3g}",
+    "arr_per_csm": "{:,.0f}",
+    "accounts_per_csm": "{:,.0f}",
+    "median_lag_days": "{:.0f}",
+    "difference_before": "{:+.2f}",
+    "difference_after": "{:+.2f}",
     **dict.fromkeys(
         (
             "attainment_final",
@@ -185,6 +201,7 @@ FORMATS = {
             "churn_rate_users",
             "churn_rate_non_users",
             "unused_share",
+            "timely_rate",
         ),
         "{:.1%}",
     ),

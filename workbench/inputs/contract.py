@@ -39,6 +39,7 @@ CHURN_REASONS = ("value", "external", "unknown")
 ROLES = ("decision_maker", "champion", "end_user")
 CONTACT_ROLES = (*ROLES, "other")
 SURVEY_RANGES = {"nps": (0, 10), "csat": (1, 5), "ces": (1, 7)}
+TOUCH_KINDS = ("human", "automated")
 
 TABLES: dict[str, Table] = {
     t.name: t
@@ -154,6 +155,18 @@ TABLES: dict[str, Table] = {
             "referrals",
             (Column("account_id", ID, True), Column("date", DATE, True), Column("arr", NUMBER, True, minimum=0)),
             references={"account_id": "accounts"},
+        ),
+        Table(
+            "activities",
+            (
+                Column("account_id", ID, True),
+                Column("contact_id", ID),
+                Column("date", DATE, True),
+                Column("kind", TEXT, True, allowed=TOUCH_KINDS),
+                Column("channel", TEXT),
+                Column("csm", TEXT),
+            ),
+            references={"account_id": "accounts", "contact_id": "contacts"},
         ),
     )
 }

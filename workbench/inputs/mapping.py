@@ -2,7 +2,7 @@
 
 The language is documented key by key in docs/mapping.md (a test keeps the page complete), checked
 against SCHEMA before any file is read, and applied to each table's rows in this order: read the
-file(s), keep the rows `where` allows, `rename` columns, `lookup` columns in other files, `compute`
+file(s), keep the rows `where` allows, `rename` columns, `copy` columns, `lookup` columns in other files, `compute`
 columns, set `constants`, map `values`, `rescale` scores, and `derive` contract terms.
 
 Usage rows may carry a contact_id: account-level usage is their sum, as the contract says. Tables
@@ -36,6 +36,7 @@ TABLE_SCHEMA = {
         "encoding": {"type": "string", "minLength": 1},
         "date_format": {"type": "string", "minLength": 2},
         "rename": _COLUMN_MAP,
+        "copy": {"type": "object", "additionalProperties": {"type": "string", "minLength": 1}},
         "constants": _COLUMN_MAP,
         "values": {
             "type": "object",
@@ -228,6 +229,16 @@ def _mapped(folder: Path, mapping_path: Path, name: str, entry: dict, allow_outs
                 "correct the condition in the mapping file",
             )
     frame = frame.rename(columns={str(k): str(v) for k, v in (entry.get("rename") or {}).items()})
+    for column, source in (entry.get("copy") or {}).items():
+        if source not in frame:
+            return Problem(
+                parts[0].label,
+                str(source),
+                f"tables.{name}.copy.{column}: the file has no column to copy (after `rename`)",
+                f"one of: {', '.join(c for c in frame.columns if c not in (PART, POSITION))}",
+                "correct `copy:` in the mapping file",
+            )
+        frame[str(column)] = frame[source]
     for column, spec in (entry.get("lookup") or {}).items():
         looked_up = _lookup(folder, mapping_path, name, frame, spec, allow_outside_data)
         if isinstance(looked_up, Problem):

@@ -73,3 +73,13 @@ class Timeline:
         if max_age_days is not None:
             found &= key - self.key[safe] <= max_age_days
         return np.where(found, self.values[name][safe] if len(self.key) else np.nan, np.nan)
+
+    def following(self, entity, day) -> np.ndarray:
+        """Day (since the epoch) of the first event dated on or after `day`, per query (NaN when none)."""
+        code, key = self._query(entity, day)
+        if not len(self.key):
+            return np.full(len(code), np.nan)
+        position = np.searchsorted(self.key, key, side="left")
+        safe = np.minimum(position, len(self.key) - 1)
+        found = (code >= 0) & (position < len(self.key)) & (self.key[safe] // _DAY_SPAN == code)
+        return np.where(found, self.key[safe] - code * _DAY_SPAN - _DAY_SPAN // 2, np.nan)

@@ -121,9 +121,13 @@ def exported_person_scores(data) -> pd.DataFrame | None:
     return person_scores if len(person_scores) else None
 
 
-def person_health(data, frame: pd.DataFrame, weights: dict, lag_days: int = 0) -> pd.DataFrame:
-    """Every person of every frame row with their health score (exported where there is one)."""
-    people = people_at(data["contacts"], frame, known_from(data))
+def person_health(data, frame: pd.DataFrame, weights: dict, lag_days: int = 0, roles=None) -> pd.DataFrame:
+    """Every person of every frame row (of `roles` only, when given) with their health score (exported where
+    there is one)."""
+    contacts = data["contacts"]
+    if roles is not None:
+        contacts = contacts.loc[contacts["role"].isin(roles)]
+    people = people_at(contacts, frame, known_from(data))
     person_scores = exported_person_scores(data)
     if person_scores is not None:
         people["score"] = exported_scores(person_scores, people, lag_days)

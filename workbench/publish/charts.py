@@ -574,3 +574,156 @@ def lead_time(lead: pd.DataFrame) -> go.Figure:
         height=460,
     )
     return fig
+
+
+def touched_by_day(detection: pd.DataFrame, timely_days: int) -> go.Figure:
+    """Share of the accounts that turned at risk that had a human touch by each day after (Kaplan-Meier: a renewal
+    that came first ends an account's wait without a touch)."""
+    risk = detection.loc[detection["at_risk"]].sort_values("lag_days")
+    lag, touched = risk["lag_days"].to_numpy(dtype=float), risk["touched"].to_numpy(dtype=bool)
+    at_risk = len(lag) - np.arange(len(lag))
+    survival = np.cumprod(1 - touched / np.maximum(at_risk, 1))
+    fig = go.Figure(
+        go.Scatter(
+            x=np.r_[0, lag],
+            y=np.r_[0, 1 - survival],
+            mode="lines",
+            line={"shape": "hv", "color": COLORS["green"]},
+            hovertemplate="by day %{x:.0f}: %{y:.0%} touched<extra></extra>",
+        )
+    )
+    fig.add_vline(x=timely_days, line_dash="dash", line_color="#6b7280", annotation_text=f"{timely_days} days")
+    fig.update_layout(
+        title=f"How fast does a human touch follow risk? ({len(risk):,} at-risk decisions)",
+        xaxis={"title": "days after turning at risk", "range": [0, min(float(np.nanmax(lag, initial=90)), 365)]},
+        yaxis={"title": "share touched by a person", "tickformat": ".0%", "range": [0, 1]},
+        height=380,
+    )
+    return fig
+
+
+def touch_effect(effect: dict) -> go.Figure:
+    """The change in churn rate with a timely human touch: the plain comparison and the estimates adjusted for
+    risk, each with its 95% interval; left of zero, fewer churn."""
+    rows = [
+        ("plain comparison (confounded)", "naive", COLORS["neutral"]),
+        ("within risk strata", "stratified", COLORS["green"]),
+        ("risk-weighted (the estimate)", "estimate", COLORS["green"]),
+    ]
+    fig = go.Figure()
+    for name, key, color in rows:
+        low, high = (
+            effect[f"{key}_ci_low" if key != "estimate" else "ci_low"],
+            effect[f"{key}_ci_high" if key != "estimate" else "ci_high"],
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=[effect[key]],
+                y=[name],
+                mode="markers",
+                marker={"size": 12, "color": color},
+                error_x={
+                    "type": "data",
+                    "symmetric": False,
+                    "array": [high - effect[key]],
+                    "arrayminus": [effect[key] - low],
+                },
+                hovertemplate=f"{name}: %{{x:+.1%}} [{low:+.1%}, {high:+.1%}]<extra></extra>",
+                showlegend=False,
+            )
+        )
+    fig.add_vline(x=0, line_dash="dash", line_color="#6b7280", annotation_text="no effect")
+    fig.update_layout(
+        title="Churn with a timely human touch minus churn without (percentage points)",
+        xaxis={"title": "change in churn rate", "tickformat": "+.0%"},
+        height=280,
+        margin={"l": 230},
+    )
+    return fig
+
+
+def balance(table: pd.DataFrame) -> go.Figure:
+    """Each risk measure's standardized difference between touched and untouched, before and after weighting."""
+    table = table.iloc[::-1]
+    names = list(table["covariate"])
+    fig = go.Figure()
+    for column, name, color in (
+        ("difference_before", "before weighting", COLORS["red"]),
+        ("difference_after", "after weighting", COLORS["green"]),
+    ):
+        fig.add_trace(
+            go.Scatter(x=table[column], y=names, mode="markers", name=name, marker={"size": 10, "color": color})
+        )
+    for edge in (-0.1, 0.1):
+        fig.add_vline(x=edge, line_dash="dot", line_color="#9ca3af")
+    fig.update_layout(
+        title="Were touched and untouched accounts alike in risk? (|difference| under 0.1: balanced)",
+        xaxis={"title": "standardized difference, touched minus untouched"},
+        height=max(260, 100 + 28 * len(table)),
+        margin={"l": 260},
+    )
+    return fig
+
+
+def capacity_curve(
+    curve: pd.DataFrame, axis: str = "accounts in the CSM's book when the account turned at risk"
+) -> go.Figure:
+    """By the CSM's book size when the account turned at risk: the share answered in time and the churn rate,
+    each with its interval clustered by CSM."""
+    fig = go.Figure()
+    for column, name, color in (
+        ("timely", "answered within the timely window", COLORS["green"]),
+        ("churn", "churned", COLORS["red"]),
+    ):
+        rate = curve[f"{column}_rate"]
+        fig.add_trace(
+            go.Scatter(
+                x=curve["book"],
+                y=rate,
+                mode="lines+markers",
+                name=name,
+                line={"color": color},
+                error_y={
+                    "type": "data",
+                    "symmetric": False,
+                    "array": curve[f"{column}_ci_high"] - rate,
+                    "arrayminus": rate - curve[f"{column}_ci_low"],
+                    "thickness": 1,
+                },
+                customdata=curve[["decisions", "csms", "median_lag_days"]],
+                hovertemplate="book %{x} accounts: %{y:.0%} (%{customdata[0]} decisions, %{customdata[1]} CSMs; "
+                "median lag %{customdata[2]:.0f} days)<extra></extra>",
+            )
+        )
+    fig.update_layout(
+        title="Does a bigger book slow the answer to risk?",
+        xaxis={"title": axis, "type": "category"},
+        yaxis={"title": "share of at-risk decisions", "tickformat": ".0%", "range": [0, 1]},
+        height=400,
+    )
+    return fig
+
+
+def touches_before_renewal(mix: pd.DataFrame) -> go.Figure:
+    """Human and automated touches per decision in each month before renewal, renewed and churned apart."""
+    total = mix.groupby(["kind", "outcome", "month_before"])["touches_per_decision"].sum().reset_index()
+    fig = go.Figure()
+    for (kind, outcome), part in total.groupby(["kind", "outcome"]):
+        fig.add_trace(
+            go.Scatter(
+                x=part["month_before"],
+                y=part["touches_per_decision"],
+                mode="lines+markers",
+                name=f"{kind}, {outcome}",
+                line={"color": COLORS[outcome], "dash": "solid" if kind == "human" else "dot"},
+                hovertemplate=f"{kind} touches, {outcome}: %{{y:.2f}} per decision in month %{{x}} before "
+                "renewal<extra></extra>",
+            )
+        )
+    fig.update_layout(
+        title="Touches per decision in the months before renewal (solid: by a person; dotted: automated)",
+        xaxis={"title": "months before renewal", "autorange": "reversed", "dtick": 1},
+        yaxis={"title": "touches per decision"},
+        height=400,
+    )
+    return fig

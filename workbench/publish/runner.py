@@ -146,6 +146,9 @@ def _run(
     if len(study.decisions) == 0:
         raise UsageError(no_decisions(study))
     results_dir = staging / ".results"
+    stage[0] = "computing the analyses several pages share"
+    log("Computing the analyses several pages share (scorecard, risk lists, capacity) ...")
+    study.precompute()
     stage[0] = "saving the prepared data for the notebooks"
     cache = study.save(staging / ".cache" / "study.pickle")
     del study  # the notebooks read the cache; holding it here too would double the peak memory

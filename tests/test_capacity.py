@@ -1,0 +1,168 @@
+"""Detection lag, the human-touch effect and CSM capacity, against worlds with a planted truth.
+
+The generator plants who gets a timely human touch after turning at risk (CSMs answer redder decision makers
+more often: `risk_targeting`), what that touch is worth (`touch_effect`, in log-odds of renewal) and how a
+bigger book delays the answer (`book_slowdown`). Each account's chance of churn with and without a timely touch
+is kept in the truth, so the true effect over the decisions the workbench judged is known.
+"""
+
+import numpy as np
+import pandas as pd
+import pytest
+import statsmodels.api as sm
+from statsmodels.duration.survfunc import SurvfuncRight
+
+from workbench import Study
+from workbench.generate import World, generate, write
+from workbench.judge.capacity import findings
+from workbench.measure.pointintime import Timeline
+from workbench.stats.logistic import fit_logistic
+from workbench.stats.survival import km_median
+
+AS_OF = "2026-10-31"
+
+
+def studied(tmp_path_factory, **knobs):
+    tables = generate(World(**knobs))
+    folder = write(tables, tmp_path_factory.mktemp("world"))
+    study = Study.load(folder, AS_OF)
+    return study, study.capacity(), tables["truth"].set_index("account_id")
+
+
+def true_effect(capacity, truth) -> float:
+    """The mean change in churn chance a timely touch makes over the decisions the estimate judged; zero where
+    the workbench's onset is not the one the generator planted the touch against."""
+    found = capacity.detection
+    judged = found.loc[found["at_risk"] & (found["onset"] <= found["observation_date"])]
+    aligned = (judged["account_id"].map(truth["onset"]) - judged["onset"]).dt.days.abs() <= 15
+    change = judged["account_id"].map(truth["p_churn_touched"]) - judged["account_id"].map(truth["p_churn_untouched"])
+    return float((change * aligned).mean())
+
+
+@pytest.fixture(scope="module")
+def planted(tmp_path_factory):
+    return studied(tmp_path_factory, accounts=1000, seed=5, touch_effect=1.5)
+
+
+@pytest.fixture(scope="module")
+def null(tmp_path_factory):
+    return studied(tmp_path_factory, accounts=1000, seed=5, touch_effect=0.0, book_slowdown=0.0)
+
+
+def test_a_planted_touch_effect_is_recovered_with_its_interval(planted):
+    _, capacity, truth = planted
+    effect = capacity.effect
+    truth_effect = true_effect(capacity, truth)
+    assert truth_effect < -0.03
+    assert effect["ci_high"] < 0, effect
+    assert effect["ci_low"] <= truth_effect <= effect["ci_high"], (truth_effect, effect)
+    assert (capacity.effect["balance"]["difference_after"].abs() < 0.1).all()
+    assert "fewer churns per 100 at-risk decisions" in " ".join(findings(capacity))
+
+
+def test_where_csms_target_risk_the_plain_comparison_reverses_and_the_adjusted_one_does_not(tmp_path_factory):
+    _, capacity, truth = studied(
+        tmp_path_factory,
+        accounts=2000,
+        seed=1,
+        risk_targeting=4.0,
+        touch_effect=0.7,
+        decision_maker_effect=2.5,
+        goal_effect=0.5,
+    )
+    effect = capacity.effect
+    assert effect["naive_ci_low"] > 0, effect  # touched accounts churned more: they were the riskiest
+    assert effect["ci_high"] < 0, effect
+    assert effect["ci_low"] <= true_effect(capacity, truth) <= effect["ci_high"]
+
+
+def test_a_null_world_finds_no_touch_effect_and_no_slowdown(null):
+    _, capacity, _ = null
+    effect = capacity.effect
+    assert effect["ci_low"] <= 0 <= effect["ci_high"], effect
+    assert capacity.slowdown["ci_low"] <= 0, capacity.slowdown
+    said = " ".join(findings(capacity))
+    assert "No evidence here that a human touch" in said and "could have detected an effect of about" in said
+    assert "No evidence that book size slows the answer" in said
+
+
+def test_detection_slows_with_book_size_where_planted(planted):
+    _, capacity, _ = planted
+    slow = capacity.slowdown
+    assert slow["ci_low"] > 0 and slow["share_of_resamples_slower"] > 0.975, slow
+    assert capacity.curve["timely_rate"].iloc[0] > capacity.curve["timely_rate"].iloc[-1]
+    assert slow["book_at_threshold"] is None or slow["books_observed"][0] <= slow["book_at_threshold"]
+    assert "Bigger books answer later" in " ".join(findings(capacity))
+
+
+def test_onset_is_the_first_checkpoint_the_data_show_and_no_later_data_leaks(planted):
+    study, capacity, truth = planted
+    found = capacity.detection
+    risky = found.loc[found["at_risk"]]
+    assert (risky["onset"] >= risky["start_date"]).all() and (risky["onset"] < risky["end_date"]).all()
+    assert (risky.loc[risky["touched"], "touch_date"] >= risky.loc[risky["touched"], "onset"]).all()
+    # A red decision maker the generator showed in the term's first score is seen at the first checkpoint.
+    red_first = risky["decision_maker_red"].fillna(False).astype(bool)
+    planted_day = (risky["account_id"].map(truth["onset"]) - risky["start_date"]).dt.days
+    assert (
+        (risky.loc[red_first, "onset"] - risky.loc[red_first, "start_date"]).dt.days <= planted_day[red_first]
+    ).mean() > 0.9
+    # Activities dated after a decision change nothing about it.
+    later = study.data["activities"].copy()
+    later["date"] = later["date"] + pd.Timedelta(days=3650)
+    assert (
+        not Timeline(later["account_id"], later["date"]).following(risky["account_id"], np.zeros(len(risky))).min() < 0
+    )
+
+
+def test_capacity_results_follow_the_contract(planted):
+    _, capacity, _ = planted
+    results = capacity.to_results()
+    assert isinstance(results["detection_lag_days"], float)
+    effect = results["human_touch_effect"]
+    assert {"estimate", "ci_low", "ci_high", "method"} <= set(effect)
+    assert effect["ci_low"] <= effect["estimate"] <= effect["ci_high"]
+    assert "Observational" in effect["method"] and "_" not in effect["method"]
+    assert results["detection_lag_ci_low"] <= results["detection_lag_days"] <= results["detection_lag_ci_high"]
+
+
+def test_km_median_matches_statsmodels_and_handles_weights():
+    rng = np.random.default_rng(3)
+    for _ in range(5):
+        time = rng.integers(1, 90, 300).astype(float)
+        event = rng.random(300) < 0.7
+        assert km_median(time, event)[0] == SurvfuncRight(time, event.astype(int)).quantile(0.5)
+    doubled = km_median(np.r_[time, time], np.r_[event, event])[0]
+    assert km_median(time, event, np.full((1, 300), 2.0))[0] == doubled
+    assert np.isnan(km_median([5.0, 6.0], [False, False])[0])
+
+
+def test_batched_logistic_matches_statsmodels_per_replicate():
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(400, 2))
+    y = rng.random(400) < 1 / (1 + np.exp(-(0.2 + x @ [1.0, -0.7])))
+    weights = rng.poisson(1.0, (3, 400)).astype(float)
+    batched = fit_logistic(x, y, weights, ridge=0.0)
+    for row, w in zip(batched, weights):
+        reference = sm.GLM(y.astype(float), sm.add_constant(x), family=sm.families.Binomial(), freq_weights=w).fit()
+        np.testing.assert_allclose(row, reference.params, atol=1e-6)
+
+
+def test_following_finds_the_first_event_on_or_after_a_day():
+    timeline = Timeline(
+        pd.Series(["a", "a", "b"]), pd.Series(pd.to_datetime(["2026-01-10", "2026-02-01", "2026-01-05"]))
+    )
+    day = pd.Series(pd.to_datetime(["2026-01-10", "2026-01-11", "2026-02-02", "2026-01-01", "2026-01-01"]))
+    found = timeline.following(pd.Series(["a", "a", "a", "b", "zzz"]), (day - pd.Timestamp("1970-01-01")).dt.days)
+    expected = pd.to_datetime(["2026-01-10", "2026-02-01", None, "2026-01-05", None])
+    np.testing.assert_array_equal(np.isnan(found), expected.isna())
+    assert list(found[~np.isnan(found)]) == list((expected.dropna() - pd.Timestamp("1970-01-01")).days)
+
+
+def test_without_activities_there_is_no_capacity(small_world, tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    for file in small_world.glob("*.csv"):
+        if file.name != "activities.csv":
+            (data / file.name).write_bytes(file.read_bytes())
+    assert Study.load(data, AS_OF).capacity() is None

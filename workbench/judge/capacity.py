@@ -1,0 +1,480 @@
+"""How quickly the CS team acts on risk, and from what book size it slows: detection lag, the human-touch effect
+and CSM capacity, from the team's own activities (not a ratio heuristic)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ..measure.detection import FLAGS, OFF_PACE, TIMELY_DAYS
+from ..measure.pointintime import Timeline, days
+from ..stats.auc import poisson_weights
+from ..stats.logistic import fit_logistic
+from ..stats.rates import rate_table
+from ..stats.survival import km_median
+from ..tables import Result
+from .touches import touch_effect
+
+REPLICATES = 300
+LAG_BANDS = ("within 14 days", "15-30 days", "31-60 days", "over 60 days", "no touch before renewal")
+HEURISTIC_ARR_PER_CSM = 2_000_000  # "one CSM per $2M ARR", a ratio quoted in the trade, shown for comparison only
+MIN_CSMS = 4  # fewer owners than this and a curve by book size says nothing about capacity
+
+
+def lag_summary(frame: pd.DataFrame, decisions: pd.DataFrame, replicates: int = REPLICATES, seed: int = 0) -> dict:
+    """The Kaplan-Meier median days from turning at risk to the next human touch (a renewal that came first
+    censors it), with a 95% interval from a bootstrap over accounts; the share touched in time; and the share
+    of churned ARR that was at risk with no human touch before its decision."""
+    codes, accounts = pd.factorize(frame["account_id"])
+    weights = poisson_weights(np.random.default_rng(seed), replicates, len(accounts))[:, codes]
+    lag, touched = frame["lag_days"].to_numpy(dtype=float), frame["touched"].to_numpy(dtype=bool)
+    medians = km_median(lag, touched, weights)
+    timely = frame["timely"].to_numpy(dtype=float)
+    timely_share = weights @ timely / weights.sum(axis=1)
+    churned = decisions.loc[~decisions["renewed"]]
+    missed = churned["at_risk"] & ~churned["touched"]
+    churned_arr = float(churned["arr"].sum())
+    return {
+        "detection_lag_days": float(km_median(lag, touched)[0]),
+        "detection_lag_ci_low": float(np.nanpercentile(medians, 2.5)) if np.isfinite(medians).any() else None,
+        "detection_lag_ci_high": float(np.nanpercentile(medians, 97.5)) if np.isfinite(medians).any() else None,
+        "timely_share": float(timely.mean()) if len(timely) else None,
+        "timely_share_ci_low": float(np.percentile(timely_share, 2.5)) if len(timely) else None,
+        "timely_share_ci_high": float(np.percentile(timely_share, 97.5)) if len(timely) else None,
+        "timely_days": TIMELY_DAYS,
+        "at_risk_decisions": int(len(frame)),
+        "at_risk_accounts": int(len(accounts)),
+        "decisions": int(len(decisions)),
+        "churned_decisions": int(len(churned)),
+        "untouched_churned_arr_share": float(churned.loc[missed, "arr"].sum() / churned_arr) if churned_arr else None,
+        "untouched_churned_decisions": int(missed.sum()),
+    }
+
+
+def lag_bands(frame: pd.DataFrame) -> pd.DataFrame:
+    """Churn rate by how soon the first human touch came (an association: CSMs answer the riskiest first)."""
+    lag = frame["lag_days"].where(frame["touched"])
+    band = pd.cut(lag, [-np.inf, 14, 30, 60, np.inf], labels=LAG_BANDS[:-1]).astype("object")
+    band = band.where(frame["touched"], LAG_BANDS[-1])
+    table = rate_table(
+        frame.assign(lag_band=pd.Categorical(band, LAG_BANDS, ordered=True), churned=~frame["renewed"]),
+        "lag_band",
+        "churned",
+    )
+    return table.rename(columns={"events": "churned", "rate": "churn_rate"})
+
+
+def books(contracts: pd.DataFrame, at_risk: pd.DataFrame, as_of) -> pd.DataFrame:
+    """Per CSM and calendar month: the accounts and ARR under contract with them, and how many of those were at
+    risk (turned at risk and not yet decided)."""
+    owned = contracts.dropna(subset=["csm"])
+    first = owned["start_date"].dt.to_period("M")
+    last = (owned["end_date"] - pd.Timedelta(days=1)).clip(upper=pd.Timestamp(as_of)).dt.to_period("M")
+    months = np.maximum((last - first).map(lambda offset: offset.n).to_numpy(dtype=int) + 1, 0)
+    row = np.repeat(np.arange(len(owned)), months)
+    step = np.arange(len(row)) - np.repeat(np.cumsum(months) - months, months)
+    held = pd.DataFrame(
+        {
+            "csm": owned["csm"].to_numpy()[row],
+            "month": first.to_numpy()[row] + step,
+            "account_id": owned["account_id"].to_numpy()[row],
+            "arr": owned["arr"].to_numpy(dtype=float)[row],
+        }
+    )
+    table = held.groupby(["csm", "month"]).agg(accounts=("account_id", "nunique"), arr=("arr", "sum"))
+    if len(at_risk):
+        start = at_risk["onset"].dt.to_period("M")
+        span = np.maximum(
+            (at_risk["end_date"].dt.to_period("M") - start).map(lambda offset: offset.n).to_numpy(dtype=int), 1
+        )
+        row = np.repeat(np.arange(len(at_risk)), span)
+        step = np.arange(len(row)) - np.repeat(np.cumsum(span) - span, span)
+        risky = pd.DataFrame(
+            {
+                "csm": at_risk["csm"].to_numpy()[row],
+                "month": start.to_numpy()[row] + step,
+                "account_id": at_risk["account_id"].to_numpy()[row],
+            }
+        )
+        table["at_risk"] = risky.groupby(["csm", "month"])["account_id"].nunique()
+    table["at_risk"] = table.get("at_risk", pd.Series(dtype=float)).reindex(table.index).fillna(0).astype(int)
+    return table.reset_index()
+
+
+def book_at_onset(frame: pd.DataFrame, book_table: pd.DataFrame) -> pd.DataFrame:
+    """Each at-risk decision with its CSM's book (accounts, ARR, at-risk accounts) in the month it turned at risk."""
+    keyed = frame.assign(month=frame["onset"].dt.to_period("M"))
+    found = keyed.merge(
+        book_table.rename(columns={"accounts": "book_accounts", "arr": "book_arr", "at_risk": "book_at_risk"}),
+        on=["csm", "month"],
+        how="left",
+    )
+    return found.drop(columns="month").set_axis(frame.index)
+
+
+def slowdown(
+    frame: pd.DataFrame, by: str = "book_accounts", replicates: int = REPLICATES, seed: int = 0
+) -> dict | None:
+    """How the chance of a late answer (no human touch within TIMELY_DAYS of turning at risk) grows with `by`,
+    fitted by logistic regression over at-risk decisions, with a bootstrap over CSMs (a book belongs to one).
+
+    Returns the change per 10 accounts in the late share at the median book, its interval, the share of resamples
+    in which bigger books answered later, and the book at which half the answers come late (the median lag
+    passes TIMELY_DAYS) with its interval where that lies within the books observed; None with fewer than
+    MIN_CSMS CSMs."""
+    data = frame.dropna(subset=[by, "csm"])
+    codes, csms = pd.factorize(data["csm"])
+    x, late = data[by].to_numpy(dtype=float), ~data["timely"].to_numpy(dtype=bool)
+    if len(csms) < MIN_CSMS or np.unique(x).size < 3 or late.all() or not late.any():
+        return None
+    centre = float(np.median(x))
+    weights = np.vstack(
+        [np.ones(len(x)), poisson_weights(np.random.default_rng(seed), replicates, len(csms))[:, codes]]
+    )
+    beta = fit_logistic(x - centre, late, weights)
+    a, b = beta[:, 0], beta[:, 1]
+    p = 1 / (1 + np.exp(-a))
+    per_ten = 10 * b * p * (1 - p)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        crossing = np.where(b > 0, centre - a / b, np.inf)
+    within = bool(x.min() <= crossing[0] <= x.max())
+    low, high = np.percentile(np.where(np.isfinite(crossing[1:]), crossing[1:], np.finfo(float).max), [2.5, 97.5])
+    return {
+        "by": by,
+        "csms": int(len(csms)),
+        "decisions": int(len(data)),
+        "late_share_per_10_accounts": float(per_ten[0]),
+        "ci_low": float(np.percentile(per_ten[1:], 2.5)),
+        "ci_high": float(np.percentile(per_ten[1:], 97.5)),
+        "share_of_resamples_slower": float((b[1:] > 0).mean()),
+        "threshold_days": TIMELY_DAYS,
+        "book_at_threshold": float(crossing[0]) if within else None,
+        "book_at_threshold_ci_low": float(low) if within and low < np.finfo(float).max else None,
+        "book_at_threshold_ci_high": float(high) if within and high < np.finfo(float).max else None,
+        "books_observed": [float(x.min()), float(x.max())],
+    }
+
+
+def curve(frame: pd.DataFrame, by: str = "book_accounts", bins: int = 4) -> pd.DataFrame:
+    """At-risk decisions in `bins` groups of `by` (equal counts): the median lag, the timely share and the churn
+    rate, each with an interval clustered by CSM (whose book it is)."""
+    data = frame.dropna(subset=[by])
+    if data[by].nunique() < 2:
+        return pd.DataFrame()
+    group = pd.qcut(data[by], bins, duplicates="drop")
+    labels = group.cat.categories
+    names = [f"{interval.left:,.0f}-{interval.right:,.0f}" for interval in labels]
+    data = data.assign(book=group.cat.rename_categories(names), churned=~data["renewed"])
+    timely = rate_table(data, "book", "timely", cluster="csm")
+    churn = rate_table(data, "book", "churned", cluster="csm")
+    medians = data.groupby("book", observed=True).apply(
+        lambda part: km_median(part["lag_days"], part["touched"])[0], include_groups=False
+    )
+    return pd.DataFrame(
+        {
+            "book": timely["book"].astype(str).to_numpy(),
+            "decisions": timely["n"].to_numpy(),
+            "csms": timely["accounts"].to_numpy(),
+            "median_lag_days": medians.to_numpy(),
+            "timely_rate": timely["rate"].to_numpy(),
+            "timely_ci_low": timely["ci_low"].to_numpy(),
+            "timely_ci_high": timely["ci_high"].to_numpy(),
+            "churn_rate": churn["rate"].to_numpy(),
+            "churn_ci_low": churn["ci_low"].to_numpy(),
+            "churn_ci_high": churn["ci_high"].to_numpy(),
+        }
+    )
+
+
+def heuristics(open_contracts: pd.DataFrame, csms_now: int, book_at_threshold: float | None) -> pd.DataFrame:
+    """Headcount for today's book by ratio heuristics beside the one this team's own detection lag implies."""
+    arr = float(open_contracts["arr"].sum())
+    accounts = int(open_contracts["account_id"].nunique())
+    rows = [
+        {
+            "rule": "today's team",
+            "csms": csms_now,
+            "accounts_per_csm": accounts / max(csms_now, 1),
+            "arr_per_csm": arr / max(csms_now, 1),
+        },
+        {
+            "rule": "one CSM per $2M ARR (a trade ratio)",
+            "csms": int(np.ceil(arr / HEURISTIC_ARR_PER_CSM)),
+            "accounts_per_csm": accounts / max(np.ceil(arr / HEURISTIC_ARR_PER_CSM), 1),
+            "arr_per_csm": HEURISTIC_ARR_PER_CSM,
+        },
+    ]
+    if book_at_threshold:
+        needed = int(np.ceil(accounts / book_at_threshold))
+        rows.append(
+            {
+                "rule": f"books small enough to answer risk within {TIMELY_DAYS} days (this team's data)",
+                "csms": needed,
+                "accounts_per_csm": accounts / needed,
+                "arr_per_csm": arr / needed,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+@dataclass
+class Capacity:
+    """The team's detection, the effect of a timely human touch and its capacity, from its activities."""
+
+    detection: pd.DataFrame  # per decision: at_risk, onset, flags, touch_date, lag_days, touched, timely, book_*
+    lag: dict
+    bands: pd.DataFrame
+    effect: dict | None
+    curve: pd.DataFrame
+    slowdown: dict | None
+    load_curve: pd.DataFrame  # the same by the at-risk accounts the CSM held
+    load_slowdown: dict | None
+    touches: pd.DataFrame  # touch_mix
+    heuristics: pd.DataFrame
+    team: pd.DataFrame  # per CSM: today's book, and over the window the timely share and median lag
+
+    def to_results(self) -> dict:
+        effect = None
+        if self.effect is not None:
+            effect = {k: v for k, v in self.effect.items() if k != "balance"}
+        return {
+            **self.lag,
+            "human_touch_effect": effect,
+            "slowdown": self.slowdown,
+            "slowdown_by_at_risk_load": self.load_slowdown,
+            "by_book": self.curve,
+        }
+
+    def balance(self) -> Result:
+        table = self.effect["balance"] if self.effect else pd.DataFrame()
+        return Result(
+            table,
+            "Standardized difference of each risk measure, touched against not, before and after weighting; under "
+            "0.1 counts as balanced.",
+        )
+
+    def _repr_html_(self) -> str:
+        sentences = "".join(f"<p>{sentence}</p>" for sentence in findings(self))
+        return sentences + Result(self.curve, "By the CSM's book size when the account turned at risk.")._repr_html_()
+
+
+RISK_MEASURES = {
+    "below_red": "points the decision maker's health sat below red",
+    "behind_by": "how far the goals were behind pace",
+    "health_decision_maker_at_onset": "the decision maker's health",
+    "goal_pace_at_onset": "the goals' pace",
+    "health_score_at_onset": "the overall health score",
+    "decision_maker_red": "a red decision maker",
+    "goal_behind": "a goal behind pace",
+    "score_red": "a red overall score",
+    "log_arr": "the contract's ARR (log)",
+    "days_left": "days left to renewal",
+}
+
+
+def adjustment(at_risk: pd.DataFrame, red_below: float) -> tuple[pd.DataFrame, dict[str, str]]:
+    """The at-risk decisions that turned at risk by their observation date, with the risk measured at onset that
+    the touch-effect estimate accounts for: how far below red the decision maker was, how far behind pace the
+    goals were, the flags, the contract's size and the days left to renewal."""
+    judged = at_risk.loc[at_risk["onset"] <= at_risk["observation_date"]].copy()
+    if "health_decision_maker_at_onset" in judged:
+        judged["below_red"] = np.maximum(red_below - judged["health_decision_maker_at_onset"], 0)
+    if "goal_pace_at_onset" in judged:
+        judged["behind_by"] = np.maximum(OFF_PACE - judged["goal_pace_at_onset"], 0)
+    for flag in FLAGS:
+        if flag in judged:
+            judged[flag] = judged[flag].astype(float)
+    judged["log_arr"] = np.log1p(judged["arr"].astype(float))
+    judged["days_left"] = (judged["end_date"] - judged["onset"]).dt.days
+    return judged, {name: words for name, words in RISK_MEASURES.items() if name in judged}
+
+
+def assess(
+    decisions: pd.DataFrame,
+    found: pd.DataFrame,
+    activities: pd.DataFrame,
+    contracts: pd.DataFrame,
+    open_contracts: pd.DataFrame,
+    owner: pd.Series,
+    as_of,
+    red_below: float,
+    min_decisions: int = 20,
+) -> Capacity:
+    """Everything the capacity page shows, from the decisions and their `found` detection (measure.detection)."""
+    kept = ["contract_id", "account_id", "arr", "renewed", "start_date", "end_date", "observation_date"]
+    frame = pd.concat([decisions[kept], found], axis=1)
+    frame["csm"] = frame["account_id"].map(owner)
+    at_risk = frame.loc[frame["at_risk"]]
+    book = books(contracts.assign(csm=contracts["account_id"].map(owner)), at_risk, as_of)
+    at_risk = book_at_onset(at_risk, book)
+    frame = frame.join(at_risk[["book_accounts", "book_arr", "book_at_risk"]])
+    judged, covariates = adjustment(at_risk, red_below)
+    both = judged["timely"].nunique() == 2 and judged["renewed"].nunique() == 2
+    effect = touch_effect(judged, covariates) if both and len(judged) >= min_decisions else None
+    slow = slowdown(at_risk)
+    now = open_contracts.assign(csm=open_contracts["account_id"].map(owner))
+    return Capacity(
+        detection=frame,
+        lag=lag_summary(at_risk, frame),
+        bands=lag_bands(at_risk),
+        effect=effect,
+        curve=curve(at_risk),
+        slowdown=slow,
+        load_curve=curve(at_risk, "book_at_risk"),
+        load_slowdown=slowdown(at_risk, "book_at_risk"),
+        touches=touch_mix(activities, decisions),
+        heuristics=heuristics(now, int(now["csm"].nunique()), slow and slow["book_at_threshold"]),
+        team=per_csm(frame, open_contracts, owner),
+    )
+
+
+def touch_mix(activities: pd.DataFrame, decisions: pd.DataFrame, months: int = 12) -> pd.DataFrame:
+    """Touches per decision by kind and channel in each of the `months` months (30 days) before renewal,
+    renewed and churned apart: what the team did ahead of each outcome."""
+    kinds = activities.assign(channel=activities.get("channel", pd.Series(index=activities.index)).fillna("other"))
+    end = days(decisions["end_date"])
+    outcome = np.where(decisions["renewed"], "renewed", "churned")
+    parts = []
+    for (kind, channel), rows in kinds.groupby(["kind", "channel"]):
+        timeline = Timeline(rows["account_id"], rows["date"])
+        for month in range(1, months + 1):
+            count = timeline.count(decisions["account_id"], end - 30 * (month - 1) - 1, 30)
+            parts.append(
+                pd.DataFrame({"kind": kind, "channel": channel, "month_before": month, "outcome": outcome, "n": count})
+            )
+    if not parts:
+        return pd.DataFrame(columns=["kind", "channel", "month_before", "outcome", "touches_per_decision"])
+    counted = pd.concat(parts, ignore_index=True)
+    return (
+        counted.groupby(["kind", "channel", "month_before", "outcome"])["n"]
+        .mean()
+        .rename("touches_per_decision")
+        .reset_index()
+    )
+
+
+def per_csm(detection: pd.DataFrame, open_contracts: pd.DataFrame, owner: pd.Series) -> pd.DataFrame:
+    """Per CSM: today's book (accounts, ARR) and, over the window's at-risk decisions, the share answered in
+    time and the median lag."""
+    now = open_contracts.assign(csm=open_contracts["account_id"].map(owner)).dropna(subset=["csm"])
+    book = now.groupby("csm").agg(accounts=("account_id", "nunique"), arr=("arr", "sum"))
+    risk = detection.loc[detection["at_risk"]].dropna(subset=["csm"])
+    answered = risk.groupby("csm").agg(at_risk_decisions=("at_risk", "size"), timely_rate=("timely", "mean"))
+    answered["median_lag_days"] = risk.groupby("csm").apply(
+        lambda part: km_median(part["lag_days"], part["touched"])[0], include_groups=False
+    )
+    table = book.join(answered, how="outer").reset_index().rename(columns={"index": "csm"})
+    return table.sort_values("accounts", ascending=False, na_position="last")
+
+
+def _points(value: float) -> str:
+    return f"{abs(100 * value):.1f}"
+
+
+def findings(capacity: Capacity) -> list[str]:
+    """Sentences of escaped HTML, each saying only what its interval says: how fast risk is answered, what a
+    timely human touch is worth once risk is accounted for, and from what book size answers slow."""
+    lag = capacity.lag
+    timely = lag["timely_days"]
+    said = []
+    if not lag["at_risk_decisions"]:
+        return ["No renewal decision turned at risk by the workbench's early signals, so there is no lag to measure."]
+    share = (
+        f"{lag['timely_share']:.0%} [{lag['timely_share_ci_low']:.0%}, {lag['timely_share_ci_high']:.0%}] within "
+        f"{timely} days"
+    )
+    counts = f"{lag['at_risk_decisions']:,} of {lag['decisions']:,} decisions ({lag['at_risk_accounts']:,} accounts)"
+    if np.isnan(lag["detection_lag_days"]):
+        said.append(
+            f"Fewer than half the accounts that turned at risk got a human touch before their renewal: {share}; "
+            f"{counts} turned at risk."
+        )
+    else:
+        said.append(
+            f"When an account turned at risk, a person from the CS team reached it after a median of "
+            f"<b>{lag['detection_lag_days']:.0f} days</b> [{lag['detection_lag_ci_low']:.0f}, "
+            f"{lag['detection_lag_ci_high']:.0f}]; {share}. {counts} turned at risk."
+        )
+    if lag["untouched_churned_arr_share"] is not None:
+        said.append(
+            f"{lag['untouched_churned_arr_share']:.0%} of churned ARR ({lag['untouched_churned_decisions']:,} of "
+            f"{lag['churned_decisions']:,} churned decisions) had been at risk with no human touch before its renewal."
+        )
+    effect = capacity.effect
+    if effect is None:
+        said.append(
+            f"Too few at-risk decisions with and without a touch within {timely} days to estimate what one is worth."
+        )
+    else:
+        interval = f"[{_points(effect['ci_high'])}, {_points(effect['ci_low'])}]"
+        if effect["ci_high"] < 0:
+            said.append(
+                f"Once the risk measured at onset is accounted for, a human touch within {timely} days went with "
+                f"<b>{_points(effect['estimate'])} fewer churns per 100 at-risk decisions</b> {interval} "
+                f"({effect['n']:,} decisions, {effect['touched']:,} touched in time)."
+            )
+        elif effect["ci_low"] > 0:
+            said.append(
+                f"Once the risk measured at onset is accounted for, a human touch within {timely} days went with "
+                f"<b>{_points(effect['estimate'])} more churns per 100 at-risk decisions</b> "
+                f"[{_points(effect['ci_low'])}, {_points(effect['ci_high'])}]: look at what those touches were."
+            )
+        else:
+            said.append(
+                f"No evidence here that a human touch within {timely} days changes churn once risk is accounted "
+                f"for: {100 * effect['estimate']:+.1f} per 100 [{100 * effect['ci_low']:+.1f}, "
+                f"{100 * effect['ci_high']:+.1f}] ({effect['n']:,} decisions); these data could have detected an "
+                f"effect of about {_points(effect['detectable'])} per 100."
+            )
+        said.append(
+            f"The plain comparison, touched against untouched, says {100 * effect['naive']:+.1f} per 100 "
+            f"[{100 * effect['naive_ci_low']:+.1f}, {100 * effect['naive_ci_high']:+.1f}]: CSMs reach the riskiest "
+            "accounts first, so it mixes the touch with the risk that prompted it. Both are observational; a "
+            "randomized or threshold design would make the answer causal (below)."
+        )
+    slow = capacity.slowdown
+    if slow is None:
+        said.append(
+            f"Too few CSMs with at-risk accounts (at least {MIN_CSMS} needed) to relate detection to book size."
+        )
+    elif slow["ci_low"] > 0:
+        reach = (
+            f"half the answers come later than {timely} days from a book of about <b>{slow['book_at_threshold']:.0f} "
+            f"accounts</b> [{_bound(slow['book_at_threshold_ci_low'])}, {_bound(slow['book_at_threshold_ci_high'])}]"
+            if slow["book_at_threshold"] is not None
+            else f"within the books observed ({slow['books_observed'][0]:.0f}-{slow['books_observed'][1]:.0f} "
+            f"accounts) the median answer does not cross {timely} days"
+        )
+        said.append(
+            f"Bigger books answer later: every 10 accounts more add {_points(slow['late_share_per_10_accounts'])} "
+            f"points [{_points(slow['ci_low'])}, {_points(slow['ci_high'])}] to the share answered late "
+            f"({slow['csms']} CSMs); {reach}."
+        )
+    else:
+        said.append(
+            f"No evidence that book size slows the answer here: {100 * slow['late_share_per_10_accounts']:+.1f} "
+            f"points per 10 accounts [{100 * slow['ci_low']:+.1f}, {100 * slow['ci_high']:+.1f}] across "
+            f"{slow['csms']} CSMs, whose books ran from {slow['books_observed'][0]:.0f} to "
+            f"{slow['books_observed'][1]:.0f} accounts."
+        )
+    load = capacity.load_slowdown
+    if load is not None:
+        if load["ci_low"] > 0:
+            said.append(
+                f"Counted by the accounts at risk a CSM held at once rather than the whole book: every 10 more add "
+                f"{_points(load['late_share_per_10_accounts'])} points [{_points(load['ci_low'])}, "
+                f"{_points(load['ci_high'])}] to the share answered late."
+            )
+        else:
+            said.append(
+                f"No evidence that the number of accounts at risk a CSM holds at once slows the answer: "
+                f"{100 * load['late_share_per_10_accounts']:+.1f} points per 10 [{100 * load['ci_low']:+.1f}, "
+                f"{100 * load['ci_high']:+.1f}]."
+            )
+    return said
+
+
+def _bound(value) -> str:
+    return "beyond the books observed" if value is None else f"{value:.0f}"

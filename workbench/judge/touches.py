@@ -1,0 +1,140 @@
+"""Does a timely human touch change the outcome once risk is accounted for? Observational, and said so.
+
+CSMs touch the accounts they see at risk, so touched accounts churn more even where a touch helps: the plain
+comparison runs the wrong way. The adjusted estimate weights each at-risk decision by the inverse of its
+chance of a timely touch given the risk measured when it turned at risk (a propensity model), and checks that
+the weighting balanced those measures. Only measured risk is accounted for; an experiment (touch a random half
+of the accounts that turn at risk) or a threshold rule (touch every account below a score) makes it causal.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..stats.auc import poisson_weights
+from ..stats.logistic import fit_logistic, predict
+
+REPLICATES = 300
+CLIP = 0.03  # propensities are kept in [CLIP, 1 - CLIP]: a few near-certain cases must not carry the estimate
+STRATA = 5
+METHOD = (
+    "inverse-probability weighting: each at-risk decision weighted by the inverse of its modelled chance of the "
+    "touch it got, given the risk measured on the day it turned at risk ({covariates}); 95% interval from "
+    "{replicates} bootstrap resamples of accounts. Observational: risk the data do not measure is not accounted for"
+)
+
+
+def design(frame: pd.DataFrame, covariates: dict[str, str]) -> tuple[np.ndarray, list[str]]:
+    """Standardized covariates (column: words) with missing values filled by the mean and flagged by an indicator
+    column; the names returned are the words."""
+    columns, names = [], []
+    for name, words in covariates.items():
+        values = frame[name].to_numpy(dtype=float)
+        missing = np.isnan(values)
+        if missing.all():
+            continue
+        mean, sd = np.nanmean(values), np.nanstd(values)
+        columns.append((np.where(missing, mean, values) - mean) / (sd if sd > 0 else 1.0))
+        names.append(words)
+        if missing.any():
+            columns.append(missing.astype(float))
+            names.append(f"{words}: not measured")
+    matrix = np.column_stack(columns) if columns else np.zeros((len(frame), 0))
+    return matrix, names
+
+
+def propensity(x: np.ndarray, treated: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Each case's chance of treatment given `x`, per row of `weights` (replicates x cases), clipped."""
+    beta = fit_logistic(x, treated, weights, ridge=1.0)
+    return np.clip(predict(beta, x), CLIP, 1 - CLIP)
+
+
+def _difference(y, treated, weights) -> np.ndarray:
+    """Weighted churn rate of the treated minus the untreated, per row of `weights`."""
+    treated_weight, control_weight = weights * treated, weights * ~treated
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return treated_weight @ y / treated_weight.sum(axis=1) - control_weight @ y / control_weight.sum(axis=1)
+
+
+def estimates(x, treated, churned, weights) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Naive, weighted and stratified differences in churn rate (touched minus not) and the propensities, one
+    per row of `weights` (replicates x cases)."""
+    y = churned.astype(float)
+    score = propensity(x, treated, weights)
+    naive = _difference(y, treated, weights)
+    weighted = _difference(y, treated, weights * np.where(treated, 1 / score, 1 / (1 - score)))
+    rank = np.argsort(np.argsort(score, axis=1, kind="stable"), axis=1)
+    stratum = rank * STRATA // score.shape[1]
+    parts = np.stack([_difference(y, treated, weights * (stratum == k)) for k in range(STRATA)], axis=1)
+    size = np.stack([(weights * (stratum == k)).sum(axis=1) for k in range(STRATA)], axis=1)
+    size = np.where(np.isnan(parts), 0, size)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        stratified = np.nansum(parts * size, axis=1) / size.sum(axis=1)
+    return naive, weighted, stratified, score
+
+
+def balance(x: np.ndarray, names: list[str], treated: np.ndarray, score: np.ndarray) -> pd.DataFrame:
+    """Standardized mean difference of each covariate, touched against not, before and after weighting
+    (|difference| under 0.1 is the usual mark of balance)."""
+    inverse = np.where(treated, 1 / score, 1 / (1 - score))
+
+    def difference(weight):
+        a, b = weight * treated, weight * ~treated
+        mean_a, mean_b = (a @ x) / a.sum(), (b @ x) / b.sum()
+        var_a = (a @ (x - mean_a) ** 2) / a.sum()
+        var_b = (b @ (x - mean_b) ** 2) / b.sum()
+        return (mean_a - mean_b) / np.sqrt(np.maximum((var_a + var_b) / 2, 1e-12))
+
+    plain = difference(np.ones(len(treated)))
+    weighted = difference(inverse)
+    return pd.DataFrame(
+        {
+            "covariate": names,
+            "difference_before": plain,
+            "difference_after": weighted,
+            "balanced": np.abs(weighted) < 0.1,
+        }
+    )
+
+
+def touch_effect(
+    frame: pd.DataFrame,
+    covariates: dict[str, str],
+    treatment: str = "timely",
+    cluster: str = "account_id",
+    replicates: int = REPLICATES,
+    seed: int = 0,
+) -> dict:
+    """The change in churn rate a `treatment` touch makes among `frame`'s decisions (needs `renewed`), naive
+    and adjusted for `covariates` (column: words), each with a 95% interval from a bootstrap over `cluster`.
+
+    Returns a dict: estimate, ci_low, ci_high (inverse-probability weighted), naive and stratified with
+    theirs, detectable (the smallest effect the adjusted estimate would tell from none: 2.8 standard errors),
+    n, accounts, touched, churned, balance (a DataFrame) and method (in words)."""
+    treated = frame[treatment].to_numpy(dtype=bool)
+    churned = ~frame["renewed"].to_numpy(dtype=bool)
+    x, names = design(frame, covariates)
+    naive, weighted, stratified, score = (v[0] for v in estimates(x, treated, churned, np.ones((1, len(frame)))))
+    codes, accounts = pd.factorize(frame[cluster])
+    resampled = poisson_weights(np.random.default_rng(seed), replicates, len(accounts))[:, codes]
+    draws = np.column_stack(estimates(x, treated, churned, resampled)[:3])
+    low, high = np.nanpercentile(draws, [2.5, 97.5], axis=0)
+    return {
+        "estimate": float(weighted),
+        "ci_low": float(low[1]),
+        "ci_high": float(high[1]),
+        "naive": float(naive),
+        "naive_ci_low": float(low[0]),
+        "naive_ci_high": float(high[0]),
+        "stratified": float(stratified),
+        "stratified_ci_low": float(low[2]),
+        "stratified_ci_high": float(high[2]),
+        "detectable": 2.8 * float(np.nanstd(draws[:, 1])),
+        "n": int(len(frame)),
+        "accounts": int(len(accounts)),
+        "touched": int(treated.sum()),
+        "churned": int(churned.sum()),
+        "balance": balance(x, names, treated, score),
+        "method": METHOD.format(covariates="; ".join(covariates.values()) or "nothing", replicates=replicates),
+    }
