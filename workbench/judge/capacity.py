@@ -66,46 +66,53 @@ def lag_bands(frame: pd.DataFrame) -> pd.DataFrame:
     return table.rename(columns={"events": "churned", "rate": "churn_rate"})
 
 
-def books(contracts: pd.DataFrame, at_risk: pd.DataFrame, as_of) -> pd.DataFrame:
-    """Per CSM and calendar month: the accounts and ARR under contract with them, and how many of those were at
-    risk (turned at risk and not yet decided)."""
-    owned = contracts.dropna(subset=["csm"])
-    first = owned["start_date"].dt.to_period("M")
-    last = (owned["end_date"] - pd.Timedelta(days=1)).clip(upper=pd.Timestamp(as_of)).dt.to_period("M")
-    months = np.maximum((last - first).map(lambda offset: offset.n).to_numpy(dtype=int) + 1, 0)
-    row = np.repeat(np.arange(len(owned)), months)
+def month_code(dates: pd.Series) -> np.ndarray:
+    """Calendar months as whole numbers (year * 12 + month - 1), for counting and joining by month."""
+    return (dates.dt.year * 12 + dates.dt.month - 1).to_numpy(dtype=int)
+
+
+def _spread(owner: np.ndarray, first: np.ndarray, last: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(row, month) for every month from each row's first to its last month, inclusive."""
+    months = np.maximum(last - first + 1, 0)
+    row = np.repeat(owner, months)
     step = np.arange(len(row)) - np.repeat(np.cumsum(months) - months, months)
-    held = pd.DataFrame(
-        {
-            "csm": owned["csm"].to_numpy()[row],
-            "month": first.to_numpy()[row] + step,
-            "account_id": owned["account_id"].to_numpy()[row],
-            "arr": owned["arr"].to_numpy(dtype=float)[row],
-        }
+    return row, np.repeat(first, months) + step
+
+
+def _held(csm, month, account, arr=None) -> pd.DataFrame:
+    """Per (csm, month): distinct accounts, and the summed `arr`."""
+    frame = pd.DataFrame({"csm": csm, "month": month, "account": account})
+    if arr is not None:
+        frame["arr"] = arr
+    grouped = frame.groupby(["csm", "month"])
+    table = pd.DataFrame(
+        {"accounts": frame.drop_duplicates(["csm", "month", "account"]).groupby(["csm", "month"]).size()}
     )
-    table = held.groupby(["csm", "month"]).agg(accounts=("account_id", "nunique"), arr=("arr", "sum"))
+    if arr is not None:
+        table["arr"] = grouped["arr"].sum()
+    return table
+
+
+def books(contracts: pd.DataFrame, at_risk: pd.DataFrame, as_of) -> pd.DataFrame:
+    """Per CSM and calendar month (`month_code`): the accounts and ARR under contract with them, and how many of
+    those were at risk (turned at risk and not yet decided)."""
+    owned = contracts.dropna(subset=["csm"])
+    first = month_code(owned["start_date"])
+    last = month_code((owned["end_date"] - pd.Timedelta(days=1)).clip(upper=pd.Timestamp(as_of)))
+    row, month = _spread(np.arange(len(owned)), first, last)
+    account = pd.factorize(owned["account_id"])[0]
+    table = _held(owned["csm"].to_numpy()[row], month, account[row], owned["arr"].to_numpy(dtype=float)[row])
     if len(at_risk):
-        start = at_risk["onset"].dt.to_period("M")
-        span = np.maximum(
-            (at_risk["end_date"].dt.to_period("M") - start).map(lambda offset: offset.n).to_numpy(dtype=int), 1
-        )
-        row = np.repeat(np.arange(len(at_risk)), span)
-        step = np.arange(len(row)) - np.repeat(np.cumsum(span) - span, span)
-        risky = pd.DataFrame(
-            {
-                "csm": at_risk["csm"].to_numpy()[row],
-                "month": start.to_numpy()[row] + step,
-                "account_id": at_risk["account_id"].to_numpy()[row],
-            }
-        )
-        table["at_risk"] = risky.groupby(["csm", "month"])["account_id"].nunique()
+        row, month = _spread(np.arange(len(at_risk)), month_code(at_risk["onset"]), month_code(at_risk["end_date"]) - 1)
+        account = pd.factorize(at_risk["account_id"])[0]
+        table["at_risk"] = _held(at_risk["csm"].to_numpy()[row], month, account[row])["accounts"]
     table["at_risk"] = table.get("at_risk", pd.Series(dtype=float)).reindex(table.index).fillna(0).astype(int)
     return table.reset_index()
 
 
 def book_at_onset(frame: pd.DataFrame, book_table: pd.DataFrame) -> pd.DataFrame:
     """Each at-risk decision with its CSM's book (accounts, ARR, at-risk accounts) in the month it turned at risk."""
-    keyed = frame.assign(month=frame["onset"].dt.to_period("M"))
+    keyed = frame.assign(month=month_code(frame["onset"]))
     found = keyed.merge(
         book_table.rename(columns={"accounts": "book_accounts", "arr": "book_arr", "at_risk": "book_at_risk"}),
         on=["csm", "month"],

@@ -9,21 +9,26 @@ RIDGE = 1e-3  # a whisker of shrinkage on the slopes: separated data keep finite
 
 def fit_logistic(x, y, weights=None, iterations: int = 25, ridge: float = RIDGE) -> np.ndarray:
     """Coefficients (intercept first) of a logistic regression of `y` on `x` (cases x predictors), once per row
-    of `weights` (replicates x cases; one unweighted fit without): shape (replicates, 1 + predictors)."""
+    of `weights` (replicates x cases; one unweighted fit without): shape (replicates, 1 + predictors).
+
+    Each Newton step forms every replicate's curvature as one matrix product with the cases' pairwise column
+    products, so the work is a few BLAS calls however many replicates there are."""
     x = np.asarray(x, dtype=float)
     x = x[:, None] if x.ndim == 1 else x
     design = np.column_stack([np.ones(len(x)), x])
+    k = design.shape[1]
+    pairs = (design[:, :, None] * design[:, None, :]).reshape(len(design), k * k)
     y = np.asarray(y, dtype=float)
     w = np.ones((1, len(y))) if weights is None else np.atleast_2d(np.asarray(weights, dtype=float))
-    penalty = np.full(design.shape[1], ridge)
+    penalty = np.full(k, ridge)
     penalty[0] = 0.0
     share = np.clip((w @ y) / np.maximum(w.sum(axis=1), 1e-12), 1e-6, 1 - 1e-6)
-    beta = np.zeros((len(w), design.shape[1]))
+    beta = np.zeros((len(w), k))
     beta[:, 0] = np.log(share / (1 - share))
     for _ in range(iterations):
         p = 1 / (1 + np.exp(-np.clip(beta @ design.T, -30, 30)))
         gradient = (w * (y - p)) @ design - penalty * beta
-        curvature = np.einsum("bn,ni,nj->bij", w * p * (1 - p), design, design) + np.diag(penalty + 1e-9)
+        curvature = ((w * p * (1 - p)) @ pairs).reshape(len(w), k, k) + np.diag(penalty + 1e-9)
         step = np.linalg.solve(curvature, gradient[..., None])[..., 0]
         beta += step
         if np.abs(step).max() < 1e-8:
