@@ -82,14 +82,9 @@ def _spread(owner: np.ndarray, first: np.ndarray, last: np.ndarray) -> tuple[np.
 def _held(csm, month, account, arr=None) -> pd.DataFrame:
     """Per (csm, month): distinct accounts, and the summed `arr`."""
     frame = pd.DataFrame({"csm": csm, "month": month, "account": account})
+    table = frame.drop_duplicates().groupby(["csm", "month"]).size().to_frame("accounts")
     if arr is not None:
-        frame["arr"] = arr
-    grouped = frame.groupby(["csm", "month"])
-    table = pd.DataFrame(
-        {"accounts": frame.drop_duplicates(["csm", "month", "account"]).groupby(["csm", "month"]).size()}
-    )
-    if arr is not None:
-        table["arr"] = grouped["arr"].sum()
+        table["arr"] = pd.Series(arr).groupby([frame["csm"], frame["month"]]).sum()
     return table
 
 
@@ -254,14 +249,6 @@ class Capacity:
             "by_book": self.curve,
         }
 
-    def balance(self) -> Result:
-        table = self.effect["balance"] if self.effect else pd.DataFrame()
-        return Result(
-            table,
-            "Standardized difference of each risk measure, touched against not, before and after weighting; under "
-            "0.1 counts as balanced.",
-        )
-
     def _repr_html_(self) -> str:
         sentences = "".join(f"<p>{sentence}</p>" for sentence in findings(self))
         return sentences + Result(self.curve, "By the CSM's book size when the account turned at risk.")._repr_html_()
@@ -273,9 +260,7 @@ RISK_MEASURES = {
     "health_decision_maker_at_onset": "the decision maker's health",
     "goal_pace_at_onset": "the goals' pace",
     "health_score_at_onset": "the overall health score",
-    "decision_maker_red": "a red decision maker",
-    "goal_behind": "a goal behind pace",
-    "score_red": "a red overall score",
+    **FLAGS,
     "log_arr": "the contract's ARR (log)",
     "days_left": "days left to renewal",
 }

@@ -29,7 +29,7 @@ FLAGS = {
 
 def checkpoints(decisions: pd.DataFrame, every_days: int = CHECK_EVERY_DAYS) -> pd.DataFrame:
     """Each decision's checkpoints: end_date - every_days, - 2 * every_days, ... back to its start_date.
-    `row` is the decision's position; `contract_id` names the checkpoint (unique), `decision_id` the decision."""
+    `row` is the decision's position; `contract_id` names the checkpoint (unique, as goal attainment keys by it)."""
     term_days = (decisions["end_date"] - decisions["start_date"]).dt.days.to_numpy()
     count = np.maximum(term_days // every_days, 1) if len(decisions) else np.array([], dtype=int)
     row = np.repeat(np.arange(len(decisions)), count)
@@ -37,8 +37,7 @@ def checkpoints(decisions: pd.DataFrame, every_days: int = CHECK_EVERY_DAYS) -> 
     points = decisions.iloc[row][["contract_id", "account_id", "start_date", "end_date"]].reset_index(drop=True)
     points["observation_date"] = points["end_date"] - pd.to_timedelta(step * every_days, unit="D")
     points["row"] = row
-    points["decision_id"] = points["contract_id"]
-    points["contract_id"] = points["decision_id"].astype(str) + "@" + step.astype(str)
+    points["contract_id"] = points["contract_id"].astype(str) + "@" + step.astype(str)
     return points.loc[points["observation_date"] >= points["start_date"]].reset_index(drop=True)
 
 

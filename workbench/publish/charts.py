@@ -605,17 +605,14 @@ def touched_by_day(detection: pd.DataFrame, timely_days: int) -> go.Figure:
 def touch_effect(effect: dict) -> go.Figure:
     """The change in churn rate with a timely human touch: the plain comparison and the estimates adjusted for
     risk, each with its 95% interval; left of zero, fewer churn."""
-    rows = [
-        ("plain comparison (confounded)", "naive", COLORS["neutral"]),
-        ("within risk strata", "stratified", COLORS["green"]),
-        ("risk-weighted (the estimate)", "estimate", COLORS["green"]),
+    rows = [  # the estimate's interval keys are the contract's plain ci_low and ci_high
+        ("plain comparison (confounded)", "naive", "naive_", COLORS["neutral"]),
+        ("within risk strata", "stratified", "stratified_", COLORS["green"]),
+        ("risk-weighted (the estimate)", "estimate", "", COLORS["green"]),
     ]
     fig = go.Figure()
-    for name, key, color in rows:
-        low, high = (
-            effect[f"{key}_ci_low" if key != "estimate" else "ci_low"],
-            effect[f"{key}_ci_high" if key != "estimate" else "ci_high"],
-        )
+    for name, key, prefix, color in rows:
+        low, high = effect[f"{prefix}ci_low"], effect[f"{prefix}ci_high"]
         fig.add_trace(
             go.Scatter(
                 x=[effect[key]],
