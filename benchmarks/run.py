@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import re
 import resource
 import subprocess
 import sys
@@ -36,16 +37,23 @@ RESULTS = Path(__file__).resolve().parent / "results"
 AS_OF = World.as_of  # where the generated worlds end
 STUDY = "study end to end (all notebooks)"
 EXTRAS = "lead time + behaviour (share of study)"
+PAGE_DONE = re.compile(r"^\[\d+/\d+\] (?P<page>\S+) done in (?P<seconds>[\d.]+) s")
 # (what, accounts: a size, "largest" in the run or None for any, stage, measured column, limit, unit,
-#  whether the limit is a ceiling), from the issue "Scale"
+#  whether the limit is a ceiling); the first five from the issue "Fast at both ends", the rest from "Scale"
 TARGETS = [
-    ("study, 100k accounts", 100_000, STUDY, "seconds", 300.0, "s", True),
-    ("study peak memory, 100k accounts", 100_000, STUDY, "peak_mb", 8192.0, "MB", True),
-    ("study, 10k accounts", 10_000, STUDY, "seconds", 60.0, "s", True),
+    ("study, 1k accounts", 1_000, STUDY, "seconds", 10.0, "s", True),
+    ("study, 100k accounts", 100_000, STUDY, "seconds", 60.0, "s", True),
+    ("study peak memory, 100k accounts", 100_000, STUDY, "peak_mb", 4096.0, "MB", True),
+    ("study, 1M accounts", 1_000_000, STUDY, "seconds", 600.0, "s", True),
+    ("study peak memory, 1M accounts", 1_000_000, STUDY, "peak_mb", 8192.0, "MB", True),
     ("snapshot throughput", "largest", "snapshot: usage window sums", "rows_per_second", 10e6, "rows/s", False),
     ("2,000 bootstrap AUCs on 100k", None, "bootstrap: 2,000 AUCs on 100k", "seconds", 2.0, "s", True),
     ("lead time + behaviour, share of the 100k study", 100_000, EXTRAS, "share", 0.20, "share", True),
 ]
+# Targets no run of this benchmark can measure yet, and why: printed so that a reader sees them missing.
+NOT_YET = {
+    "a study with engine: spark gives the DuckDB run's figures": "the event queries run on DuckDB only so far",
+}
 
 
 def peak_mb() -> float:
@@ -165,12 +173,13 @@ def study(accounts: int, folder: Path, out: Path) -> list[dict]:
     summed resident memory of the study and its notebook kernels, sampled while they run."""
     command = [sys.executable, "-m", "workbench", "study", "--data", str(folder), "--as-of", AS_OF, "--out", str(out)]
     start = time.perf_counter()
-    marks, tail = [], deque(maxlen=20)
+    pages, tail = [], deque(maxlen=20)
     with subprocess.Popen(command, stderr=subprocess.PIPE, text=True) as process, TreePeak(process.pid) as peak:
         for line in process.stderr:
             tail.append(line)
-            if line.startswith(("[", "Study written")):
-                marks.append((time.perf_counter(), line.strip()))
+            done = PAGE_DONE.match(line)
+            if done:
+                pages.append((done["page"], float(done["seconds"])))
     seconds = time.perf_counter() - start
     if process.returncode:
         raise SystemExit(f"workbench study failed on {folder}:\n" + "".join(tail))
@@ -184,9 +193,9 @@ def study(accounts: int, folder: Path, out: Path) -> list[dict]:
         )
     ]
     print(f"  {STUDY:44} {seconds:9.2f} s   peak {rows[0]['peak_mb']} MB (study and kernels)", flush=True)
-    for (begin, message), (end, _) in zip(marks, marks[1:]):
-        rows.append(row(accounts, f"  notebook {message.split('] ')[1]} (run + HTML)", end - begin))
-        print(f"  {rows[-1]['stage']:44} {end - begin:9.2f} s", flush=True)
+    for page, page_seconds in pages:
+        rows.append(row(accounts, f"  notebook {page} (run + HTML)", page_seconds))
+        print(f"  {rows[-1]['stage']:44} {page_seconds:9.2f} s", flush=True)
     return rows
 
 
@@ -198,6 +207,14 @@ def verdicts(table: pd.DataFrame) -> pd.DataFrame:
         if accounts is not None:
             rows = rows.loc[rows["accounts"] == (table["accounts"].max() if accounts == "largest" else accounts)]
         if rows.empty or column not in rows or pd.isna(rows[column].iloc[-1]):
+            if isinstance(accounts, int):
+                found.append(
+                    {
+                        "target": f"{what} {'<' if ceiling else '>'} {_amount(limit, unit)}",
+                        "measured": "-",
+                        "verdict": f"not measured: run with --sizes {accounts}",
+                    }
+                )
             continue
         measured = float(rows[column].iloc[-1])
         miss = measured / limit - 1 if ceiling else 1 - measured / limit
@@ -209,6 +226,7 @@ def verdicts(table: pd.DataFrame) -> pd.DataFrame:
                 "verdict": "met" if miss <= 0 else f"MISSED by {miss:.0%}",
             }
         )
+    found += [{"target": target, "measured": "-", "verdict": f"not measured: {why}"} for target, why in NOT_YET.items()]
     return pd.DataFrame(found)
 
 

@@ -236,7 +236,7 @@ def test_a_killed_study_keeps_the_previous_report(small_world, tmp_path, previou
         text=True,
     )
     seen = ""
-    while "[1/" not in seen:  # the notebooks have started: the most work in flight
+    while "started" not in seen:  # the notebooks have started: the most work in flight
         line = process.stderr.readline()
         assert line, seen
         seen += line

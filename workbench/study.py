@@ -202,8 +202,7 @@ class Study:
             "pseudonymize": bool(pseudonymize),
         }
         if cache and Path(cache).exists():
-            with open(cache, "rb") as file:
-                saved = pickle.load(file)
+            saved = open_cache(Path(cache))
             if saved.parameters == parameters:
                 return saved
         settings = load_config(config)
@@ -739,3 +738,17 @@ def _with_accounts(data: Dataset, settings: dict) -> pd.DataFrame:
         column = settings["segment_column"]
         contracts = contracts.loc[contracts.get(column, pd.Series(dtype=str)) == segment]
     return contracts
+
+
+_OPENED: dict = {}
+
+
+def open_cache(path: Path) -> Study:
+    """The study saved in `path`, read once per process: a kernel that runs several pages unpickles it once."""
+    stat = path.stat()
+    key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+    if key not in _OPENED:
+        _OPENED.clear()
+        with open(path, "rb") as file:
+            _OPENED[key] = pickle.load(file)
+    return _OPENED[key]

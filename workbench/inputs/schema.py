@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import difflib
 
-from jsonschema import Draft202012Validator
-
 TYPE_WORDS = {
     "string": "text",
     "integer": "a whole number",
@@ -23,6 +21,9 @@ TYPE_WORDS = {
 
 def problems(value, schema: dict) -> list[str]:
     """Every way `value` breaks `schema`, as sentences (empty when it conforms)."""
+    # Imported here: jsonschema's format checkers take a second to import, and most runs have no config.
+    from jsonschema import Draft202012Validator
+
     found = []
     for error in sorted(
         Draft202012Validator(schema).iter_errors(value), key=lambda e: [str(p) for p in e.absolute_path]

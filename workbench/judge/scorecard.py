@@ -15,6 +15,8 @@ proposed only where the gain's interval lies above zero.
 from __future__ import annotations
 
 import html
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -321,13 +323,14 @@ def _stability(early, scaled, groups, y, penalty, resamples, seed) -> tuple[np.n
     accounts = early["account_id"].to_numpy()
     unique, code = np.unique(accounts, return_inverse=True)
     x = _grouped(scaled, groups)
+    samples = [np.repeat(np.arange(len(y)), rng.poisson(1.0, len(unique))[code]) for _ in range(resamples)]
+    samples = [rows for rows in samples if len(np.unique(y[rows])) == 2]
+    # liblinear releases the GIL, so the fits run on every core
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        fitted = list(pool.map(lambda rows: _coefficients(x[rows], y[rows], penalty), samples))
     draws = []
-    for _ in range(resamples):
-        weight = rng.poisson(1.0, len(unique))[code]
-        rows = np.repeat(np.arange(len(y)), weight)
-        if len(np.unique(y[rows])) < 2:
-            continue
-        member = _member_weights(_coefficients(x[rows], y[rows], penalty), groups)
+    for coefficients in fitted:
+        member = _member_weights(coefficients, groups)
         draws.append(100 * member / member.sum() if member.sum() > 0 else member)
     if not draws:
         return np.full(len(groups), np.nan), np.full(len(groups), np.nan)

@@ -32,6 +32,7 @@ from .folders import (
     remove_leftovers,
     staging_folder,
 )
+from .kernels import Kernels, by_length, default_jobs
 from .render import to_html, write_page_css
 from .report import write_plotlyjs
 from .results import REQUIRED, merge, plain
@@ -73,6 +74,7 @@ def run_study(
     notebook_folder: Path = NOTEBOOKS,
     log=None,
     allow_outside_data: bool = False,
+    jobs: int | None = None,
 ) -> Path:
     log = log or (lambda message: print(message, file=sys.stderr, flush=True))
     out = Path(out or Path("reports") / as_of).absolute()
@@ -102,6 +104,7 @@ def run_study(
                     notebook_folder,
                     log,
                     allow_outside_data,
+                    jobs or default_jobs(),
                 )
             except (DataError, UsageError):
                 shutil.rmtree(staging, ignore_errors=True)
@@ -130,60 +133,56 @@ def _run(
     notebook_folder: Path,
     log,
     allow_outside_data: bool,
+    jobs: int,
 ) -> None:
-    log(f"Checking the data in {data} and measuring every decision's signals ...")
-    # Bad config or bad data stops here, before anything is published; the notebooks share this work.
-    study = Study.load(
-        data,
-        as_of,
-        mapping=mapping,
-        config=config,
-        window_months=window_months,
-        horizon_days=horizon_days,
-        pseudonymize=pseudonymize,
-        allow_outside_data=allow_outside_data,
-    )
-    if len(study.decisions) == 0:
-        raise UsageError(no_decisions(study))
-    results_dir = staging / ".results"
-    stage[0] = "computing the analyses several pages share"
-    log("Computing the analyses several pages share (scorecard, risk lists, capacity) ...")
-    study.precompute()
-    stage[0] = "saving the prepared data for the notebooks"
-    cache = study.save(staging / ".cache" / "study.pickle")
-    del study  # the notebooks read the cache; holding it here too would double the peak memory
-    parameters = {
-        "data_dir": str(data),
-        "as_of": as_of,
-        "window_months": window_months,
-        "horizon_days": horizon_days,
-        "config": str(Path(config).resolve()) if config else "",
-        "mapping": str(Path(mapping).resolve()) if mapping else "",
-        "results_dir": str(results_dir),
-        "reports_dir": str(out.parent),
-        "pseudonymize": pseudonymize,
-        "study_cache": str(cache),
-        "report_folder": str(staging),
-    }
-    pages = []
-    write_plotlyjs(staging)
-    write_page_css(staging)
     books = notebooks(notebook_folder)
-    for number, notebook in enumerate(books, 1):
-        log(f"[{number}/{len(books)}] {notebook.stem}")
-        stage[0] = notebook.name
-        executed = staging / notebook.name
-        pm.execute_notebook(
-            notebook,
-            executed,
-            parameters=parameters,
-            kernel_name="python3",
-            progress_bar=True,
-            cwd=str(notebook_folder),
+    # Kernels start and import while the data is checked; any failure shuts them down.
+    with Kernels(min(jobs, len(books)), books) as kernels:
+        log(f"Checking the data in {data} and measuring every decision's signals ...")
+        # Bad config or bad data stops here, before anything is published; the notebooks share this work.
+        study = Study.load(
+            data,
+            as_of,
+            mapping=mapping,
+            config=config,
+            window_months=window_months,
+            horizon_days=horizon_days,
+            pseudonymize=pseudonymize,
+            allow_outside_data=allow_outside_data,
         )
-        stage[0] = f"rendering {notebook.stem}.html"
-        page = to_html(executed, staging / f"{notebook.stem}.html", title(notebook))
-        pages.append((title(notebook), page.name))
+        if len(study.decisions) == 0:
+            raise UsageError(no_decisions(study))
+        results_dir = staging / ".results"
+        stage[0] = "computing the analyses several pages share"
+        log("Computing the analyses several pages share (scorecard, risk lists, capacity) ...")
+        study.precompute()
+        stage[0] = "saving the prepared data for the notebooks"
+        cache = study.save(staging / ".cache" / "study.pickle")
+        del study  # the notebooks read the cache; holding it here too would double the peak memory
+        kernels.preload(cache)
+        parameters = {
+            "data_dir": str(data),
+            "as_of": as_of,
+            "window_months": window_months,
+            "horizon_days": horizon_days,
+            "config": str(Path(config).resolve()) if config else "",
+            "mapping": str(Path(mapping).resolve()) if mapping else "",
+            "results_dir": str(results_dir),
+            "reports_dir": str(out.parent),
+            "pseudonymize": pseudonymize,
+            "study_cache": str(cache),
+            "report_folder": str(staging),
+        }
+        write_plotlyjs(staging)
+        write_page_css(staging)
+        log(f"Running {len(books)} notebooks, {len(kernels.managers)} at a time ...")
+        stage[0] = "running the notebooks"
+
+        def render(notebook: Path, executed: Path) -> None:
+            to_html(executed, staging / f"{notebook.stem}.html", title(notebook))
+
+        kernels.run([(n, staging / n.name) for n in by_length(books)], parameters, stage, log, render)
+    pages = [(title(n), f"{n.stem}.html") for n in books]
 
     stage[0] = "assembling results.json"
     base = {"as_of": as_of, "window_months": window_months, "horizon_days": horizon_days}
@@ -221,7 +220,7 @@ def _failed(error: BaseException, stage: str, staging: Path, out: Path) -> Study
     exit_code = 1
     if isinstance(error, pm.PapermillExecutionError):
         reason = f"{stage} failed in cell {error.exec_count}: {error.ename}: {error.evalue}"
-    elif isinstance(error, DeadKernelError):
+    elif isinstance(error, DeadKernelError) or "Kernel died" in str(error):  # nbclient says so in a RuntimeError too
         reason = (
             f"{stage}: the notebook's kernel died (most often it ran out of memory). Run again with more "
             f"memory, or on a shorter --window-months or a segment"

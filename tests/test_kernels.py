@@ -1,0 +1,92 @@
+"""Pages on shared warm kernels: each page starts clean, pages run side by side, and a failure stops the rest."""
+
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from workbench.publish.kernels import Kernels, by_length, warm_up
+
+
+def page(folder: Path, name: str, *cells: str) -> Path:
+    notebook = nbformat.v4.new_notebook()
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    parameters = nbformat.v4.new_code_cell('marker = ""')
+    parameters.metadata["tags"] = ["parameters"]
+    notebook.cells = [parameters, *(nbformat.v4.new_code_cell(c) for c in cells)]
+    path = folder / f"{name}.ipynb"
+    nbformat.write(notebook, path)
+    return path
+
+
+def outputs(executed: Path) -> list[str]:
+    cells = nbformat.read(executed, as_version=4).cells
+    return [o.get("text", "") for c in cells if c.cell_type == "code" for o in c.outputs if o.output_type == "stream"]
+
+
+def run(kernels: Kernels, books: list[Path], out: Path, log=None) -> list[str]:
+    stage, rendered = [""], []
+    kernels.run(
+        [(b, out / b.name) for b in books],
+        {"marker": "set"},
+        stage,
+        log or (lambda message: None),
+        lambda notebook, executed: rendered.append(notebook.stem),
+    )
+    return rendered
+
+
+def test_a_page_on_a_used_kernel_starts_with_a_clean_namespace(tmp_path):
+    books = [
+        page(tmp_path, "a_first", "import os\nleft_behind = os.getpid()\nprint(left_behind)"),
+        page(tmp_path, "b_second", "import os\nprint(os.getpid(), 'left_behind' in globals(), marker)"),
+    ]
+    out = tmp_path / "out"
+    out.mkdir()
+    with Kernels(1, books) as kernels:
+        rendered = run(kernels, books, out)
+    first_pid = outputs(out / "a_first.ipynb")[0].split()[0]
+    second_pid, leaked, marker = outputs(out / "b_second.ipynb")[0].split()
+    assert second_pid == first_pid  # the same kernel ran both pages ...
+    assert leaked == "False" and marker == "set"  # ... and the second saw only its own parameters
+    assert sorted(rendered) == ["a_first", "b_second"]
+    assert nbformat.read(out / "b_second.ipynb", as_version=4).cells[1].execution_count == 2  # a new session
+
+
+def test_pages_run_side_by_side_on_two_kernels(tmp_path):
+    hold = "import time\ntime.sleep(2)"
+    books = [page(tmp_path, f"p{i}", hold) for i in range(2)]
+    out = tmp_path / "out"
+    out.mkdir()
+    with Kernels(2, books) as kernels:
+        time.sleep(1)  # started and warmed
+        started = time.perf_counter()
+        run(kernels, books, out)
+        took = time.perf_counter() - started
+    assert took < 3.5  # one after the other would take 4 s and more
+
+
+def test_a_failing_page_stops_the_pages_behind_it_and_names_itself(tmp_path):
+    books = [
+        page(tmp_path, "a_fails", "raise ValueError('planted')"),
+        *(page(tmp_path, f"b_later{i}", "x = 1") for i in range(3)),
+    ]
+    out = tmp_path / "out"
+    out.mkdir()
+    stage, seen = [""], []
+    with Kernels(1, books) as kernels, pytest.raises(Exception, match="planted"):
+        kernels.run([(b, out / b.name) for b in books], {}, stage, seen.append, lambda *a: None)
+    assert stage[0] == "a_fails.ipynb"
+    assert (out / "a_fails.ipynb").exists()  # kept, with its error, for the failure report
+    assert not any("b_later" in line for line in seen)  # never started
+
+
+def test_imports_are_warmed_and_long_pages_go_first(tmp_path):
+    books = [
+        page(tmp_path, "00_summary", "import json\nfrom pathlib import Path\nx = 1\nimport os; os._exit(1)"),
+        page(tmp_path, "99_x", "from os import (\n    path,\n)"),
+    ]
+    assert warm_up(books) == "from pathlib import Path\nimport json"  # only lines that import and do nothing else
+    ordered = by_length([Path("00_summary.ipynb"), Path("50_capacity.ipynb"), Path("10_signal_validity.ipynb")])
+    assert [p.stem for p in ordered] == ["10_signal_validity", "50_capacity", "00_summary"]

@@ -1,0 +1,191 @@
+"""A few warm kernels that run the study's notebooks side by side.
+
+Starting a kernel and importing pandas, plotly and statsmodels into it costs more than most pages'
+own work on a small study, so each kernel is started once, warmed while the runner checks the data,
+and runs several pages one after another, its namespace reset between them (imports and the loaded
+study stay: `Study.load` keeps what it read from the cache). Pages do not depend on one another, so
+as many run at once as there are kernels; the longest pages start first.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import queue
+import threading
+import time
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from pathlib import Path
+
+import nbformat
+import papermill as pm
+from jupyter_client.manager import AsyncKernelManager
+from jupyter_core.utils import run_sync
+from papermill.engines import NBClientEngine, papermill_engines
+
+RESET = "get_ipython().reset(new_session=True)"
+KERNEL = "python3"
+# Pages measured slowest first at every size; the rest follow in their order.
+SLOWEST = ("10_signal_validity", "50_capacity", "30_goal_attainment", "15_lead_time", "40_scorecard")
+
+
+class _KeptOnFailure(NBClientEngine):
+    """papermill's engine, saving the notebook only when it ends, or when it fails for any reason.
+
+    papermill's own saving rewrites the whole notebook before every cell (a third of a small page's
+    time); without it, a page whose kernel dies would leave nothing to look at.
+    """
+
+    @classmethod
+    def execute_managed_notebook(cls, nb_man, kernel_name, kept_at: str = "", **kwargs):
+        try:
+            return super().execute_managed_notebook(nb_man, kernel_name, **kwargs)
+        except BaseException:
+            if kept_at:
+                nbformat.write(nb_man.nb, kept_at)
+            raise
+
+
+ENGINE = "workbench"
+papermill_engines.register(ENGINE, _KeptOnFailure)
+
+
+def warm_up(notebooks: list[Path]) -> str:
+    """The pages' own import statements (lines that are one import and nothing else), for each kernel to run first."""
+    lines = {
+        line
+        for notebook in notebooks
+        for cell in nbformat.read(notebook, as_version=4).cells
+        if cell.cell_type == "code"
+        for line in cell.source.splitlines()
+        if _only_an_import(line)
+    }
+    return "\n".join(sorted(lines))
+
+
+def _only_an_import(line: str) -> bool:
+    if not line.startswith(("import ", "from ")):
+        return False
+    try:
+        statements = ast.parse(line).body
+    except SyntaxError:
+        return False
+    return len(statements) == 1 and isinstance(statements[0], (ast.Import, ast.ImportFrom))
+
+
+def default_jobs() -> int:
+    """One kernel per core, at most four: beyond that, pages wait on memory more than on compute."""
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+def by_length(notebooks: list[Path]) -> list[Path]:
+    """The longest pages first, so the last to finish is a short one."""
+    rank = {name: i for i, name in enumerate(SLOWEST)}
+    return sorted(notebooks, key=lambda n: (rank.get(n.stem, len(rank)), n.name))
+
+
+class Kernels:
+    """`size` started kernels; `run` executes notebooks on them, `size` at a time."""
+
+    def __init__(self, size: int, notebooks: list[Path]):
+        self.managers: list[AsyncKernelManager] = []
+        self._clients: dict[int, object] = {}
+        self._idle: queue.Queue = queue.Queue()
+        imports = warm_up(notebooks)
+        for _ in range(size):
+            # Asynchronous, as nbclient expects: with a blocking one it waits forever on a dead kernel.
+            manager = AsyncKernelManager(kernel_name=KERNEL)
+            # Errors only: its notice that loopback TCP is unencrypted would be noise on every run.
+            run_sync(manager.start_kernel)(
+                cwd=str(notebooks[0].parent), extra_arguments=["--IPKernelApp.log_level=ERROR"]
+            )
+            client = manager.blocking_client()
+            client.start_channels(iopub=False, stdin=False, hb=False, control=False)
+            self._clients[id(manager)] = client
+            self.managers.append(manager)
+            self._send(manager, imports)
+            self._idle.put(manager)
+
+    def __enter__(self) -> Kernels:
+        return self
+
+    def __exit__(self, *_) -> None:
+        self.shutdown()
+
+    def preload(self, cache: Path) -> None:
+        """Read the saved study into every kernel now, while the runner finishes its own work."""
+        for manager in self.managers:
+            self._send(
+                manager, f"__import__('workbench.study').study.open_cache(__import__('pathlib').Path({str(cache)!r}))"
+            )
+
+    def _send(self, manager: AsyncKernelManager, code: str) -> None:
+        """Queue `code` in the kernel ahead of the next page's cells, without waiting for it."""
+        self._clients[id(manager)].execute(code, silent=True, store_history=False)
+
+    def run(self, jobs: list[tuple[Path, Path]], parameters: dict, stage: list[str], log, after) -> None:
+        """Execute each (notebook, executed) pair, then call `after(notebook, executed)` in the same worker.
+
+        The first failure stops the rest: pages not started are cancelled, running ones are stopped,
+        `stage[0]` says what failed (a page, or rendering it) and its error is raised here.
+        """
+        total, done, lock = len(jobs), [0], threading.Lock()
+
+        stopping = threading.Event()
+
+        def work(notebook: Path, executed: Path, where: list[str]) -> None:
+            if stopping.is_set():
+                return
+            manager = self._idle.get()
+            try:
+                started = time.perf_counter()
+                log(f"  started {notebook.stem}")
+                where[0] = notebook.name
+                pm.execute_notebook(
+                    notebook,
+                    executed,
+                    parameters=parameters,
+                    kernel_name=KERNEL,
+                    progress_bar=False,
+                    km=manager,
+                    request_save_on_cell_execute=False,
+                    engine_name=ENGINE,
+                    kept_at=str(executed),
+                )
+                where[0] = f"rendering {notebook.stem}.html"
+                after(notebook, executed)
+                with lock:
+                    done[0] += 1
+                    log(f"[{done[0]}/{total}] {notebook.stem} done in {time.perf_counter() - started:.1f} s")
+                self._send(manager, RESET)
+            except BaseException:
+                stopping.set()  # the pages behind this one are not started
+                raise
+            finally:
+                self._idle.put(manager)
+
+        pool = ThreadPoolExecutor(max_workers=len(self.managers), thread_name_prefix="page")
+        places = {}
+        try:  # a signal can stop the main thread anywhere here: the pages' threads must end before it goes on
+            for notebook, executed in jobs:
+                where = [notebook.name]
+                places[pool.submit(work, notebook, executed, where)] = where
+            wait(places, return_when=FIRST_EXCEPTION)
+            failed = next((f for f in places if f.done() and not f.cancelled() and f.exception()), None)
+            if failed is not None:
+                stage[0] = places[failed][0]
+                raise failed.exception()
+        finally:
+            if any(not f.done() for f in places):
+                for future in places:
+                    future.cancel()
+                self.shutdown()  # pages still running stop with a dead kernel instead of running on
+            pool.shutdown(wait=True)
+
+    def shutdown(self) -> None:
+        for manager in self.managers:
+            client = self._clients[id(manager)]
+            if client.channels_running:
+                client.stop_channels()
+            if manager.has_kernel:
+                run_sync(manager.shutdown_kernel)(now=True)
