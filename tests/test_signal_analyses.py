@@ -9,7 +9,7 @@ from workbench.generate import World, generate, write
 from workbench.inputs.usage import from_frame
 from workbench.judge.calibration import odds_ratios, reliability
 from workbench.judge.features import feature_usage
-from workbench.judge.models import contribution_tests, cross_validated_auc, out_of_time
+from workbench.judge.models import account_folds, contribution_tests, cross_validated_auc, out_of_time
 from workbench.judge.signals import versus_reference
 from workbench.judge.surveys import intention_vs_action, nonresponse
 from workbench.judge.watermelon import watermelon
@@ -151,3 +151,16 @@ def test_extra_signals_from_the_config_are_judged_and_unknown_ones_rejected(defa
     config.write_text("extra_signals: [seats]\n")
     with pytest.raises(UsageError, match=r"extra_signals \['seats'\]"):
         Study.load(default_study.data.folder, "2026-10-31", config=config)
+
+
+def test_account_folds_keep_accounts_together_and_spread_churn_evenly():
+    rng = np.random.default_rng(3)
+    accounts = rng.integers(0, 3_000, 10_000)
+    y = rng.random(10_000) > 0.2 + 0.3 * (accounts % 2)  # odd accounts churn more
+    splits = account_folds(accounts, y, folds=5, seed=1)
+    tested = np.concatenate([test for _, test in splits])
+    assert np.array_equal(np.sort(tested), np.arange(10_000))  # every decision scored exactly once
+    for train, test in splits:
+        assert not set(accounts[train]) & set(accounts[test])
+        assert abs((~y[test]).mean() - (~y).mean()) < 0.02
+    assert all(np.array_equal(a[1], b[1]) for a, b in zip(splits, account_folds(accounts, y, 5, seed=1)))

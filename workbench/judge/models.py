@@ -7,7 +7,7 @@ import pandas as pd
 import statsmodels.api as sm
 from scipy import stats
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import StratifiedGroupKFold, cross_val_predict
+from sklearn.model_selection import cross_val_predict
 from statsmodels.stats.multitest import multipletests
 from statsmodels.tools.sm_exceptions import PerfectSeparationError
 
@@ -108,16 +108,29 @@ def cross_validated_auc(
     signals. The folds keep an account's decisions together, so no account is both fitted and scored."""
     y = frame["renewed"].to_numpy(dtype=bool)
     accounts = frame["account_id"].to_numpy() if "account_id" in frame else np.arange(len(frame))
-    splitter = StratifiedGroupKFold(folds, shuffle=True, random_state=seed)
+    splits = account_folds(accounts, y, folds, seed)
     rows = []
     for name, signals in models.items():
         x, _ = design(frame, signals)
-        predicted = cross_val_predict(
-            LogisticRegression(max_iter=1000), x, y, cv=splitter, method="predict_proba", groups=accounts
-        )
+        predicted = cross_val_predict(LogisticRegression(max_iter=1000), x, y, cv=splits, method="predict_proba")
         auc, low, high = auc_interval(predicted[:, 1], y, cluster=accounts)
         rows.append({"model": name, "signals": ", ".join(signals), "cv_auc": auc, "ci_low": low, "ci_high": high})
     return pd.DataFrame(rows)
+
+
+def account_folds(accounts: np.ndarray, y: np.ndarray, folds: int = 5, seed: int = 0) -> list[tuple]:
+    """(train, test) row positions for `folds` folds that keep each account's decisions together and give
+    every fold a like share of churn: accounts ranked by their churned share (ties in random order) are
+    dealt to the folds in turn. scikit-learn's StratifiedGroupKFold balances more finely, but its search
+    takes a Python loop per account (16 s for 20k accounts)."""
+    unique, code = np.unique(accounts, return_inverse=True)
+    churned_share = np.bincount(code, weights=~y) / np.bincount(code)
+    rng = np.random.default_rng(seed)
+    order = np.lexsort((rng.random(len(unique)), churned_share))
+    fold_of_account = np.empty(len(unique), dtype=int)
+    fold_of_account[order] = np.arange(len(unique)) % folds
+    fold = fold_of_account[code]
+    return [(np.flatnonzero(fold != k), np.flatnonzero(fold == k)) for k in range(folds)]
 
 
 def out_of_time(frame: pd.DataFrame, models: dict[str, list[str]], train_share: float = 0.6) -> pd.DataFrame:
