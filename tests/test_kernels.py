@@ -6,7 +6,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from workbench.publish.kernels import Kernels, by_length, warm_up
+from workbench.publish.kernels import Kernels, affordable, by_length, warm_up
 
 
 def page(folder: Path, name: str, *cells: str) -> Path:
@@ -90,3 +90,13 @@ def test_imports_are_warmed_and_long_pages_go_first(tmp_path):
     assert warm_up(books) == "from pathlib import Path\nimport json"  # only lines that import and do nothing else
     ordered = by_length([Path("00_summary.ipynb"), Path("50_capacity.ipynb"), Path("10_signal_validity.ipynb")])
     assert [p.stem for p in ordered] == ["10_signal_validity", "50_capacity", "00_summary"]
+
+
+def test_as_many_kernels_as_the_free_memory_holds(tmp_path):
+    cache = tmp_path / "study.pickle"
+    with open(cache, "wb") as file:
+        file.truncate(1024 * 2**20)  # a 1 GB study: a kernel needs about 2.4 GB with a page at work
+    assert affordable(cache, 4096) == 1
+    assert affordable(cache, 16_384) == 5
+    assert affordable(cache, 100) == 1  # never none
+    assert affordable(cache, None) >= 4  # where the system cannot say, the cores decide

@@ -23,7 +23,8 @@ from jupyter_client.manager import AsyncKernelManager
 from jupyter_core.utils import run_sync
 from papermill.engines import NBClientEngine, papermill_engines
 
-RESET = "get_ipython().reset(new_session=True)"
+RESET = "get_ipython().reset(new_session=True); __import__('workbench.publish.memory').publish.memory.release_memory()"
+BASE_MB = 400  # a warmed kernel before it reads the study: Python, pandas, statsmodels, plotly
 KERNEL = "python3"
 # Pages measured slowest first at every size; the rest follow in their order.
 SLOWEST = ("10_signal_validity", "50_capacity", "30_goal_attainment", "15_lead_time", "40_scorecard")
@@ -78,6 +79,26 @@ def default_jobs() -> int:
     return max(1, min(4, os.cpu_count() or 1))
 
 
+def affordable(cache: Path, available_mb: float | None) -> int:
+    """How many kernels this machine's free memory holds, each with the study read from `cache` and a
+    page's working memory beside it (about as much again)."""
+    if available_mb is None:
+        return 1_000
+    per_kernel = BASE_MB + 2 * cache.stat().st_size / 2**20
+    return max(1, int(0.8 * available_mb // per_kernel))
+
+
+def available_mb() -> float | None:
+    """Memory the system can give without swapping (Linux's MemAvailable), or None where it cannot say."""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
+
+
 def by_length(notebooks: list[Path]) -> list[Path]:
     """The longest pages first, so the last to finish is a short one."""
     rank = {name: i for i, name in enumerate(SLOWEST)}
@@ -111,6 +132,16 @@ class Kernels:
 
     def __exit__(self, *_) -> None:
         self.shutdown()
+
+    def keep(self, size: int) -> None:
+        """Shut down all but `size` kernels (at least one)."""
+        while len(self.managers) > max(1, size):
+            manager = self.managers.pop()
+            self._clients.pop(id(manager)).stop_channels()
+            run_sync(manager.shutdown_kernel)(now=True)
+        self._idle = queue.Queue()
+        for manager in self.managers:
+            self._idle.put(manager)
 
     def preload(self, cache: Path) -> None:
         """Read the saved study into every kernel now, while the runner finishes its own work."""

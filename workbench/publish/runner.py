@@ -32,7 +32,8 @@ from .folders import (
     remove_leftovers,
     staging_folder,
 )
-from .kernels import Kernels, by_length, default_jobs
+from .kernels import Kernels, affordable, available_mb, by_length, default_jobs
+from .memory import release_memory
 from .render import to_html, write_page_css
 from .report import write_plotlyjs
 from .results import REQUIRED, merge, plain
@@ -104,7 +105,7 @@ def run_study(
                     notebook_folder,
                     log,
                     allow_outside_data,
-                    jobs or default_jobs(),
+                    jobs,
                 )
             except (DataError, UsageError):
                 shutil.rmtree(staging, ignore_errors=True)
@@ -133,9 +134,12 @@ def _run(
     notebook_folder: Path,
     log,
     allow_outside_data: bool,
-    jobs: int,
+    chosen_jobs: int | None,
 ) -> None:
+    """Check and prepare the data, then run the pages: `chosen_jobs` at a time, or as many as there are
+    cores (at most four) and, once the prepared study's size is known, as the free memory holds."""
     books = notebooks(notebook_folder)
+    jobs = chosen_jobs or default_jobs()
     # Kernels start and import while the data is checked; any failure shuts them down.
     with Kernels(min(jobs, len(books)), books) as kernels:
         log(f"Checking the data in {data} and measuring every decision's signals ...")
@@ -159,6 +163,9 @@ def _run(
         stage[0] = "saving the prepared data for the notebooks"
         cache = study.save(staging / ".cache" / "study.pickle")
         del study  # the notebooks read the cache; holding it here too would double the peak memory
+        release_memory()
+        if not chosen_jobs:
+            kernels.keep(affordable(cache, available_mb()))
         kernels.preload(cache)
         parameters = {
             "data_dir": str(data),
