@@ -15,8 +15,6 @@ proposed only where the gain's interval lies above zero.
 from __future__ import annotations
 
 import html
-import os
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -159,14 +157,13 @@ def _grouped(scaled: pd.DataFrame, groups: np.ndarray) -> np.ndarray:
     return np.column_stack([scaled.loc[:, groups == g].mean(axis=1) for g in np.unique(groups)])
 
 
-def _coefficients(x: np.ndarray, y: np.ndarray, penalty: float, weight: np.ndarray | None = None) -> np.ndarray:
-    """Non-negative L1 logistic coefficients: a group that comes out against renewal is dropped and the rest refit.
-    `weight` counts each row (a resample's draws), the same fit as repeating it that many times."""
+def _coefficients(x: np.ndarray, y: np.ndarray, penalty: float) -> np.ndarray:
+    """Non-negative L1 logistic coefficients: a group that comes out against renewal is dropped and the rest refit."""
     active = np.ones(x.shape[1], dtype=bool)
     coefficients = np.zeros(x.shape[1])
     while active.any():
         model = LogisticRegression(l1_ratio=1.0, solver="liblinear", C=penalty, random_state=0)
-        model.fit(x[:, active], y, sample_weight=weight)
+        model.fit(x[:, active], y)
         fitted = model.coef_[0]
         if (fitted >= 0).all():
             coefficients[active] = fitted
@@ -175,30 +172,17 @@ def _coefficients(x: np.ndarray, y: np.ndarray, penalty: float, weight: np.ndarr
     return coefficients
 
 
-def _on_every_core(fit, tasks: list) -> list:
-    """`fit` over `tasks` in threads: liblinear releases the GIL, so the fits run on every core."""
-    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-        return list(pool.map(fit, tasks))
-
-
 def _choose_penalty(x: np.ndarray, y: np.ndarray, accounts: np.ndarray) -> float:
     folds = GroupKFold(n_splits=min(5, len(np.unique(accounts))))
-    splits = [
-        (train, held)
-        for train, held in folds.split(x, y, accounts)
-        if len(np.unique(y[train])) == 2 and len(np.unique(y[held])) == 2
-    ]
-    tasks = [(penalty, train, held) for penalty in PENALTIES for train, held in splits]
-
-    def held_out_auc(task) -> float:
-        penalty, train, held = task
-        weights = _coefficients(x[train], y[train], penalty)
-        return auc_interval(pd.Series(x[held] @ weights), pd.Series(y[held].astype(bool)))[0]
-
-    aucs = np.array(_on_every_core(held_out_auc, tasks), dtype=float).reshape(len(PENALTIES), len(splits))
     best, best_auc = PENALTIES[-1], -np.inf
-    for penalty, row in zip(PENALTIES, aucs):
-        mean = np.nanmean(row) if len(row) else np.nan
+    for penalty in PENALTIES:
+        aucs = []
+        for train, held in folds.split(x, y, accounts):
+            if len(np.unique(y[train])) < 2 or len(np.unique(y[held])) < 2:
+                continue
+            weights = _coefficients(x[train], y[train], penalty)
+            aucs.append(auc_interval(pd.Series(x[held] @ weights), pd.Series(y[held].astype(bool)))[0])
+        mean = np.nanmean(aucs) if aucs else np.nan
         if mean > best_auc + 1e-9:
             best, best_auc = penalty, mean
     return float(best)
@@ -337,17 +321,13 @@ def _stability(early, scaled, groups, y, penalty, resamples, seed) -> tuple[np.n
     accounts = early["account_id"].to_numpy()
     unique, code = np.unique(accounts, return_inverse=True)
     x = _grouped(scaled, groups)
-    counts = [rng.poisson(1.0, len(unique))[code] for _ in range(resamples)]
-    counts = [count for count in counts if len(np.unique(y[count > 0])) == 2]
-
-    def fit(count: np.ndarray) -> np.ndarray:
-        drawn = count > 0
-        return _coefficients(x[drawn], y[drawn], penalty, count[drawn].astype(float))
-
-    fitted = _on_every_core(fit, counts)
     draws = []
-    for coefficients in fitted:
-        member = _member_weights(coefficients, groups)
+    for _ in range(resamples):
+        weight = rng.poisson(1.0, len(unique))[code]
+        rows = np.repeat(np.arange(len(y)), weight)
+        if len(np.unique(y[rows])) < 2:
+            continue
+        member = _member_weights(_coefficients(x[rows], y[rows], penalty), groups)
         draws.append(100 * member / member.sum() if member.sum() > 0 else member)
     if not draws:
         return np.full(len(groups), np.nan), np.full(len(groups), np.nan)
