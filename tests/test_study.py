@@ -1,6 +1,7 @@
 """`workbench study` end to end: the contract's folder, results.json, failure handling, offline pages."""
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -201,6 +202,9 @@ def test_a_second_run_replaces_the_folder_as_a_whole(report, hostile_world, tmp_
     assert not (out / "stale.txt").exists() and (out / "results.json").exists()
     names = {p.name for p in out.iterdir()}
     assert names == {"10_minimal.ipynb", "10_minimal.html", "index.html", "results.json", "plotly.min.js", "page.css"}
+    umask = os.umask(0)
+    os.umask(umask)
+    assert out.stat().st_mode & 0o777 == 0o777 & ~umask  # readable as any new folder here, not owner-only
 
 
 def test_a_failed_run_keeps_the_previous_report_and_the_failed_notebook(report, hostile_world, tmp_path):

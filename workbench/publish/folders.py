@@ -138,8 +138,14 @@ def remove_empty(folders: list[Path]) -> None:
 
 
 def staging_folder(out: Path) -> Path:
-    """A folder of this run's own beside `out`, on the same file system so publishing is a rename."""
-    return Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
+    """A folder of this run's own beside `out`, on the same file system so publishing is a rename. It gets
+    the permissions any new folder gets here (mkdtemp's are owner-only: a web server could not read the
+    published report)."""
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    staging.chmod(0o777 & ~umask)
+    return staging
 
 
 def remove_leftovers(out: Path) -> None:
