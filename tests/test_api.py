@@ -3,6 +3,7 @@
 import ast
 import html
 import json
+import pickle
 import re
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from workbench.errors import UsageError
 from workbench.generate import World, generate, write
 from workbench.measure.columns import COLUMNS
 from workbench.publish.results import LAYOUT, REQUIRED, record
+from workbench.study import open_cache
 
 AS_OF = "2026-10-31"
 ROOT = Path(__file__).resolve().parent.parent
@@ -105,6 +107,19 @@ def test_the_cache_is_used_only_for_the_same_arguments(small_world, tmp_path):
     assert narrower.config["segment"] == segment and len(narrower.decisions) < len(study.decisions)
     earlier = Study.load(small_world, "2026-04-30", cache=str(cache))
     assert earlier.as_of == pd.Timestamp("2026-04-30")
+
+
+def test_an_analysis_one_kernel_shared_is_read_by_the_others_not_computed_again(small_world, tmp_path):
+    cache = Study.load(small_world, AS_OF).save(tmp_path / "cache" / "study.pickle")
+    first = open_cache(cache)
+    first.share(["revenue"])
+    shared = cache.parent / "analyses" / "revenue.pickle"
+    assert pickle.loads(shared.read_bytes()) == first.revenue()
+    shared.write_bytes(pickle.dumps("as the other kernel left it"))
+    other = pickle.loads(cache.read_bytes())  # another kernel's copy of the same study
+    other._shared = shared.parent
+    assert other.revenue() == "as the other kernel left it"
+    assert other.off_track() is not None  # what nobody shared is computed as before
 
 
 @pytest.mark.skipif(not SHARED_CONTRACT.exists(), reason="../shared/contract.md is not beside this checkout")

@@ -9,6 +9,7 @@ study.validity(["tickets"])                          # judged to the same standa
 
 from __future__ import annotations
 
+import os
 import pickle
 from pathlib import Path
 
@@ -57,8 +58,9 @@ MEASURES = ("count", "sum", "mean", "latest")
 # "Renewing next quarter": 92 days covers any three calendar months.
 RENEWALS_DUE_DAYS = 92
 HORIZONS = (30, 60, 90, 180, 270, 365)
-# Analyses more than one page shows: `workbench study` computes them once, before the pages run.
-SHARED = ("revenue", "scorecard", "hidden_risk", "off_track", "capacity")
+# Analyses more than one page shows, heaviest first: `workbench study` has its kernels compute each once
+# and share it (`Study.share`).
+SHARED = ("scorecard", "capacity", "revenue", "hidden_risk", "off_track")
 PEOPLE_VIEWS = (
     "health_mean",
     "health_min",
@@ -124,6 +126,7 @@ class Study:
         self.window_start = snapshot.window_start(as_of, window_months)
         self.columns = dict(COLUMNS)
         self._computed: dict = {}
+        self._shared: Path | None = None  # where a run's kernels leave the analyses they computed
         weights = config["scorecard_weights"]
         self.contracts = _with_accounts(data, config)
         self.decisions = snapshot.measure(
@@ -213,10 +216,17 @@ class Study:
             privacy.pseudonymize(loaded.tables)
         return cls(loaded, settings, pd.Timestamp(as_of), window_months, horizon_days, parameters)
 
-    def precompute(self, analyses=SHARED) -> Study:
-        """Compute `analyses` (method names) now, so a saved study carries them to every page that shows them."""
+    def share(self, analyses=SHARED) -> Study:
+        """Compute `analyses` (method names) and leave each beside the cache this study was read from, where
+        the same study in another kernel of the run finds it instead of computing it again."""
         for name in analyses:
             getattr(self, name)()
+            if self._shared is not None:
+                self._shared.mkdir(exist_ok=True)
+                partial = self._shared / f".{name}.{os.getpid()}.partial"
+                with open(partial, "wb") as file:
+                    pickle.dump(self._computed[name], file, protocol=pickle.HIGHEST_PROTOCOL)
+                partial.replace(self._shared / f"{name}.pickle")  # a reader never sees half of it
         return self
 
     def save(self, path) -> Path:
@@ -387,7 +397,12 @@ class Study:
 
     def _once(self, name: str, compute):
         if name not in self._computed:
-            self._computed[name] = compute()
+            shared = self._shared / f"{name}.pickle" if self._shared is not None else None
+            if shared is not None and shared.exists():
+                with open(shared, "rb") as file:
+                    self._computed[name] = pickle.load(file)
+            else:
+                self._computed[name] = compute()
         return self._computed[name]
 
     @property
@@ -751,4 +766,5 @@ def open_cache(path: Path) -> Study:
         _OPENED.clear()
         with open(path, "rb") as file:
             _OPENED[key] = pickle.load(file)
+        _OPENED[key]._shared = path.parent / "analyses"
     return _OPENED[key]

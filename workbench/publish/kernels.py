@@ -26,8 +26,18 @@ from papermill.engines import NBClientEngine, papermill_engines
 RESET = "get_ipython().reset(new_session=True); __import__('workbench.publish.memory').publish.memory.release_memory()"
 BASE_MB = 400  # a warmed kernel before it reads the study: Python, pandas, statsmodels, plotly
 KERNEL = "python3"
-# Pages measured slowest first at every size; the rest follow in their order.
-SLOWEST = ("10_signal_validity", "50_capacity", "30_goal_attainment", "15_lead_time", "40_scorecard")
+# Pages longest first, measured at 1k to 100k accounts, except that the pages showing the scorecard or
+# capacity go last: by then the kernels that computed them have left them for the others (`share`).
+ORDER = (
+    "10_signal_validity",
+    "15_lead_time",
+    "30_goal_attainment",
+    "01_data_health",
+    "20_stakeholder_health",
+    "50_capacity",
+    "40_scorecard",
+    "00_summary",
+)
 
 
 class _KeptOnFailure(NBClientEngine):
@@ -100,8 +110,8 @@ def available_mb() -> float | None:
 
 
 def by_length(notebooks: list[Path]) -> list[Path]:
-    """The longest pages first, so the last to finish is a short one."""
-    rank = {name: i for i, name in enumerate(SLOWEST)}
+    """The pages in `ORDER`, then any others by name."""
+    rank = {name: i for i, name in enumerate(ORDER)}
     return sorted(notebooks, key=lambda n: (rank.get(n.stem, len(rank)), n.name))
 
 
@@ -111,6 +121,7 @@ class Kernels:
     def __init__(self, size: int, notebooks: list[Path]):
         self.managers: list[AsyncKernelManager] = []
         self._clients: dict[int, object] = {}
+        self._pending: dict[int, tuple[str, str, float]] = {}
         self._idle: queue.Queue = queue.Queue()
         imports = warm_up(notebooks)
         for _ in range(size):
@@ -143,16 +154,40 @@ class Kernels:
         for manager in self.managers:
             self._idle.put(manager)
 
-    def preload(self, cache: Path) -> None:
-        """Read the saved study into every kernel now, while the runner finishes its own work."""
-        for manager in self.managers:
-            self._send(
-                manager, f"__import__('workbench.study').study.open_cache(__import__('pathlib').Path({str(cache)!r}))"
+    def share(self, cache: Path, analyses: list[str]) -> None:
+        """Have every kernel read the saved study now and compute its part of `analyses` (the first, the
+        heaviest, alone on one kernel; the rest dealt to the others), leaving each for the other kernels."""
+        others = len(self.managers) - 1
+        parts = [analyses[:1], *(analyses[1:][i::others] for i in range(others))] if others else [analyses]
+        for manager, part in zip(self.managers, parts):
+            code = (
+                f"__import__('workbench.study').study.open_cache(__import__('pathlib').Path({str(cache)!r}))"
+                f".share({part!r})"
             )
+            self._pending[id(manager)] = (self._send(manager, code), ", ".join(part), time.perf_counter())
 
-    def _send(self, manager: AsyncKernelManager, code: str) -> None:
+    def _send(self, manager: AsyncKernelManager, code: str) -> str:
         """Queue `code` in the kernel ahead of the next page's cells, without waiting for it."""
-        self._clients[id(manager)].execute(code, silent=True, store_history=False)
+        return self._clients[id(manager)].execute(code, silent=True, store_history=False)
+
+    def _await_shared(self, manager: AsyncKernelManager, log) -> None:
+        """Wait for the analyses this kernel computes for the others, so that a page's time is its own.
+        One that failed is left to the page that shows it, which computes it again and fails in view."""
+        if id(manager) not in self._pending:
+            return
+        request, names, sent = self._pending.pop(id(manager))
+        client = self._clients[id(manager)]
+        while True:
+            try:
+                reply = client.get_shell_msg(timeout=1)
+            except queue.Empty:
+                if not manager.has_kernel or not run_sync(manager.is_alive)():
+                    return  # the page that follows meets the dead kernel and says so
+                continue
+            if reply["parent_header"].get("msg_id") == request:
+                break
+        if names and reply["content"]["status"] == "ok":
+            log(f"  computed {names} in {time.perf_counter() - sent:.1f} s")
 
     def run(self, jobs: list[tuple[Path, Path]], parameters: dict, stage: list[str], log, after) -> None:
         """Execute each (notebook, executed) pair, then call `after(notebook, executed)` in the same worker.
@@ -169,6 +204,7 @@ class Kernels:
                 return
             manager = self._idle.get()
             try:
+                self._await_shared(manager, log)
                 started = time.perf_counter()
                 log(f"  started {notebook.stem}")
                 where[0] = notebook.name

@@ -20,7 +20,7 @@ import papermill as pm
 
 from .. import __version__
 from ..errors import DataError, UsageError
-from ..study import Study, no_decisions
+from ..study import SHARED, Study, no_decisions
 from .folders import (
     check_destination,
     keep_failed,
@@ -157,16 +157,13 @@ def _run(
         if len(study.decisions) == 0:
             raise UsageError(no_decisions(study))
         results_dir = staging / ".results"
-        stage[0] = "computing the analyses several pages share"
-        log("Computing the analyses several pages share (scorecard, risk lists, capacity) ...")
-        study.precompute()
         stage[0] = "saving the prepared data for the notebooks"
         cache = study.save(staging / ".cache" / "study.pickle")
         del study  # the notebooks read the cache; holding it here too would double the peak memory
         release_memory()
         if not chosen_jobs:
             kernels.keep(affordable(cache, available_mb()))
-        kernels.preload(cache)
+        kernels.share(cache, list(SHARED))
         parameters = {
             "data_dir": str(data),
             "as_of": as_of,
@@ -182,7 +179,10 @@ def _run(
         }
         write_plotlyjs(staging)
         write_page_css(staging)
-        log(f"Running {len(books)} notebooks, {len(kernels.managers)} at a time ...")
+        log(
+            f"Running {len(books)} notebooks, {len(kernels.managers)} at a time (the kernels first compute the "
+            f"analyses several pages share: {', '.join(SHARED)}) ..."
+        )
         stage[0] = "running the notebooks"
 
         def render(notebook: Path, executed: Path) -> None:
