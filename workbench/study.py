@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import time
 from pathlib import Path
 
 import numpy as np
@@ -219,14 +220,19 @@ class Study:
     def share(self, analyses=SHARED) -> Study:
         """Compute `analyses` (method names) and leave each beside the cache this study was read from, where
         the same study in another kernel of the run finds it instead of computing it again."""
-        for name in analyses:
-            getattr(self, name)()
+        try:
+            for name in analyses:
+                getattr(self, name)()
+                if self._shared is not None:
+                    self._shared.mkdir(exist_ok=True)
+                    partial = self._shared / f".{name}.{os.getpid()}.partial"
+                    with open(partial, "wb") as file:
+                        pickle.dump(self._computed[name], file, protocol=pickle.HIGHEST_PROTOCOL)
+                    partial.replace(self._shared / f"{name}.pickle")  # a reader never sees half of it
+        finally:  # done or failed, nobody waits for these any more
             if self._shared is not None:
-                self._shared.mkdir(exist_ok=True)
-                partial = self._shared / f".{name}.{os.getpid()}.partial"
-                with open(partial, "wb") as file:
-                    pickle.dump(self._computed[name], file, protocol=pickle.HIGHEST_PROTOCOL)
-                partial.replace(self._shared / f"{name}.pickle")  # a reader never sees half of it
+                for name in analyses:
+                    (self._shared / f"{name}.computing").unlink(missing_ok=True)
         return self
 
     def save(self, path) -> Path:
@@ -398,6 +404,8 @@ class Study:
     def _once(self, name: str, compute):
         if name not in self._computed:
             shared = self._shared / f"{name}.pickle" if self._shared is not None else None
+            if shared is not None:
+                _wait_while_computed_elsewhere(shared)
             if shared is not None and shared.exists():
                 with open(shared, "rb") as file:
                     self._computed[name] = pickle.load(file)
@@ -753,6 +761,21 @@ def _with_accounts(data: Dataset, settings: dict) -> pd.DataFrame:
         column = settings["segment_column"]
         contracts = contracts.loc[contracts.get(column, pd.Series(dtype=str)) == segment]
     return contracts
+
+
+def _wait_while_computed_elsewhere(shared: Path) -> None:
+    """While another kernel of the run computes this analysis (its `.computing` note names the process),
+    wait for its result rather than compute it a second time; go on if that process is gone."""
+    note = shared.with_suffix(".computing")
+    while note.exists() and not shared.exists():
+        try:
+            computing = int(note.read_text())
+            if computing == os.getpid():
+                return  # this process is the one computing it
+            os.kill(computing, 0)
+        except (OSError, ValueError):
+            return
+        time.sleep(0.2)
 
 
 _OPENED: dict = {}

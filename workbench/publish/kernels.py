@@ -159,7 +159,11 @@ class Kernels:
         heaviest, alone on one kernel; the rest dealt to the others), leaving each for the other kernels."""
         others = len(self.managers) - 1
         parts = [analyses[:1], *(analyses[1:][i::others] for i in range(others))] if others else [analyses]
+        folder = cache.parent / "analyses"
+        folder.mkdir(exist_ok=True)
         for manager, part in zip(self.managers, parts):
+            for name in part:  # written before any page can ask for it
+                (folder / f"{name}.computing").write_text(str(manager.provisioner.pid))
             code = (
                 f"__import__('workbench.study').study.open_cache(__import__('pathlib').Path({str(cache)!r}))"
                 f".share({part!r})"
