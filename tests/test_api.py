@@ -3,8 +3,13 @@
 import ast
 import html
 import json
+import os
 import pickle
 import re
+import subprocess
+import sys
+import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +22,7 @@ from workbench.errors import UsageError
 from workbench.generate import World, generate, write
 from workbench.measure.columns import COLUMNS
 from workbench.publish.results import LAYOUT, REQUIRED, record
-from workbench.study import open_cache
+from workbench.study import _wait_while_computed_elsewhere, open_cache
 
 AS_OF = "2026-10-31"
 ROOT = Path(__file__).resolve().parent.parent
@@ -189,3 +194,21 @@ def test_the_public_api_is_documented_in_numpydoc():
         assert "Parameters\n        ----------" in doc and "Returns\n        -------" in doc, name
     public = [m for m in vars(Study) if not m.startswith("_")]
     assert all(getattr(Study, m).__doc__ for m in public if m != "segment_note"), public
+
+
+def test_a_page_waits_for_an_analysis_another_live_process_computes_and_only_then(tmp_path):
+    shared, note = tmp_path / "scorecard.pickle", tmp_path / "scorecard.computing"
+    with subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"]) as other:
+        note.write_text(str(other.pid))
+        threading.Timer(0.5, lambda: shared.write_bytes(b"done")).start()
+        started = time.perf_counter()
+        _wait_while_computed_elsewhere(shared)
+        assert shared.exists() and time.perf_counter() - started >= 0.4  # it waited for the result
+        shared.unlink()
+        other.kill()
+    other.wait()
+    started = time.perf_counter()
+    _wait_while_computed_elsewhere(shared)  # the computing process is gone: go on and compute
+    note.write_text(str(os.getpid()))
+    _wait_while_computed_elsewhere(shared)  # this process is the one computing it
+    assert time.perf_counter() - started < 0.5 and not shared.exists()
