@@ -220,11 +220,12 @@ class Study:
     def share(self, analyses=SHARED) -> Study:
         """Compute `analyses` (method names) and leave each beside the cache this study was read from, where
         the same study in another kernel of the run finds it instead of computing it again."""
+        if self._shared is not None:
+            self._shared.mkdir(exist_ok=True)
         try:
             for name in analyses:
                 getattr(self, name)()
                 if self._shared is not None:
-                    self._shared.mkdir(exist_ok=True)
                     partial = self._shared / f".{name}.{os.getpid()}.partial"
                     with open(partial, "wb") as file:
                         pickle.dump(self._computed[name], file, protocol=pickle.HIGHEST_PROTOCOL)
@@ -406,11 +407,11 @@ class Study:
             shared = self._shared / f"{name}.pickle" if self._shared is not None else None
             if shared is not None:
                 _wait_while_computed_elsewhere(shared)
-            if shared is not None and shared.exists():
-                with open(shared, "rb") as file:
-                    self._computed[name] = pickle.load(file)
-            else:
-                self._computed[name] = compute()
+                if shared.exists():
+                    with open(shared, "rb") as file:
+                        self._computed[name] = pickle.load(file)
+                    return self._computed[name]
+            self._computed[name] = compute()
         return self._computed[name]
 
     @property

@@ -4,7 +4,8 @@ Starting a kernel and importing pandas, plotly and statsmodels into it costs mor
 own work on a small study, so each kernel is started once, warmed while the runner checks the data,
 and runs several pages one after another, its namespace reset between them (imports and the loaded
 study stay: `Study.load` keeps what it read from the cache). Pages do not depend on one another, so
-as many run at once as there are kernels; the longest pages start first.
+as many run at once as there are kernels, in `ORDER`: the longest first, those that show an analysis
+the kernels share last.
 """
 
 from __future__ import annotations
