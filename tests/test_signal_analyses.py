@@ -71,6 +71,12 @@ def test_odds_ratio_and_calibration_follow_the_nps_knob(tmp_path):
     assert np.corrcoef(curve["predicted"], curve["observed"])[0, 1] > 0.7
 
 
+def test_a_score_with_one_value_has_no_calibration_curve_rather_than_a_crash():
+    # a proposed scorecard with no weight (a null world) scores every decision alike
+    decisions = pd.DataFrame({"proposed_score": [50.0] * 40, "renewed": [True, False] * 20})
+    assert reliability(decisions, "proposed_score").empty
+
+
 def test_watermelon_table_by_hand():
     decisions = pd.DataFrame(
         {

@@ -48,7 +48,8 @@ def odds_ratios(
 def reliability(frame: pd.DataFrame, signal: str, bins: int = 10) -> pd.DataFrame:
     """Predicted vs observed renewal rate per decile of a one-signal logistic model's prediction."""
     known = frame.loc[frame[signal].notna(), [signal, "renewed", *(["account_id"] if "account_id" in frame else [])]]
-    if known["renewed"].nunique() < 2:
+    # One outcome, or one value (a proposed score with no weight in a null world): no curve to draw.
+    if known["renewed"].nunique() < 2 or known[signal].nunique() < 2:
         return pd.DataFrame(columns=["bin", "n", "predicted", "observed", "ci_low", "ci_high"])
     x = sm.add_constant(known[signal].astype(float))
     predicted = sm.Logit(known["renewed"].astype(float), x).fit(disp=0).predict(x)
