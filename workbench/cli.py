@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from .errors import DataError, UsageError
+from .inputs.engines import ENGINES
 
 EXIT_DATA, EXIT_FAILED = 2, 1
 
@@ -50,6 +51,7 @@ _positive = _whole(10_000_000, "")
 _months = _whole(240, "months (20 years)")
 _days = _whole(3660, "days (10 years)")
 _jobs = _whole(64, "notebooks at a time")
+ENGINE = "where the queries over usage run: duckdb on this machine, or spark (default: the config's engine or duckdb)"
 JOBS = "notebooks run at a time, each in its own kernel (default: one per core, at most 4; 1 uses least memory)"
 
 
@@ -110,6 +112,7 @@ def parser() -> argparse.ArgumentParser:
     )
     study.add_argument("--allow-outside-data", action="store_true", help=OUTSIDE)
     study.add_argument("--jobs", type=_jobs, help=JOBS)
+    study.add_argument("--engine", choices=ENGINES, help=ENGINE)
 
     schedule = commands.add_parser("schedule", help="run the study for the latest complete month (for cron)")
     schedule.add_argument("--data", required=True)
@@ -124,6 +127,7 @@ def parser() -> argparse.ArgumentParser:
     schedule.add_argument("--pseudonymize", action="store_true")
     schedule.add_argument("--allow-outside-data", action="store_true", help=OUTSIDE)
     schedule.add_argument("--jobs", type=_jobs, help=JOBS)
+    schedule.add_argument("--engine", choices=ENGINES, help=ENGINE)
     return main
 
 
@@ -277,6 +281,7 @@ def _study(args) -> int:
             args.pseudonymize,
             allow_outside_data=args.allow_outside_data,
             jobs=args.jobs,
+            engine=args.engine,
         )
     except StudyFailed as error:
         print(f"workbench study failed: {error}", file=sys.stderr)

@@ -20,6 +20,7 @@ import pandas as pd
 from .errors import UsageError
 from .inputs import privacy
 from .inputs.config import load_config
+from .inputs.engines import check_engine
 from .inputs.loader import Dataset, load
 from .judge import capacity as capacity_judge
 from .judge.behaviour import judge_behaviour
@@ -160,6 +161,7 @@ class Study:
         pseudonymize: bool = False,
         allow_outside_data: bool = False,
         cache: str = "",
+        engine: str = "",
     ) -> Study:
         """Load and check a data folder, then measure every decision's signals at its observation date.
 
@@ -185,6 +187,9 @@ class Study:
             Let a mapping read files outside the data folder.
         cache : str
             A file `save` wrote; used only when it was saved with these same arguments.
+        engine : str
+            Where the queries over usage run, "duckdb" or "spark" (overrides the config's; the figures are
+            the same on either).
 
         Returns
         -------
@@ -212,7 +217,7 @@ class Study:
         settings = load_config(config)
         if segment:
             settings["segment"] = segment
-        loaded = load(data, mapping or None, allow_outside_data)
+        loaded = load(data, mapping or None, allow_outside_data, check_engine(engine or settings["engine"]))
         if pseudonymize:
             privacy.pseudonymize(loaded.tables)
         return cls(loaded, settings, pd.Timestamp(as_of), window_months, horizon_days, parameters)

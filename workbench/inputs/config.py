@@ -7,6 +7,7 @@ from pathlib import Path
 import yaml
 
 from ..errors import UsageError
+from .engines import ENGINES
 from .schema import problems
 
 DEFAULTS: dict = {
@@ -22,6 +23,7 @@ DEFAULTS: dict = {
     "health_green_from": 70,  # ... from this on green, yellow in between
     # Person-level health where the data has no person-level scores: 0-100 components and their weights.
     "scorecard_weights": {"usage": 0.5, "survey": 0.3, "recency": 0.2},
+    "engine": "duckdb",  # where the queries over usage run: duckdb (this machine) or spark (README: engines)
 }
 
 _SCORE = {"type": "number", "minimum": 0, "maximum": 100}
@@ -37,6 +39,7 @@ SCHEMA = {
         "min_useful_auc": {"type": "number", "exclusiveMinimum": 0.5, "exclusiveMaximum": 1},
         "health_red_below": _SCORE,
         "health_green_from": _SCORE,
+        "engine": {"enum": list(ENGINES)},
         "scorecard_weights": {
             "type": "object",
             "additionalProperties": False,

@@ -47,9 +47,11 @@ class Dataset:
         return name in self.tables or (name == "usage" and self.usage is not None)
 
 
-def load(folder: str | Path, mapping: str | Path | None = None, allow_outside_data: bool = False) -> Dataset:
+def load(
+    folder: str | Path, mapping: str | Path | None = None, allow_outside_data: bool = False, engine: str = "duckdb"
+) -> Dataset:
     """Read and check every table of `folder`; raise DataError listing every broken rule. A mapping may name
-    files outside the folder only with `allow_outside_data`."""
+    files outside the folder only with `allow_outside_data`. Usage is queried on `engine` (engines.py)."""
     folder = Path(folder)
     if not folder.is_dir():
         raise DataError(
@@ -110,7 +112,7 @@ def load(folder: str | Path, mapping: str | Path | None = None, allow_outside_da
     problems.extend(_check_contract_terms(tables, sources))
     usage = None
     if usage_source is not None:
-        usage, usage_problems = load_usage(usage_source, tables.get("accounts"), tables.get("contacts"))
+        usage, usage_problems = load_usage(usage_source, tables.get("accounts"), tables.get("contacts"), engine)
         problems.extend(usage_problems)
     errors = [p for p in problems if p.severity == "error"]
     if errors:

@@ -18,6 +18,7 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from ..errors import (
     SHOWN_ROWS,
@@ -52,7 +53,7 @@ class UsageSource:
         if self.frame is not None:
             connection.register("source_frame", self.frame)
             return "source_frame"
-        quoted = str(self.path).replace("'", "''")
+        quoted = _literal(self.path)
         if self.path.suffix == ".parquet":
             return f"read_parquet('{quoted}')"
         return f"read_csv('{quoted}', {CSV_OPTIONS})"
@@ -69,12 +70,13 @@ class Usage:
         summary: dict,
         per_month: pd.DataFrame,
         features: list[str],
+        engine: str = "duckdb",
     ):
-        self.database, self.label, self.columns = database, label, columns
+        self.database, self.label, self.columns, self.engine = database, label, columns, engine
         self.rows, self.first_date, self.last_date = summary["rows"], summary["first_date"], summary["last_date"]
         self.empty_cells, self.repeated = summary["empty_cells"], summary["repeated"]
         self.per_month, self.features = per_month, features
-        self._connection = None
+        self._connection = self._table = None
         self._cleanup = None
 
     @property
@@ -87,52 +89,51 @@ class Usage:
 
     def move_to(self, folder: Path) -> None:
         """Move the database into `folder` (a study's cache, read by every notebook)."""
+        from .engines import files
+
         self.close()
         folder.mkdir(parents=True, exist_ok=True)
-        target = folder / self.database.name
-        shutil.move(self.database, target)
-        self.database = target
+        for name in files(self.engine):
+            shutil.move(self.database.parent / name, folder / name)
+        self.database = folder / self.database.name
 
     def close(self) -> None:
+        from .engines import disconnect
+
         if self._connection is not None:
-            self._connection.close()
-            self._connection = None
+            disconnect(self.engine, self._connection, self._table)
+            self._connection = self._table = None
 
     def __getstate__(self):
-        return {k: v for k, v in self.__dict__.items() if k not in ("_connection", "_cleanup")}
+        return {k: v for k, v in self.__dict__.items() if k not in ("_connection", "_table", "_cleanup")}
 
     def __setstate__(self, state):
-        self.__dict__.update(state, _connection=None, _cleanup=None)
+        self.__dict__.update(state, _connection=None, _table=None, _cleanup=None)
 
-    def _query(self, sql: str, points: pd.DataFrame) -> pd.DataFrame:
+    def _query(self, name: str, points: pa.Table | None = None, **options) -> pd.DataFrame:
+        """Run the Ibis query `name` (queries.py) on this study's engine; only its result comes back."""
+        import ibis
+
+        from . import engines, queries
+
         if self._connection is None:
-            self._connection = duckdb.connect(str(self.database), read_only=True)
-            _configure(self._connection)
-        self._connection.register("points", points)
-        try:
-            return self._connection.execute(sql).df()
-        finally:
-            self._connection.unregister("points")
+            self._connection, self._table = engines.connect(self.engine, self.database.parent, _configure)
+        tables = [self._table] if points is None else [self._table, ibis.memtable(points)]
+        return engines.execute(self._connection, queries.QUERIES[name](*tables, **options))
 
     @staticmethod
-    def _points(entity: pd.Series, day: np.ndarray) -> pd.DataFrame:
-        return pd.DataFrame(
+    def _points(entity: pd.Series, day: np.ndarray) -> pa.Table:
+        return pa.table(
             {
                 "position": np.arange(len(entity), dtype=np.int64),
-                "entity": pd.Series(entity).astype("str").to_numpy(),
+                "entity": pa.array(pd.Series(entity).astype("str"), type=pa.string()),
                 "day": np.asarray(day, dtype=np.int64),
             }
         )
 
     def window_sums(self, account: pd.Series, day: np.ndarray, window_days: int) -> np.ndarray:
         """Events of each account dated in (day - window_days, day] (day in days since the epoch)."""
-        found = self._query(
-            f"""
-            SELECT p.position, sum(u.events) AS events FROM points p JOIN usage u
-              ON u.account_id = p.entity AND u.day > p.day - {int(window_days)} AND u.day <= p.day
-            GROUP BY p.position""",
-            self._points(account, day),
-        )
+        found = self._query("window_sums", self._points(account, day), window_days=int(window_days))
         total = np.zeros(len(account))
         total[found["position"].to_numpy()] = found["events"].to_numpy(dtype=float)
         return total
@@ -141,29 +142,20 @@ class Usage:
         """Per (account, day), in one pass where the usage lies: events in (day - window_days, day] and in the
         window before it, distinct active contacts and features in the window, and the last day of any use on
         or before `day` (NaN when never)."""
-        window = int(window_days)
-        active = f"FILTER (WHERE u.day > p.day - {window} AND u.events > 0)"
-        users = f"count(DISTINCT u.contact_id) {active}" if self.has_contacts else "NULL"
-        features = f"count(DISTINCT u.feature) {active}" if self.features else "NULL"
         found = self._query(
-            f"""
-            SELECT p.position,
-                   coalesce(sum(u.events) FILTER (WHERE u.day > p.day - {window}), 0) AS events,
-                   coalesce(sum(u.events) FILTER (WHERE u.day > p.day - {2 * window} AND u.day <= p.day - {window}),
-                            0) AS events_before,
-                   {users} AS active_users,
-                   {features} AS features_used,
-                   max(u.day) FILTER (WHERE u.events > 0) AS last_day
-            FROM points p JOIN usage u ON u.account_id = p.entity AND u.day <= p.day GROUP BY p.position""",
+            "behaviour",
             self._points(account, day),
+            window_days=int(window_days),
+            contacts=self.has_contacts,
+            features=bool(self.features),
         )
         out = pd.DataFrame(
             {"events": 0.0, "events_before": 0.0, "active_users": 0.0, "features_used": 0.0, "last_day": np.nan},
             index=range(len(account)),
         )
         position = found["position"].to_numpy()
-        for column in out.columns:
-            out.loc[position, column] = pd.to_numeric(found[column], errors="coerce").to_numpy(dtype=float)
+        for column in out.columns.intersection(found.columns):
+            out.loc[position, column] = found[column].to_numpy(dtype=float)
         if not self.has_contacts:
             out["active_users"] = np.nan
         if not self.features:
@@ -172,26 +164,14 @@ class Usage:
 
     def feature_sums(self, account: pd.Series, day: np.ndarray, window_days: int) -> pd.DataFrame:
         """Like window_sums, one column per feature (0 where a feature was not used)."""
-        found = self._query(
-            f"""
-            SELECT p.position, u.feature, sum(u.events) AS events FROM points p JOIN usage u
-              ON u.account_id = p.entity AND u.day > p.day - {int(window_days)} AND u.day <= p.day
-            WHERE u.feature IS NOT NULL GROUP BY p.position, u.feature""",
-            self._points(account, day),
-        )
+        found = self._query("feature_sums", self._points(account, day), window_days=int(window_days))
         table = found.pivot(index="position", columns="feature", values="events")
         return table.reindex(index=range(len(account)), columns=self.features).fillna(0.0).astype(float)
 
     def activity(self, contact: pd.Series, day: np.ndarray, window_days: int) -> tuple[np.ndarray, np.ndarray]:
         """Per (contact, day): their events in (day - window_days, day] and the day they last used the
         product on or before `day` (NaN when never)."""
-        found = self._query(
-            f"""
-            SELECT p.position, coalesce(sum(u.events) FILTER (WHERE u.day > p.day - {int(window_days)}), 0) AS events,
-                   max(u.day) AS last_day
-            FROM points p JOIN usage u ON u.contact_id = p.entity AND u.day <= p.day GROUP BY p.position""",
-            self._points(contact, day),
-        )
+        found = self._query("activity", self._points(contact, day), window_days=int(window_days))
         events, last_day = np.zeros(len(contact)), np.full(len(contact), np.nan)
         position = found["position"].to_numpy()
         events[position] = found["events"].to_numpy(dtype=float)
@@ -200,24 +180,27 @@ class Usage:
 
     def first_days(self) -> pd.Series:
         """Per contact: the first day (since the epoch) with usage of theirs."""
-        found = self._query(
-            "SELECT contact_id, min(day) AS day FROM usage WHERE contact_id IS NOT NULL GROUP BY contact_id",
-            pd.DataFrame({"position": []}),
-        )
+        found = self._query("first_days")
         return found.set_index("contact_id")["day"].astype(float)
 
 
 def load_usage(
-    source: UsageSource, accounts: pd.DataFrame | None, contacts: pd.DataFrame | None
+    source: UsageSource, accounts: pd.DataFrame | None, contacts: pd.DataFrame | None, engine: str = "duckdb"
 ) -> tuple[Usage | None, list[Problem]]:
     """Check every contract rule of usage in DuckDB and, when it passes, store it in a database in a
-    temporary folder that is deleted with the Usage object (`Usage.move_to` hands it to a study)."""
+    temporary folder that is deleted with the Usage object (`Usage.move_to` hands it to a study). The
+    `engine` that answers the study's questions of usage reads it there (engines.py)."""
+    from .engines import DATABASE, PARQUET
+
     folder = Path(tempfile.mkdtemp(prefix="workbench-usage-"))
-    database = folder / "usage.duckdb"
+    database = folder / DATABASE
     connection = duckdb.connect(str(database))
     try:
         _configure(connection)
         usage, problems = _check_and_store(connection, source, accounts, contacts, database)
+        if usage is not None and engine != "duckdb":
+            connection.execute(f"COPY usage TO '{_literal(folder / PARQUET)}' (FORMAT parquet)")
+            usage.engine = engine
     except duckdb.Error as error:
         usage, problems = None, [unreadable(source.label, duckdb_reason(error))]
     finally:
@@ -361,6 +344,10 @@ def _typed_columns(types: dict[str, str], date_format: str) -> str:
     )
 
 
+def _literal(path: Path) -> str:
+    return str(path).replace("'", "''")
+
+
 def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
@@ -453,10 +440,13 @@ def _shown(connection, source: UsageSource, rule: dict, joins: str) -> tuple[tup
 
 
 def from_frame(
-    frame: pd.DataFrame, accounts: pd.DataFrame | None = None, contacts: pd.DataFrame | None = None
+    frame: pd.DataFrame,
+    accounts: pd.DataFrame | None = None,
+    contacts: pd.DataFrame | None = None,
+    engine: str = "duckdb",
 ) -> Usage:
     """Usage from a frame in the contract's columns (built in a notebook, say), checked like a file."""
-    usage, problems = load_usage(UsageSource("usage frame", "row", 1, frame=frame), accounts, contacts)
+    usage, problems = load_usage(UsageSource("usage frame", "row", 1, frame=frame), accounts, contacts, engine)
     if problems:
         raise DataError(problems)
     return usage

@@ -76,6 +76,7 @@ def run_study(
     log=None,
     allow_outside_data: bool = False,
     jobs: int | None = None,
+    engine: str | None = None,
 ) -> Path:
     log = log or (lambda message: print(message, file=sys.stderr, flush=True))
     out = Path(out or Path("reports") / as_of).absolute()
@@ -106,6 +107,7 @@ def run_study(
                     log,
                     allow_outside_data,
                     jobs,
+                    engine,
                 )
             except (DataError, UsageError):
                 shutil.rmtree(staging, ignore_errors=True)
@@ -135,6 +137,7 @@ def _run(
     log,
     allow_outside_data: bool,
     chosen_jobs: int | None,
+    engine: str | None,
 ) -> None:
     """Check and prepare the data, then run the pages: `chosen_jobs` at a time, or as many as there are
     cores (at most four) and, once the prepared study's size is known, as the free memory holds."""
@@ -153,6 +156,7 @@ def _run(
             horizon_days=horizon_days,
             pseudonymize=pseudonymize,
             allow_outside_data=allow_outside_data,
+            engine=engine,
         )
         if len(study.decisions) == 0:
             raise UsageError(no_decisions(study))

@@ -1,0 +1,78 @@
+"""The questions asked of usage, written once in Ibis, so DuckDB, Spark or a warehouse answers them alike.
+
+Each takes the checked usage table (account_id, contact_id, feature, day, events; day in days since the
+epoch) and a table of points (position, entity, day), and returns an expression with one row per point that
+has any usage, keyed by the point's position: only those per-decision rows leave the engine.
+"""
+
+from __future__ import annotations
+
+import ibis
+
+
+def _events(usage: ibis.Table) -> ibis.Table:
+    return usage.rename(event_day="day")
+
+
+def _joined(points: ibis.Table, usage: ibis.Table, key: str, window_days: int | None) -> ibis.Table:
+    events = _events(usage)
+    on = [points.entity == events[key], events.event_day <= points.day]
+    if window_days is not None:
+        on.append(events.event_day > points.day - window_days)
+    return points.join(events, on)
+
+
+def window_sums(usage: ibis.Table, points: ibis.Table, window_days: int) -> ibis.Table:
+    """Events of each point's account dated in (day - window_days, day]."""
+    joined = _joined(points, usage, "account_id", window_days)
+    return joined.group_by("position").aggregate(events=joined.events.sum())
+
+
+def behaviour(usage: ibis.Table, points: ibis.Table, window_days: int, *, contacts: bool, features: bool) -> ibis.Table:
+    """Per point: events in the window and in the window before it, distinct active contacts and features in
+    the window (when usage has them), and the last day of any use on or before the point's day."""
+    joined = _joined(points, usage, "account_id", None)
+    recent = joined.event_day > joined.day - window_days
+    before = (joined.event_day > joined.day - 2 * window_days) & (joined.event_day <= joined.day - window_days)
+    active = recent & (joined.events > 0)
+    metrics = {
+        "events": joined.events.sum(where=recent).fill_null(0),
+        "events_before": joined.events.sum(where=before).fill_null(0),
+        "last_day": joined.event_day.max(where=joined.events > 0),
+    }
+    if contacts:
+        metrics["active_users"] = joined.contact_id.nunique(where=active)
+    if features:
+        metrics["features_used"] = joined.feature.nunique(where=active)
+    return joined.group_by("position").aggregate(**metrics)
+
+
+def feature_sums(usage: ibis.Table, points: ibis.Table, window_days: int) -> ibis.Table:
+    """Per point and feature: events in (day - window_days, day]."""
+    joined = _joined(points, usage, "account_id", window_days)
+    return (
+        joined.filter(joined.feature.notnull()).group_by(["position", "feature"]).aggregate(events=joined.events.sum())
+    )
+
+
+def activity(usage: ibis.Table, points: ibis.Table, window_days: int) -> ibis.Table:
+    """Per point (a contact and a day): their events in (day - window_days, day] and their last day of use."""
+    joined = _joined(points, usage, "contact_id", None)
+    return joined.group_by("position").aggregate(
+        events=joined.events.sum(where=joined.event_day > joined.day - window_days).fill_null(0),
+        last_day=joined.event_day.max(),
+    )
+
+
+def first_days(usage: ibis.Table) -> ibis.Table:
+    """Per contact: the first day with usage of theirs."""
+    return usage.filter(usage.contact_id.notnull()).group_by("contact_id").aggregate(day=usage.day.min())
+
+
+QUERIES = {
+    "window_sums": window_sums,
+    "behaviour": behaviour,
+    "feature_sums": feature_sums,
+    "activity": activity,
+    "first_days": first_days,
+}
