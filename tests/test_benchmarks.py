@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from benchmarks.memory import TreePeak
-from benchmarks.run import STUDY, verdicts
+from benchmarks.run import SPARK_STUDY, SPARK_TARGET, STUDY, different_figures, verdicts
 
 LINUX = Path("/proc/self/statm").exists()
 
@@ -37,7 +37,19 @@ def test_verdicts_say_met_or_by_how_much_missed():
     assert found["study, 100k accounts < 60.0 s"] == "MISSED by 25%"
     assert found["study peak memory, 100k accounts < 4,096 MB"] == "MISSED by 10%"
     assert found["snapshot throughput at 100,000 accounts > 10.0M rows/s"] == "met"
-    # a size the run left out is named with how to measure it; a target no run can measure says why
+    # a size the run left out is named with how to measure it, and so is the Spark run
     assert found["study, 1M accounts < 600 s"] == "not measured: run with --sizes 1000000"
-    assert all(v.startswith("not measured: ") for t, v in found.items() if "spark" in t)
+    assert found[SPARK_TARGET] == "not measured: run with a study and --spark"
     assert "2,000 bootstrap AUCs on 100k < 2.0 s" not in found  # measured in no row, tied to no size
+    spark = {"accounts": 1_000, "stage": SPARK_STUDY, "seconds": 50.0, "peak_mb": 3000.0}
+    for differing, verdict in ((0, "met"), (3, "MISSED")):
+        with_spark = pd.concat([table, pd.DataFrame([{**spark, "differing_figures": differing}])])
+        assert verdicts(with_spark).set_index("target")["verdict"][SPARK_TARGET] == verdict
+
+
+def test_figures_that_differ_are_named(tmp_path):
+    first, second = tmp_path / "a.json", tmp_path / "b.json"
+    first.write_text('{"run": {"generated_at": "1"}, "signals": [{"auc": 0.61}, {"auc": 0.7}]}')
+    second.write_text('{"run": {"generated_at": "2"}, "signals": [{"auc": 0.61}, {"auc": 0.71}]}')
+    assert different_figures(first, second) == ["/signals[1]/auc"]
+    assert different_figures(first, first) == []

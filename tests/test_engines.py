@@ -1,6 +1,7 @@
 """The usage queries are written once (Ibis): Spark must give exactly DuckDB's answers, and the SQL a
 warehouse would run compiles from the same expressions."""
 
+import os
 import shutil
 
 import ibis
@@ -13,13 +14,9 @@ from workbench.inputs import queries
 from workbench.inputs.config import load_config
 from workbench.inputs.engines import check_engine
 from workbench.inputs.usage import from_frame
+from workbench.inputs.warehouse import contract_columns, load_warehouse_usage
 
 START = pd.Timestamp("2026-01-01")
-USAGE = ibis.table(
-    {"account_id": "string", "contact_id": "string", "feature": "string", "day": "int64", "events": "float64"},
-    name="usage",
-)
-POINTS = ibis.table({"position": "int64", "entity": "string", "day": "int64"}, name="points")
 
 
 def spark_available() -> str:
@@ -94,19 +91,19 @@ def test_spark_gives_duckdbs_answers(events, points):
 @pytest.mark.parametrize("dialect", ["snowflake", "bigquery", "databricks"])
 def test_warehouse_sql_compiles_readably(dialect):
     """No credentials needed: the SQL each query sends to a warehouse, compiled from the same expressions."""
-    expressions = {
-        "window_sums": queries.window_sums(USAGE, POINTS, 90),
-        "behaviour": queries.behaviour(USAGE, POINTS, 90, contacts=True, features=True),
-        "feature_sums": queries.feature_sums(USAGE, POINTS, 90),
-        "activity": queries.activity(USAGE, POINTS, 30),
-        "first_days": queries.first_days(USAGE),
-    }
-    for name, expression in expressions.items():
-        sql = ibis.to_sql(expression, dialect=dialect)
+    for name, sql in queries.compiled(dialect).items():
         assert "usage" in sql and "GROUP BY" in sql, (name, sql)
         assert "SELECT *" not in sql, (name, sql)
         if name != "first_days":
             assert "points" in sql and "JOIN" in sql, (name, sql)
+            assert "90" in sql, (name, sql)
+    # a warehouse's usage table in the contract's columns, its dates turned into the queries' day numbers
+    for date_type in ("date", "timestamp"):
+        table = ibis.table(
+            {"account_id": "string", "contact_id": "string", "date": date_type, "events": "int64"}, name="usage"
+        )
+        sql = ibis.to_sql(contract_columns(table), dialect=dialect)
+        assert "usage" in sql and "day" in sql and "month" in sql, sql
 
 
 def test_engine_is_checked_where_it_is_given(tmp_path):
@@ -118,3 +115,96 @@ def test_engine_is_checked_where_it_is_given(tmp_path):
         load_config(config)
     config.write_text("engine: spark\n")
     assert load_config(config)["engine"] == "spark"
+
+
+@pytest.fixture()
+def warehouse(events, tmp_path, monkeypatch):
+    """A warehouse Ibis reaches by URL (a DuckDB file stands in for Snowflake): usage in a schema's table with a
+    DATE column, as a warehouse holds it."""
+    import duckdb
+
+    path = tmp_path / "warehouse.duckdb"
+    with duckdb.connect(str(path)) as connection:
+        connection.register("events_frame", events)
+        connection.execute("CREATE SCHEMA analytics")
+        connection.execute(
+            "CREATE TABLE analytics.product_usage AS SELECT account_id, contact_id, feature, "
+            "CAST(date AS DATE) AS date, CAST(events AS DOUBLE) AS events FROM events_frame"
+        )
+    monkeypatch.setenv("TEST_WAREHOUSE_URL", f"duckdb://{path}")
+    return {"url_from": "TEST_WAREHOUSE_URL", "usage": "analytics.product_usage"}
+
+
+def test_warehouse_usage_is_checked_and_queried_where_it_lies(events, points, warehouse):
+    accounts = pd.DataFrame({"account_id": events["account_id"].unique()})
+    usage, problems = load_warehouse_usage(warehouse, accounts, None)
+    assert problems == []
+    local = from_frame(events)
+    assert (usage.rows, usage.first_date, usage.last_date, usage.features) == (
+        local.rows,
+        local.first_date,
+        local.last_date,
+        local.features,
+    )
+    pd.testing.assert_frame_equal(usage.per_month, local.per_month)
+    expected, found = answers(local, points), answers(usage, points)
+    for name in expected:
+        if isinstance(expected[name], np.ndarray):
+            np.testing.assert_array_equal(found[name], expected[name], err_msg=name)
+        elif isinstance(expected[name], pd.Series):
+            pd.testing.assert_series_equal(found[name], expected[name], check_names=False, check_index_type=False)
+        else:
+            pd.testing.assert_frame_equal(found[name], expected[name], check_names=False)
+
+
+def test_warehouse_rules_broken_are_named_with_rows(events, warehouse, monkeypatch):
+    import duckdb
+
+    path = os.environ["TEST_WAREHOUSE_URL"].removeprefix("duckdb://")
+    with duckdb.connect(path) as connection:
+        connection.execute("UPDATE analytics.product_usage SET events = -3 WHERE account_id = 'acct-2'")
+    accounts = pd.DataFrame({"account_id": [a for a in events["account_id"].unique() if a != "acct-5"]})
+    usage, problems = load_warehouse_usage(warehouse, accounts, None)
+    assert usage is None
+    messages = {(p.column, p.message.split(" ", 1)[1]) for p in problems}
+    assert messages == {
+        ("events", "rows are out of range"),
+        ("account_id", "rows name a account_id that is not in the accounts table"),
+    }
+    orphan = next(p for p in problems if p.column == "account_id")
+    assert orphan.count == (events["account_id"] == "acct-5").sum()
+    assert orphan.rows[0][0].startswith("row of account acct-5, 20") and orphan.rows[0][1] == "acct-5"
+    assert "warehouse table analytics.product_usage" in str(orphan)
+    monkeypatch.delenv("TEST_WAREHOUSE_URL")
+    with pytest.raises(UsageError, match="TEST_WAREHOUSE_URL .* is not set"):
+        load_warehouse_usage(warehouse, accounts, None)
+
+
+def test_a_study_with_usage_in_a_warehouse_measures_what_a_file_gives(small_world, tmp_path, monkeypatch):
+    import duckdb
+
+    from workbench import Study
+
+    data = tmp_path / "data"
+    data.mkdir()
+    for file in small_world.glob("*.csv"):
+        if file.name != "usage.csv":
+            shutil.copy(file, data)
+    path = tmp_path / "warehouse.duckdb"
+    with duckdb.connect(str(path)) as connection:
+        connection.execute(
+            "CREATE TABLE usage AS SELECT * REPLACE (CAST(date AS DATE) AS date) "
+            f"FROM read_csv('{small_world / 'usage.csv'}')"
+        )
+    monkeypatch.setenv("STUDY_WAREHOUSE", f"duckdb://{path}")
+    config = tmp_path / "study.yml"
+    config.write_text("engine: warehouse\nwarehouse:\n  url_from: STUDY_WAREHOUSE\n  usage: usage\n")
+    in_warehouse = Study.load(data, "2026-10-31", config=config)
+    from_file = Study.load(small_world, "2026-10-31")
+    assert in_warehouse.data.usage.engine == "warehouse" and in_warehouse.data.usage.rows == from_file.data.usage.rows
+    usage_columns = [c for c in from_file.decisions if c.startswith(("usage", "dm_", "champion_", "end_user_"))]
+    assert "usage" in usage_columns
+    pd.testing.assert_frame_equal(in_warehouse.decisions[usage_columns], from_file.decisions[usage_columns])
+    pd.testing.assert_frame_equal(in_warehouse.behaviour().frame, from_file.behaviour().frame)
+    with pytest.raises(UsageError, match="engine warehouse needs a `warehouse:` section"):
+        Study.load(data, "2026-10-31", engine="warehouse")

@@ -51,7 +51,7 @@ _positive = _whole(10_000_000, "")
 _months = _whole(240, "months (20 years)")
 _days = _whole(3660, "days (10 years)")
 _jobs = _whole(64, "notebooks at a time")
-ENGINE = "where the queries over usage run: duckdb on this machine, or spark (default: the config's engine or duckdb)"
+ENGINE = "where usage is queried: duckdb (this machine), spark, or warehouse (default: the config's, else duckdb)"
 JOBS = "notebooks run at a time, each in its own kernel (default: one per core, at most 4; 1 uses least memory)"
 
 

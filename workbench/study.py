@@ -188,8 +188,8 @@ class Study:
         cache : str
             A file `save` wrote; used only when it was saved with these same arguments.
         engine : str
-            Where the queries over usage run, "duckdb" or "spark" (overrides the config's; the figures are
-            the same on either).
+            Where the queries over usage run: "duckdb" or "spark" (the figures are the same on either), or
+            "warehouse" (usage is the table the config's `warehouse:` names). Overrides the config's.
 
         Returns
         -------
@@ -217,7 +217,8 @@ class Study:
         settings = load_config(config)
         if segment:
             settings["segment"] = segment
-        loaded = load(data, mapping or None, allow_outside_data, check_engine(engine or settings["engine"]))
+        engine = check_engine(engine or settings["engine"], settings["warehouse"])
+        loaded = load(data, mapping or None, allow_outside_data, engine, settings["warehouse"])
         if pseudonymize:
             privacy.pseudonymize(loaded.tables)
         return cls(loaded, settings, pd.Timestamp(as_of), window_months, horizon_days, parameters)

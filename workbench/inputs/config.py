@@ -23,7 +23,9 @@ DEFAULTS: dict = {
     "health_green_from": 70,  # ... from this on green, yellow in between
     # Person-level health where the data has no person-level scores: 0-100 components and their weights.
     "scorecard_weights": {"usage": 0.5, "survey": 0.3, "recency": 0.2},
-    "engine": "duckdb",  # where the queries over usage run: duckdb (this machine) or spark (README: engines)
+    "engine": "duckdb",  # where the queries over usage run: duckdb (this machine), spark or warehouse (README)
+    # engine warehouse: {url_from: an environment variable holding the connection URL, usage: the table}
+    "warehouse": None,
 }
 
 _SCORE = {"type": "number", "minimum": 0, "maximum": 100}
@@ -40,6 +42,15 @@ SCHEMA = {
         "health_red_below": _SCORE,
         "health_green_from": _SCORE,
         "engine": {"enum": list(ENGINES)},
+        "warehouse": {
+            "type": ["object", "null"],
+            "additionalProperties": False,
+            "required": ["url_from", "usage"],
+            "properties": {
+                "url_from": {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]*$"},
+                "usage": {"type": "string", "minLength": 1},
+            },
+        },
         "scorecard_weights": {
             "type": "object",
             "additionalProperties": False,

@@ -18,7 +18,7 @@ if TYPE_CHECKING:  # ibis takes a third of a second to import: only the queries 
     import ibis
     import pandas as pd
 
-ENGINES = ("duckdb", "spark")
+ENGINES = ("duckdb", "spark", "warehouse")
 DATABASE, PARQUET = "usage.duckdb", "usage.parquet"
 SPARK_SETTINGS = {
     "spark.ui.enabled": "false",
@@ -30,22 +30,35 @@ SPARK_SETTINGS = {
 }
 
 
-def check_engine(engine: str) -> str:
+def check_engine(engine: str, warehouse: dict | None = None) -> str:
     if engine not in ENGINES:
         raise UsageError(f"engine {engine!r} is not known; use one of: {', '.join(ENGINES)}")
+    if engine == "warehouse" and not warehouse:
+        raise UsageError(
+            "engine warehouse needs a `warehouse:` section in the config file: url_from (the environment "
+            "variable that holds the connection URL) and usage (the table that holds usage); see the README"
+        )
     return engine
 
 
 def files(engine: str) -> tuple[str, ...]:
     """The files of the usage store that `engine` reads (DuckDB's database is always kept: it was checked there)."""
-    return (DATABASE, PARQUET) if engine == "spark" else (DATABASE,)
+    return {"spark": (DATABASE, PARQUET), "duckdb": (DATABASE,)}.get(engine, ())
 
 
-def connect(engine: str, folder: Path, configure) -> tuple[object, ibis.Table]:
-    """An Ibis connection for `engine` and the usage table in it; `configure` sets up a raw DuckDB connection."""
+def connect(usage, configure) -> tuple[object, ibis.Table]:
+    """An Ibis connection for the usage's engine and the usage table in it; `configure` sets up a raw DuckDB
+    connection."""
     import ibis
 
-    if engine == "spark":
+    if usage.engine == "warehouse":
+        from .warehouse import connect as connect_warehouse
+        from .warehouse import contract_columns
+
+        connection, table, _ = connect_warehouse(usage.warehouse)
+        return connection, contract_columns(table)
+    folder = usage.database.parent
+    if usage.engine == "spark":
         connection = ibis.pyspark.connect(spark_session())
         name = f"usage_{uuid.uuid4().hex}"
         return connection, connection.read_parquet(str(folder / PARQUET), table_name=name)
@@ -55,7 +68,7 @@ def connect(engine: str, folder: Path, configure) -> tuple[object, ibis.Table]:
 
 
 def disconnect(engine: str, connection, table: ibis.Table) -> None:
-    """Close DuckDB's connection; on Spark only drop the view (the session serves the whole process)."""
+    """Close the connection; on Spark only drop the view (the session serves the whole process)."""
     if engine == "spark":
         connection._session.catalog.dropTempView(table.get_name())
     else:

@@ -48,10 +48,15 @@ class Dataset:
 
 
 def load(
-    folder: str | Path, mapping: str | Path | None = None, allow_outside_data: bool = False, engine: str = "duckdb"
+    folder: str | Path,
+    mapping: str | Path | None = None,
+    allow_outside_data: bool = False,
+    engine: str = "duckdb",
+    warehouse: dict | None = None,
 ) -> Dataset:
     """Read and check every table of `folder`; raise DataError listing every broken rule. A mapping may name
-    files outside the folder only with `allow_outside_data`. Usage is queried on `engine` (engines.py)."""
+    files outside the folder only with `allow_outside_data`. Usage is queried on `engine` (engines.py); with
+    the warehouse engine it is the `warehouse` settings' table, not a file of the folder."""
     folder = Path(folder)
     if not folder.is_dir():
         raise DataError(
@@ -81,6 +86,8 @@ def load(
         if isinstance(source, Problem):
             problems.append(source)
             continue
+        if name == "usage" and engine == "warehouse":
+            continue  # the warehouse's table, not a file of the folder
         if source is None:
             if table.required:
                 problems.append(
@@ -111,7 +118,12 @@ def load(
     problems.extend(_check_references(tables, sources))
     problems.extend(_check_contract_terms(tables, sources))
     usage = None
-    if usage_source is not None:
+    if engine == "warehouse" and not any(p.severity == "error" for p in problems):
+        from .warehouse import load_warehouse_usage
+
+        usage, usage_problems = load_warehouse_usage(warehouse, tables.get("accounts"), tables.get("contacts"))
+        problems.extend(usage_problems)
+    elif usage_source is not None and engine != "warehouse":
         usage, usage_problems = load_usage(usage_source, tables.get("accounts"), tables.get("contacts"), engine)
         problems.extend(usage_problems)
     errors = [p for p in problems if p.severity == "error"]

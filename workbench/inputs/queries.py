@@ -76,3 +76,28 @@ QUERIES = {
     "activity": activity,
     "first_days": first_days,
 }
+
+
+def compiled(dialect: str, window_days: int = 90) -> dict[str, str]:
+    """Each query's SQL in `dialect` (snowflake, bigquery, databricks, ...), over tables named usage and points:
+    what a warehouse would run, for review before pointing a study at it."""
+    usage = ibis.table(
+        {"account_id": "string", "contact_id": "string", "feature": "string", "day": "int64", "events": "float64"},
+        name="usage",
+    )
+    points = ibis.table({"position": "int64", "entity": "string", "day": "int64"}, name="points")
+    expressions = {
+        "window_sums": window_sums(usage, points, window_days),
+        "behaviour": behaviour(usage, points, window_days, contacts=True, features=True),
+        "feature_sums": feature_sums(usage, points, window_days),
+        "activity": activity(usage, points, window_days),
+        "first_days": first_days(usage),
+    }
+    return {name: ibis.to_sql(expression, dialect=dialect) for name, expression in expressions.items()}
+
+
+if __name__ == "__main__":
+    import sys
+
+    for name, sql in compiled(sys.argv[1] if len(sys.argv) > 1 else "snowflake").items():
+        print(f"-- {name}\n{sql};\n")

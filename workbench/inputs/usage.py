@@ -71,8 +71,10 @@ class Usage:
         per_month: pd.DataFrame,
         features: list[str],
         engine: str = "duckdb",
+        warehouse: dict | None = None,
     ):
         self.database, self.label, self.columns, self.engine = database, label, columns, engine
+        self.warehouse = warehouse  # where the usage lies when it is not in a file (warehouse.py)
         self.rows, self.first_date, self.last_date = summary["rows"], summary["first_date"], summary["last_date"]
         self.empty_cells, self.repeated = summary["empty_cells"], summary["repeated"]
         self.per_month, self.features = per_month, features
@@ -92,6 +94,8 @@ class Usage:
         from .engines import files
 
         self.close()
+        if self.database is None:  # it stays in the warehouse
+            return
         folder.mkdir(parents=True, exist_ok=True)
         for name in files(self.engine):
             shutil.move(self.database.parent / name, folder / name)
@@ -117,7 +121,7 @@ class Usage:
         from . import engines, queries
 
         if self._connection is None:
-            self._connection, self._table = engines.connect(self.engine, self.database.parent, _configure)
+            self._connection, self._table = engines.connect(self, _configure)
         tables = [self._table] if points is None else [self._table, ibis.memtable(points)]
         return engines.execute(self._connection, queries.QUERIES[name](*tables, **options))
 
@@ -149,18 +153,19 @@ class Usage:
             contacts=self.has_contacts,
             features=bool(self.features),
         )
-        out = pd.DataFrame(
-            {"events": 0.0, "events_before": 0.0, "active_users": 0.0, "features_used": 0.0, "last_day": np.nan},
-            index=range(len(account)),
-        )
         position = found["position"].to_numpy()
-        for column in out.columns.intersection(found.columns):
-            out.loc[position, column] = found[column].to_numpy(dtype=float)
-        if not self.has_contacts:
-            out["active_users"] = np.nan
-        if not self.features:
-            out["features_used"] = np.nan
-        return out
+        out = {}
+        for column, default in (
+            ("events", 0.0),
+            ("events_before", 0.0),
+            ("active_users", 0.0 if self.has_contacts else np.nan),
+            ("features_used", 0.0 if self.features else np.nan),
+            ("last_day", np.nan),
+        ):
+            out[column] = np.full(len(account), default)
+            if column in found:
+                out[column][position] = found[column].to_numpy(dtype=float)
+        return pd.DataFrame(out)
 
     def feature_sums(self, account: pd.Series, day: np.ndarray, window_days: int) -> pd.DataFrame:
         """Like window_sums, one column per feature (0 where a feature was not used)."""
