@@ -175,6 +175,8 @@ def test_warehouse_rules_broken_are_named_with_rows(events, warehouse, monkeypat
     assert orphan.count == (events["account_id"] == "acct-5").sum()
     assert orphan.rows[0][0].startswith("row of account acct-5, 20") and orphan.rows[0][1] == "acct-5"
     assert "warehouse table analytics.product_usage" in str(orphan)
+    usage, problems = load_warehouse_usage({**warehouse, "usage": "analytics.no_such_table"}, accounts, None)
+    assert usage is None and "could not be read" in problems[0].message and "grants" in problems[0].fix
     monkeypatch.delenv("TEST_WAREHOUSE_URL")
     with pytest.raises(UsageError, match="TEST_WAREHOUSE_URL .* is not set"):
         load_warehouse_usage(warehouse, accounts, None)

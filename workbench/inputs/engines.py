@@ -1,8 +1,9 @@
-"""Where the usage queries run: DuckDB on the study's own database file (the default), or Spark.
+"""Where the usage queries run: DuckDB on the study's own database file (the default), Spark, or a warehouse.
 
 DuckDB answers on one machine up to hundreds of millions of usage rows. Spark (local mode here, a cluster
-through `WORKBENCH_SPARK_MASTER`) reads the checked usage as Parquet; its results must equal DuckDB's, and a
-test runs the same queries on both.
+through `WORKBENCH_SPARK_MASTER`) reads the checked usage as Parquet. A warehouse is reached through the
+Ibis connection URL an environment variable holds, and its usage table is read where it lies
+(warehouse.py checks it there). Each engine's answers must equal DuckDB's; the tests run them on all.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..errors import UsageError
+from ..errors import Problem, UsageError
 
 if TYPE_CHECKING:  # ibis takes a third of a second to import: only the queries need it
     import ibis
@@ -52,9 +53,6 @@ def connect(usage, configure) -> tuple[object, ibis.Table]:
     import ibis
 
     if usage.engine == "warehouse":
-        from .warehouse import connect as connect_warehouse
-        from .warehouse import contract_columns
-
         connection, table, _ = connect_warehouse(usage.warehouse)
         return connection, contract_columns(table)
     folder = usage.database.parent
@@ -99,3 +97,69 @@ def spark_session():
     session = builder.getOrCreate()
     session.sparkContext.setLogLevel("ERROR")
     return session
+
+
+EXAMPLE_URL = "snowflake://user:password@account/database/schema?warehouse=WAREHOUSE"
+
+
+def connect_warehouse(settings: dict):
+    """The Ibis connection the settings' environment variable names, and the usage table there in the
+    contract's columns (day: days since the epoch)."""
+    import ibis
+
+    variable = settings["url_from"]
+    url = os.environ.get(variable, "")
+    if not url:
+        raise UsageError(
+            f"engine warehouse: the environment variable {variable} (warehouse: url_from in the config) is not "
+            f"set; set it to the warehouse's connection URL, e.g. {EXAMPLE_URL}"
+        )
+    try:
+        connection = ibis.connect(url)
+    except Exception as error:  # noqa: BLE001 - every driver raises its own kind
+        raise UsageError(
+            f"engine warehouse: could not connect with the URL in {variable} ({type(error).__name__}: {error}); "
+            "check the URL, the credentials and that the driver is installed (pip install 'ibis-framework[NAME]')"
+        ) from None
+    return connection, *_table(connection, settings["usage"])
+
+
+def _table(connection, name: str):
+    *where, table = name.split(".")
+    try:
+        found = connection.table(table, database=tuple(where) if len(where) > 1 else (where[0] if where else None))
+    except Exception as error:  # noqa: BLE001
+        problem = Problem(
+            f"warehouse table {name}",
+            None,
+            f"the table could not be read ({type(error).__name__}: {error})",
+            "a table with the contract's usage columns that this connection may read",
+            "check `usage:` under `warehouse:` in the config (schema.table) and the role's grants",
+        )
+        return None, [problem]
+    return found, []
+
+
+def contract_columns(table):
+    """The table in the contract's columns, typed as the queries need them; missing optional columns are
+    empty."""
+    import ibis
+
+    schema = table.schema()
+
+    def text(name):
+        return table[name].cast("string") if name in schema else ibis.null("string")
+
+    date = table["date"]
+    if date.type().is_timestamp():
+        date = date.date()
+    elif date.type().is_string():
+        date = date.as_date("%Y-%m-%d")
+    return table.select(
+        account_id=text("account_id"),
+        contact_id=text("contact_id"),
+        feature=text("feature"),
+        day=date.epoch_days().cast("int64"),
+        month=date.truncate("M"),
+        events=table["events"].cast("float64"),
+    )

@@ -8,8 +8,6 @@ DATE or TIMESTAMP column) and events.
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -17,73 +15,14 @@ import pyarrow as pa
 from ..errors import (
     SHOWN_ROWS,
     Problem,
-    UsageError,
     missing_column,
     missing_value,
     orphans,
     out_of_range,
-    unreadable,
     wrong_owner,
 )
+from .engines import connect_warehouse, contract_columns
 from .usage import Usage
-
-EXAMPLE_URL = "snowflake://user:password@account/database/schema?warehouse=WAREHOUSE"
-
-
-def connect(settings: dict):
-    """The Ibis connection the settings' environment variable names, and the usage table there in the
-    contract's columns (day: days since the epoch)."""
-    import ibis
-
-    variable = settings["url_from"]
-    url = os.environ.get(variable, "")
-    if not url:
-        raise UsageError(
-            f"engine warehouse: the environment variable {variable} (warehouse: url_from in the config) is not "
-            f"set; set it to the warehouse's connection URL, e.g. {EXAMPLE_URL}"
-        )
-    try:
-        connection = ibis.connect(url)
-    except Exception as error:  # noqa: BLE001 - every driver raises its own kind
-        raise UsageError(
-            f"engine warehouse: could not connect with the URL in {variable} ({type(error).__name__}: {error}); "
-            "check the URL, the credentials and that the driver is installed (pip install 'ibis-framework[NAME]')"
-        ) from None
-    return connection, *_table(connection, settings["usage"])
-
-
-def _table(connection, name: str):
-    *where, table = name.split(".")
-    try:
-        found = connection.table(table, database=tuple(where) if len(where) > 1 else (where[0] if where else None))
-    except Exception as error:  # noqa: BLE001
-        return None, [unreadable(f"warehouse table {name}", f"{type(error).__name__}: {error}")]
-    return found, []
-
-
-def contract_columns(table):
-    """The table in the contract's columns, typed as the queries need them; missing optional columns are
-    empty."""
-    import ibis
-
-    schema = table.schema()
-
-    def text(name):
-        return table[name].cast("string") if name in schema else ibis.null("string")
-
-    date = table["date"]
-    if date.type().is_timestamp():
-        date = date.date()
-    elif date.type().is_string():
-        date = date.as_date("%Y-%m-%d")
-    return table.select(
-        account_id=text("account_id"),
-        contact_id=text("contact_id"),
-        feature=text("feature"),
-        day=date.epoch_days().cast("int64"),
-        month=date.truncate("M"),
-        events=table["events"].cast("float64"),
-    )
 
 
 def load_warehouse_usage(
@@ -91,7 +30,7 @@ def load_warehouse_usage(
 ) -> tuple[Usage | None, list[Problem]]:
     """Check the contract's rules of usage in the warehouse and describe it, as load_usage does for a file."""
 
-    connection, table, problems = connect(settings)
+    connection, table, problems = connect_warehouse(settings)
     try:
         return _check(connection, table, problems, f"warehouse table {settings['usage']}", settings, accounts, contacts)
     finally:
