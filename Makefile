@@ -33,9 +33,13 @@ test: $(BIN)/workbench $(SAMPLE_MADE)
 lab: $(BIN)/workbench $(SAMPLE_MADE)
 	$(BIN)/jupyter lab notebooks
 
-## Benchmarks at 1k, 10k and 100k accounts: prints a table and writes benchmarks/results/*.json
+## Benchmarks at 1k, 10k and 100k accounts: prints a table and writes benchmarks/results/*.json. The 1M-account
+## world is opt-in (long: about 20 minutes): make bench BENCH_SIZES=1000,100000,1000000; add BENCH_OPTIONS=--spark
+## to run the smallest study on Spark too and compare its figures with DuckDB's
+BENCH_SIZES ?= 1000,10000,100000
+BENCH_OPTIONS ?=
 bench: $(BIN)/workbench
-	$(BIN)/python -m benchmarks.run
+	$(BIN)/python -m benchmarks.run --sizes $(BENCH_SIZES) $(BENCH_OPTIONS)
 
 ## Calibration of the verdicts on null and planted worlds (long: about an hour on 2 cores)
 calibrate: $(BIN)/workbench

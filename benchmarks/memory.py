@@ -8,6 +8,7 @@ So the tree is sampled from /proc instead (Linux; elsewhere the peaks stay None)
 from __future__ import annotations
 
 import os
+import signal
 import threading
 from pathlib import Path
 
@@ -46,11 +47,13 @@ def tree_resident(root: int) -> tuple[int, int]:
 
 
 class TreePeak:
-    """Samples a process tree's resident memory in a background thread until stopped."""
+    """Samples a process tree's resident memory in a background thread until stopped; asks the root to stop
+    (SIGTERM) if the tree passes `ceiling_mb`, before the machine's out-of-memory killer picks a victim."""
 
-    def __init__(self, root: int, interval: float = 0.25):
-        self.root, self.interval = root, interval
+    def __init__(self, root: int, interval: float = 0.25, ceiling_mb: float | None = None):
+        self.root, self.interval, self.ceiling_mb = root, interval, ceiling_mb
         self.summed_mb = self.single_mb = None
+        self.stopped = False
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
 
@@ -70,4 +73,11 @@ class TreePeak:
             summed, single = tree_resident(self.root)
             self.summed_mb = max(self.summed_mb, summed / 2**20)
             self.single_mb = max(self.single_mb, single / 2**20)
+            if self.ceiling_mb and summed / 2**20 > self.ceiling_mb and not self.stopped:
+                self.stopped = True
+                os.kill(self.root, signal.SIGTERM)
             self._stop.wait(self.interval)
+
+
+def machine_mb() -> float:
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**20

@@ -21,11 +21,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 from sklearn.metrics import roc_auc_score
 
-from benchmarks.memory import TreePeak
+from benchmarks.memory import TreePeak, machine_mb
 from workbench import Study
-from workbench.generate import World, generate, write
+from workbench.generate import CHUNK_ACCOUNTS, World, write_in_chunks
 from workbench.inputs.loader import load
 from workbench.judge.signals import validity
 from workbench.measure import snapshot
@@ -51,6 +52,8 @@ TARGETS = [
     ("lead time + behaviour, share of the 100k study", 100_000, EXTRAS, "share", 0.20, "share", True),
 ]
 SPARK_STUDY = "study end to end, engine spark"
+IN_PROCESS_ACCOUNTS = 200_000  # above this only the generator and the study (in its own process) are measured
+CEILING = 0.85  # of the machine's memory: a study that needs more is stopped and reported, not left to swap or die
 SPARK_TARGET = "a study with engine: spark gives the DuckDB run's figures"
 
 
@@ -121,11 +124,17 @@ def reference_bootstrap(score: np.ndarray, positive: np.ndarray, resamples: int 
 def bench(accounts: int, features: int, work_dir: Path, with_study: bool, with_spark: bool) -> list[dict]:
     print(f"\n{accounts:,} accounts, {features} usage feature(s)", flush=True)
     stages = Stages(accounts)
-    tables = stages.time("generate", lambda: generate(World(accounts=accounts, seed=1, features=features)))
-    usage_rows = len(tables["usage"])
     folder = work_dir / f"world_{accounts}_{features}"
-    stages.time("write parquet", lambda: write(tables, folder, "parquet"), note=f"{usage_rows:,} usage rows")
-    tables.clear()  # the world is on disk now; the study reads it from there
+    world = World(accounts=accounts, seed=1, features=features)
+    stages.time("generate and write parquet", lambda: write_in_chunks(world, folder, "parquet"))
+    usage_rows = pq.ParquetFile(folder / "usage.parquet").metadata.num_rows
+    stages.rows[-1]["note"] = f"{usage_rows:,} usage rows, in chunks of {CHUNK_ACCOUNTS:,} accounts"
+    print(f"  {'':44} {usage_rows:,} usage rows", flush=True)
+    if accounts > IN_PROCESS_ACCOUNTS:
+        print(f"  (the in-process stages need the whole world in this process: skipped above {IN_PROCESS_ACCOUNTS:,})")
+        return stages.rows + (
+            study(accounts, folder, work_dir / f"report_{accounts}_{features}" / AS_OF) if with_study else []
+        )
     data = stages.time("load and validate", lambda: load(folder))
     frame = snapshot.decisions(data["contracts"], AS_OF)
 
@@ -201,13 +210,23 @@ def study(accounts: int, folder: Path, out: Path, options: tuple = (), stage: st
     command += list(options)
     start = time.perf_counter()
     pages, tail = [], deque(maxlen=20)
-    with subprocess.Popen(command, stderr=subprocess.PIPE, text=True) as process, TreePeak(process.pid) as peak:
+    ceiling = CEILING * machine_mb()
+    with (
+        subprocess.Popen(command, stderr=subprocess.PIPE, text=True) as process,
+        TreePeak(process.pid, ceiling_mb=ceiling) as peak,
+    ):
         for line in process.stderr:
             tail.append(line)
             done = PAGE_DONE.match(line)
             if done:
                 pages.append((done["page"], float(done["seconds"])))
     seconds = time.perf_counter() - start
+    if peak.stopped:
+        note = (
+            f"stopped after {seconds:.0f} s, when its memory passed {ceiling:,.0f} MB ({CEILING:.0%} of the machine's)"
+        )
+        print(f"  {stage:44} {note}", flush=True)
+        return [{**row(accounts, stage, seconds, peak.summed_mb, note), "stopped": True}]
     if process.returncode:
         raise SystemExit(f"workbench study failed on {folder}:\n" + "".join(tail))
     rows = [
@@ -244,6 +263,10 @@ def verdicts(table: pd.DataFrame) -> pd.DataFrame:
                 )
             continue
         measured = float(rows[column].iloc[-1])
+        if "stopped" in rows and rows["stopped"].fillna(False).astype(bool).iloc[-1]:
+            verdict = "MISSED: " + rows["note"].iloc[-1]
+            found.append({"target": f"{what} < {_amount(limit, unit)}", "measured": "-", "verdict": verdict})
+            continue
         miss = measured / limit - 1 if ceiling else 1 - measured / limit
         at = f" at {rows['accounts'].iloc[-1]:,} accounts" if accounts == "largest" else ""
         found.append(

@@ -53,3 +53,21 @@ def test_figures_that_differ_are_named(tmp_path):
     second.write_text('{"run": {"generated_at": "2"}, "signals": [{"auc": 0.61}, {"auc": 0.71}]}')
     assert different_figures(first, second) == ["/signals[1]/auc"]
     assert different_figures(first, first) == []
+
+
+@pytest.mark.skipif(not LINUX, reason="the sampler reads /proc")
+def test_a_tree_past_its_ceiling_is_asked_to_stop():
+    hold = "x = bytearray(200 * 2**20); import time; time.sleep(30)"
+    with subprocess.Popen([sys.executable, "-c", hold]) as process, TreePeak(process.pid, 0.05, ceiling_mb=100) as peak:
+        assert process.wait(timeout=20) == -15  # SIGTERM, long before its 30 s
+    assert peak.stopped and peak.summed_mb > 100
+
+
+def test_a_study_stopped_at_the_ceiling_is_a_miss_that_says_so():
+    note = "stopped after 300 s, when its memory passed 20,000 MB (85% of the machine's)"
+    table = pd.DataFrame(
+        [{"accounts": 1_000_000, "stage": STUDY, "seconds": 300.0, "peak_mb": 20_100.0, "note": note, "stopped": True}]
+    )
+    found = verdicts(table).set_index("target")["verdict"]
+    assert found["study, 1M accounts < 600 s"] == "MISSED: " + note
+    assert found["study peak memory, 1M accounts < 8,192 MB"] == "MISSED: " + note

@@ -186,7 +186,7 @@ def _command(args) -> int:
 
 
 def _generate(args) -> int:
-    from .generate import World, generate, write
+    from .generate import World, write_in_chunks
 
     known = {f.name: f.type for f in fields(World)}
     knobs = {}
@@ -210,7 +210,7 @@ def _generate(args) -> int:
         world = World.null(**base) if args.null_world else World(**base)
     except ValueError as error:
         raise UsageError(f"knob: {error}") from None
-    out = write(generate(world), args.out, args.format)
+    out = write_in_chunks(world, args.out, args.format, progress=lambda note: print(note, file=sys.stderr, flush=True))
     print(f"Wrote a synthetic world of {args.accounts:,} accounts (seed {args.seed}) to {out}")
     return 0
 

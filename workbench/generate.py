@@ -13,7 +13,7 @@ surveys, and churn is driven by the decision maker's sentiment and by missed goa
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 import numpy as np
@@ -716,3 +716,72 @@ def write(tables: dict[str, pd.DataFrame], out: str | Path, fmt: str = "csv") ->
             frame.to_csv(out / f"{name}.csv", index=False)
     tables["truth"].to_csv(out / "_truth.csv", index=False)
     return out
+
+
+CHUNK_ACCOUNTS = 50_000  # a chunk's world takes about 1.5 GB to make; larger worlds are written chunk by chunk
+
+
+def write_in_chunks(
+    world: World, out: str | Path, fmt: str = "parquet", chunk_accounts: int = CHUNK_ACCOUNTS, progress=None
+) -> Path:
+    """Write `world` in bounded memory: up to `chunk_accounts` it is `write(generate(world))`; beyond, it is
+    made `chunk_accounts` at a time and appended to one file per table. Each chunk is a world of its own
+    (its own random stream, CSMs and referrals, the same knobs) whose IDs and CSM names start with the
+    chunk's number, so they stay unique."""
+    if world.accounts <= chunk_accounts:
+        return write(generate(world), out, fmt)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    files: dict[str, _Appender] = {}
+    starts = range(0, world.accounts, chunk_accounts)
+    try:
+        for number, start in enumerate(starts):
+            seed = int(np.random.SeedSequence([world.seed, number]).generate_state(1)[0])
+            part = replace(world, accounts=min(chunk_accounts, world.accounts - start), seed=seed)
+            tables = generate(part)
+            for name, frame in tables.items():
+                path = out / ("_truth.csv" if name == "truth" else f"{name}.{fmt}")
+                files.setdefault(name, _Appender(path))
+                files[name].append(_chunk_ids(frame, f"{number:03d}-"))
+            del tables
+            if progress:
+                progress(f"chunk {number + 1}/{len(starts)} written ({start + part.accounts:,} accounts)")
+    finally:
+        for appender in files.values():
+            appender.close()
+    return out
+
+
+def _chunk_ids(frame: pd.DataFrame, prefix: str) -> pd.DataFrame:
+    named = [c for c in frame.columns if c.endswith("_id") or c == "csm"]
+    return frame.assign(**{c: prefix + frame[c] for c in named})
+
+
+class _Appender:
+    """One table's file, written a chunk at a time: Parquet through one writer, CSV by appending rows."""
+
+    def __init__(self, path: Path):
+        self.path, self.writer, self.started = path, None, False
+
+    def append(self, frame: pd.DataFrame) -> None:
+        dated = [c for c in frame.columns if pd.api.types.is_datetime64_any_dtype(frame[c])]
+        if self.path.suffix == ".parquet":
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+
+            table = pa.Table.from_pandas(frame, preserve_index=False)
+            for column in dated:  # as write() does: dates as YYYY-MM-DD text
+                dates = table[column].cast(pa.date32()).cast(pa.string())
+                table = table.set_column(table.schema.get_field_index(column), column, dates)
+            if self.writer is None:
+                schema = pa.schema([f.with_type(pa.string()) if pa.types.is_null(f.type) else f for f in table.schema])
+                self.writer = pq.ParquetWriter(self.path, schema.remove_metadata())
+            self.writer.write_table(table.cast(self.writer.schema))
+        else:
+            frame = frame.assign(**{c: frame[c].dt.strftime("%Y-%m-%d") for c in dated})
+            frame.to_csv(self.path, mode="a" if self.started else "w", header=not self.started, index=False)
+        self.started = True
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
