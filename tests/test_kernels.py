@@ -87,7 +87,8 @@ def test_imports_are_warmed_and_long_pages_go_first(tmp_path):
         page(tmp_path, "00_summary", "import json\nfrom pathlib import Path\nx = 1\nimport os; os._exit(1)"),
         page(tmp_path, "99_x", "from os import (\n    path,\n)"),
     ]
-    assert warm_up(books) == "from pathlib import Path\nimport json"  # only lines that import and do nothing else
+    # only lines that import and do nothing else, then the usage queries that pages load on first use
+    assert warm_up(books) == "from pathlib import Path\nimport json\nimport workbench.inputs.queries"
     ordered = by_length([Path("00_summary.ipynb"), Path("50_capacity.ipynb"), Path("10_signal_validity.ipynb")])
     assert [p.stem for p in ordered] == ["10_signal_validity", "50_capacity", "00_summary"]
 
