@@ -210,3 +210,19 @@ def test_a_study_with_usage_in_a_warehouse_measures_what_a_file_gives(small_worl
     pd.testing.assert_frame_equal(in_warehouse.behaviour().frame, from_file.behaviour().frame)
     with pytest.raises(UsageError, match="engine warehouse needs a `warehouse:` section"):
         Study.load(data, "2026-10-31", engine="warehouse")
+
+
+@pytest.mark.skipif(bool(spark_available()), reason=spark_available() or "-")
+def test_a_whole_study_on_spark_gives_the_duckdb_studys_figures(small_world, tmp_path):
+    from benchmarks.run import different_figures
+    from workbench.cli import main
+
+    for engine in ("duckdb", "spark"):
+        out = tmp_path / engine / "2026-10-31"
+        assert (
+            main(["study", "--data", str(small_world), "--as-of", "2026-10-31", "--out", str(out), "--engine", engine])
+            == 0
+        )
+    found = different_figures(tmp_path / "duckdb/2026-10-31/results.json", tmp_path / "spark/2026-10-31/results.json")
+    assert found == []
+    assert not list((tmp_path / "spark/2026-10-31").glob("*.parquet")), "the usage store stays out of the report"
