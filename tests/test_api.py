@@ -211,4 +211,4 @@ def test_a_page_waits_for_an_analysis_another_live_process_computes_and_only_the
     _wait_while_computed_elsewhere(shared)  # the computing process is gone: go on and compute
     note.write_text(str(os.getpid()))
     _wait_while_computed_elsewhere(shared)  # this process is the one computing it
-    assert time.perf_counter() - started < 0.5 and not shared.exists()
+    assert time.perf_counter() - started < 5 and not shared.exists()  # a wrong wait would last until killed
