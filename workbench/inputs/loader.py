@@ -123,7 +123,7 @@ def load(
 
         usage, usage_problems = load_warehouse_usage(warehouse, tables.get("accounts"), tables.get("contacts"))
         problems.extend(usage_problems)
-    elif usage_source is not None and engine != "warehouse":
+    elif usage_source is not None:  # never set for the warehouse engine
         usage, usage_problems = load_usage(usage_source, tables.get("accounts"), tables.get("contacts"), engine)
         problems.extend(usage_problems)
     errors = [p for p in problems if p.severity == "error"]

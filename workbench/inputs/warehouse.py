@@ -22,7 +22,7 @@ from ..errors import (
     wrong_owner,
 )
 from .engines import connect_warehouse, contract_columns
-from .usage import Usage
+from .usage import Usage, _date
 
 
 def load_warehouse_usage(
@@ -108,7 +108,7 @@ def _check(connection, table, problems, label, settings, accounts, contacts):
 
 
 def _where(row: dict) -> str:
-    day = "no date" if row["day"] is None else str((pd.Timestamp("1970-01-01") + pd.Timedelta(days=row["day"])).date())
+    day = "no date" if row["day"] is None else str(_date(row["day"]).date())
     return f"row of account {row['account_id']}, {day}"
 
 
@@ -147,7 +147,3 @@ def _features(connection, usage) -> list[str]:
         usage.filter(usage.feature.notnull()).select("feature").distinct().order_by("feature")
     )
     return found.column("feature").to_pylist()
-
-
-def _date(day) -> pd.Timestamp:
-    return pd.NaT if day is None else pd.Timestamp("1970-01-01") + pd.Timedelta(days=int(day))
