@@ -11,7 +11,7 @@ import pytest
 
 from workbench import Study
 from workbench.generate import World, generate, write
-from workbench.judge.scorecard import _points, percentile_scale, propose
+from workbench.judge.scorecard import _coefficients, _points, percentile_scale, propose
 
 AS_OF = "2026-10-31"
 CONTRACT = Path(__file__).resolve().parent.parent / "docs" / "contract.md"
@@ -81,6 +81,18 @@ def test_components_are_scaled_by_their_earlier_percentile_and_points_sum_to_100
     np.testing.assert_allclose(percentile_scale(early, pd.Series([0.0, 2.5, 4.0, np.nan])), [0.0, 0.5, 1.0, 0.5])
     points = _points(np.array([0.333, 0.333, 0.334, 0.0]))
     assert points.sum() == 100 and points[-1] == 0 and set(points[:3]) <= {33, 34}
+
+
+def test_a_resample_weighted_by_copies_fits_as_its_repeated_rows():
+    rng = np.random.default_rng(5)
+    x = rng.uniform(size=(3000, 4))
+    y = (rng.uniform(size=3000) < 1 / (1 + np.exp(-(2 * x[:, 0] - x[:, 1])))).astype(int)
+    copies = rng.poisson(1.0, 3000)
+    repeated = _coefficients(x[np.repeat(np.arange(3000), copies)], y[np.repeat(np.arange(3000), copies)], 1.0)
+    drawn = copies > 0
+    weighted = _coefficients(x[drawn], y[drawn], 1.0, copies[drawn])
+    assert repeated[0] > 1 and repeated[1] == 0  # the harmful group was dropped and the rest refit
+    np.testing.assert_allclose(weighted, repeated, atol=1e-6)
 
 
 def test_the_yaml_names_what_an_admin_types_in(planted):
