@@ -18,13 +18,15 @@ def test_generated_world_meets_the_contract(small_world):
         "contracts",
         "contacts",
         "surveys",
-        "health_scores",
         "goals",
         "goal_progress",
         "goal_inputs",
         "referrals",
     }
     assert data.usage.rows == len(pd.read_csv(small_world / "usage.csv"))
+    scores = pd.read_csv(small_world / "health_scores.csv")
+    assert data.health_scores.rows == len(scores) and data.health_scores.people == scores["contact_id"].notna().sum()
+    assert data.health_scores.components == [c for c in scores if c.startswith("component_")]
     contracts = data["contracts"]
     assert pd.api.types.is_datetime64_any_dtype(contracts["end_date"])
     assert contracts["arr"].dtype == "float64"

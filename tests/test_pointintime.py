@@ -4,6 +4,7 @@ import numpy as np
 import pandas as pd
 
 from workbench.inputs.loader import load
+from workbench.inputs.scores import from_frame as scores_from_frame
 from workbench.inputs.usage import from_frame
 from workbench.measure import snapshot
 from workbench.measure.columns import SIGNALS
@@ -62,15 +63,15 @@ def test_no_value_dated_after_the_observation_date_changes_a_signal(small_world)
     usage = pd.concat([usage, flooded], ignore_index=True)
     surveys = data["surveys"].copy()
     flood = surveys.assign(date=later(surveys), score=0.0, response_id=surveys["response_id"] + "x")
-    scores = data["health_scores"].copy()
+    scores = pd.read_csv(small_world / "health_scores.csv", parse_dates=["date"])
     scores = pd.concat([scores, scores.assign(date=later(scores), score=0.0)], ignore_index=True)
     progress = data["goal_progress"].merge(data["goals"][["goal_id", "account_id"]], on="goal_id")
     progress = pd.concat([progress, progress.assign(date=later(progress), value=-1e9)], ignore_index=True)
     data.tables.update(
         surveys=pd.concat([surveys, flood], ignore_index=True),
-        health_scores=scores,
         goal_progress=progress.drop(columns="account_id"),
     )
+    data.health_scores = scores_from_frame(scores.dropna(subset=["date"]), data["accounts"], data["contacts"])
     data.usage = from_frame(usage, data["accounts"], data["contacts"])
     after = snapshot.measure(data, decisions)
 

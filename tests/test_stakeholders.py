@@ -7,6 +7,7 @@ import pytest
 from workbench import Study
 from workbench.generate import World, generate, write
 from workbench.inputs.loader import load
+from workbench.inputs.scores import from_frame as scores_from_frame
 from workbench.judge.signals import validity, versus_reference
 from workbench.measure import stakeholders
 
@@ -55,7 +56,8 @@ def test_where_everyone_shares_one_sentiment_the_account_mean_predicts_too(tmp_p
 def test_scorecard_stands_in_for_missing_person_level_scores(world):
     folder, study = world
     data = load(folder)
-    data.tables["health_scores"] = data["health_scores"].loc[data["health_scores"]["contact_id"].isna()]
+    scores = pd.read_csv(folder / "health_scores.csv")
+    data.health_scores = scores_from_frame(scores.loc[scores["contact_id"].isna()], data["accounts"], data["contacts"])
     frame = study.decisions.head(200)
     people = stakeholders.person_health(data, frame, {"usage": 0.5, "survey": 0.3, "recency": 0.2})
     assert (people["source"] == "scorecard").all()

@@ -243,11 +243,13 @@ class Study:
         return self
 
     def save(self, path) -> Path:
-        """Keep the prepared study in `path` (the usage store moved beside it), for ``Study.load(cache=path)``."""
+        """Keep the prepared study in `path` (the usage and health-score stores moved beside it), for
+        ``Study.load(cache=path)``."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        if self.data.usage is not None:
-            self.data.usage.move_to(path.parent)
+        for stored in self.data.stored.values():
+            if stored is not None:
+                stored.move_to(path.parent)
         with open(path, "wb") as file:
             pickle.dump(self, file, protocol=pickle.HIGHEST_PROTOCOL)
         return path

@@ -13,7 +13,10 @@ import pandas as pd
 
 from ..errors import SHOWN_ROWS, Problem, unreadable
 from .contract import Table
-from .usage import UsageSource
+from .stored import StoredSource
+
+# Tables left where they lie and checked there (stored.py): the ones that run to millions of rows.
+STORED = ("usage", "health_scores")
 
 
 @dataclass
@@ -65,7 +68,7 @@ class Origin:
         return str(value)
 
 
-def read_table(folder: Path, table: Table) -> Source | UsageSource | Problem | None:
+def read_table(folder: Path, table: Table) -> Source | StoredSource | Problem | None:
     csv, parquet = folder / f"{table.name}.csv", folder / f"{table.name}.parquet"
     if csv.exists() and parquet.exists():
         return Problem(
@@ -78,11 +81,11 @@ def read_table(folder: Path, table: Table) -> Source | UsageSource | Problem | N
     path = parquet if parquet.exists() else csv if csv.exists() else None
     if path is None:
         return None
-    if table.name == "usage":  # left where it lies
+    if table.name in STORED:
         problem = unfit_file(path)
         if problem is not None:
             return problem
-        return UsageSource(str(path), *(("row", 1) if path.suffix == ".parquet" else ("line", 2)), path=path)
+        return StoredSource(str(path), *(("row", 1) if path.suffix == ".parquet" else ("line", 2)), path=path)
     return read_file(path)
 
 

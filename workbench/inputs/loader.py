@@ -26,25 +26,33 @@ from ..errors import (
     wrong_owner,
 )
 from .contract import DATE, LOAD_ORDER, NUMBER, SURVEY_RANGES, TABLES, Table
-from .files import Source, read_table
-from .usage import Usage, UsageSource, load_usage
+from .files import STORED, Source, read_table
+from .scores import HealthScores, load_scores
+from .stored import StoredSource
+from .usage import Usage, load_usage
 
 
 @dataclass
 class Dataset:
-    """The tables of one data folder, typed and checked; usage stays in DuckDB (see usage.py)."""
+    """The tables of one data folder, typed and checked; usage and health scores stay in DuckDB (stored.py)."""
 
     folder: Path
     tables: dict[str, pd.DataFrame]
     missing: list[str] = field(default_factory=list)  # optional tables not supplied
     usage: Usage | None = None
+    health_scores: HealthScores | None = None
     derived: dict = field(default_factory=dict, repr=False)  # costly values derived from the tables, kept on first use
 
     def __getitem__(self, name: str) -> pd.DataFrame:
         return self.tables[name]
 
     def has(self, name: str) -> bool:
-        return name in self.tables or (name == "usage" and self.usage is not None)
+        return name in self.tables or (name in STORED and self.stored.get(name) is not None)
+
+    @property
+    def stored(self) -> dict:
+        """The tables kept where they lie, by name (None when not supplied)."""
+        return {"usage": self.usage, "health_scores": self.health_scores}
 
 
 def load(
@@ -79,7 +87,7 @@ def load(
     problems: list[Problem] = []
     tables: dict[str, pd.DataFrame] = {}
     missing: list[str] = []
-    usage_source = None
+    stored_sources = {}
     for name in LOAD_ORDER:
         table = TABLES[name]
         source = sources.get(name)
@@ -102,11 +110,11 @@ def load(
             else:
                 missing.append(name)
             continue
-        if name == "usage":  # checked in DuckDB once accounts and contacts are known
-            usage_source = (
+        if name in STORED:  # checked in DuckDB once accounts and contacts are known
+            stored_sources[name] = (
                 source
-                if isinstance(source, UsageSource)
-                else UsageSource(
+                if isinstance(source, StoredSource)
+                else StoredSource(
                     source.label, source.row_word, source.row_offset, source.date_format, frame=source.frame
                 )
             )
@@ -117,19 +125,23 @@ def load(
             tables[name] = frame
     problems.extend(_check_references(tables, sources))
     problems.extend(_check_contract_terms(tables, sources))
-    usage = None
+    accounts, contacts = tables.get("accounts"), tables.get("contacts")
+    usage = health_scores = None
     if engine == "warehouse" and not any(p.severity == "error" for p in problems):
         from .warehouse import load_warehouse_usage
 
-        usage, usage_problems = load_warehouse_usage(warehouse, tables.get("accounts"), tables.get("contacts"))
+        usage, usage_problems = load_warehouse_usage(warehouse, accounts, contacts)
         problems.extend(usage_problems)
-    elif usage_source is not None:  # never set for the warehouse engine
-        usage, usage_problems = load_usage(usage_source, tables.get("accounts"), tables.get("contacts"), engine)
+    elif "usage" in stored_sources:  # never there for the warehouse engine
+        usage, usage_problems = load_usage(stored_sources["usage"], accounts, contacts, engine)
         problems.extend(usage_problems)
+    if "health_scores" in stored_sources:
+        health_scores, score_problems = load_scores(stored_sources["health_scores"], accounts, contacts)
+        problems.extend(score_problems)
     errors = [p for p in problems if p.severity == "error"]
     if errors:
         raise DataError(errors)
-    return Dataset(folder, tables, missing, usage)
+    return Dataset(folder, tables, missing, usage, health_scores)
 
 
 def check_table(table: Table, source: Source) -> tuple[pd.DataFrame | None, list[Problem]]:
@@ -367,13 +379,11 @@ def _check_contract_terms(tables: dict[str, pd.DataFrame], sources: dict) -> lis
         return problems
     # Duplicate contact IDs are reported by their own rule; here the first row of each stands.
     owner = tables["contacts"].drop_duplicates("contact_id").set_index("contact_id")["account_id"]
-    for name in ("surveys", "health_scores"):
-        frame = tables.get(name)
-        if frame is None or "contact_id" not in frame:
-            continue
+    frame = tables.get("surveys")  # the stored tables check it where they lie
+    if frame is not None and "contact_id" in frame:
         has_contact = frame["contact_id"].notna()
         expected = frame["contact_id"].map(owner)
         wrong = (has_contact & expected.notna() & (expected != frame["account_id"])).to_numpy()
         if wrong.any():
-            problems.append(wrong_owner(sources[name].label, *sources[name].rows(wrong, frame["contact_id"])))
+            problems.append(wrong_owner(sources["surveys"].label, *sources["surveys"].rows(wrong, frame["contact_id"])))
     return problems

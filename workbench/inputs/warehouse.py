@@ -22,7 +22,8 @@ from ..errors import (
     wrong_owner,
 )
 from .engines import connect_warehouse, contract_columns
-from .usage import Usage, _date
+from .stored import to_date
+from .usage import Usage
 
 
 def load_warehouse_usage(
@@ -108,7 +109,7 @@ def _check(connection, table, problems, label, settings, accounts, contacts):
 
 
 def _where(row: dict) -> str:
-    day = "no date" if row["day"] is None else str(_date(row["day"]).date())
+    day = "no date" if row["day"] is None else str(to_date(row["day"]).date())
     return f"row of account {row['account_id']}, {day}"
 
 
@@ -129,8 +130,8 @@ def _summary(connection, usage, columns) -> dict:
     return {
         "rows": rows,
         "repeated": int(repeated or 0),
-        "first_date": _date(found["first"]),
-        "last_date": _date(found["last"]),
+        "first_date": to_date(found["first"]),
+        "last_date": to_date(found["last"]),
         "empty_cells": float(found["empty"] or 0) / (rows * len(known)) if rows else 0.0,
     }
 

@@ -30,17 +30,17 @@ def profile(data: Dataset) -> pd.DataFrame:
                 "empty_cells": float(frame[known].isna().to_numpy().mean()) if len(frame) and known else 0.0,
             }
         )
-    if data.usage is not None:
-        usage = data.usage
-        rows.append(
-            {
-                "table": "usage",
-                "rows": usage.rows,
-                "first_date": usage.first_date,
-                "last_date": usage.last_date,
-                "empty_cells": usage.empty_cells,
-            }
-        )
+    for name, stored in data.stored.items():
+        if stored is not None:
+            rows.append(
+                {
+                    "table": name,
+                    "rows": stored.rows,
+                    "first_date": stored.first_date,
+                    "last_date": stored.last_date,
+                    "empty_cells": stored.empty_cells,
+                }
+            )
     for name in data.missing:
         rows.append({"table": name, "rows": 0, "first_date": pd.NaT, "last_date": pd.NaT, "empty_cells": np.nan})
     return pd.DataFrame(rows).sort_values(
@@ -84,11 +84,8 @@ def warnings(data: Dataset, as_of=None, window_months: int = 12) -> list[Problem
             "the ARR of the next term for decided contracts",
             "add renewal_arr, or derive contracts from subscription rows",
         )
-    repeats = {
-        name: repeated_rows(data[name]) for name in ("goal_progress", "goal_inputs", "health_scores") if data.has(name)
-    }
-    if data.usage is not None:
-        repeats["usage"] = data.usage.repeated  # same account, contact, feature, date and events
+    repeats = {name: repeated_rows(data[name]) for name in ("goal_progress", "goal_inputs") if data.has(name)}
+    repeats.update({name: stored.repeated for name, stored in data.stored.items() if stored is not None})
     for name, repeated in repeats.items():
         if repeated:
             warn(
@@ -153,8 +150,8 @@ def repeated_rows(frame: pd.DataFrame) -> int:
 
 def rows_per_month(data: Dataset) -> pd.DataFrame:
     """Coverage over time: rows per calendar month of each dated table."""
-    parts = [data.usage.per_month.assign(table="usage")] if data.usage is not None else []
-    for name in ("surveys", "health_scores", "goal_progress", "referrals"):
+    parts = [stored.per_month.assign(table=name) for name, stored in data.stored.items() if stored is not None]
+    for name in ("surveys", "goal_progress", "referrals"):
         if data.has(name):
             months = data[name]["date"].dt.to_period("M").dt.to_timestamp()
             parts.append(months.value_counts().rename("rows").rename_axis("month").reset_index().assign(table=name))

@@ -77,8 +77,8 @@ def risk_at(
         out["goal_pace"] = goal_pace(data["goals"], data["goal_progress"], out, growth)
         out["goal_behind"] = out["goal_pace"] < OFF_PACE
         flags.append("goal_behind")
-    if score and data.has("health_scores"):
-        out["health_score"] = overall_health(data["health_scores"], out)
+    if score and data.health_scores is not None:
+        out["health_score"] = overall_health(data.health_scores, out)
         out["score_red"] = out["health_score"] < red_below
         flags.append("score_red")
     out["at_risk"] = out[flags].any(axis=1) if flags else False

@@ -12,6 +12,7 @@ import pandas as pd
 from ..inputs.config import DEFAULTS
 from ..inputs.contract import ROLES
 from ..inputs.loader import Dataset
+from ..inputs.scores import HealthScores
 from . import goals, stakeholders
 from .pointintime import Timeline, days
 
@@ -65,11 +66,11 @@ def measure(
                 out[kind] = mean_score(surveys, kind, account, day)
     if data.usage is not None:
         out["usage"] = data.usage.window_sums(account, day, USAGE_DAYS)
-    if data.has("health_scores"):
-        score = overall_health(data["health_scores"], out)
-        if not np.isnan(score).all():
-            out["health_score"] = score
-            out = out.assign(**score_components(data["health_scores"], out))
+    if data.health_scores is not None:
+        found = data.health_scores.latest("account", account, day, stakeholders.SCORE_MAX_AGE_DAYS)
+        if not found["score"].isna().all():
+            out["health_score"] = found["score"].to_numpy()
+            out = out.assign(**{name: found[name].to_numpy() for name in data.health_scores.components})
     if data.has("contacts"):
         if people is None:
             people = stakeholders.person_health(data, out, scorecard_weights)
@@ -111,23 +112,12 @@ def mean_score(surveys: pd.DataFrame, kind: str, account: pd.Series, day: np.nda
         return timeline.window_sum("score", account, day, NPS_DAYS) / timeline.count(account, day, NPS_DAYS)
 
 
-def overall_health(scores: pd.DataFrame, frame: pd.DataFrame) -> np.ndarray:
+def overall_health(scores: HealthScores, frame: pd.DataFrame) -> np.ndarray:
     """The account's overall exported score (rows without a contact), latest on or before observation."""
-    overall = scores.loc[scores["contact_id"].isna()] if "contact_id" in scores else scores
-    return Timeline(overall["account_id"], overall["date"], {"score": overall["score"]}).latest(
-        "score", frame["account_id"], days(frame["observation_date"]), stakeholders.SCORE_MAX_AGE_DAYS
+    found = scores.latest(
+        "account", frame["account_id"], days(frame["observation_date"]), stakeholders.SCORE_MAX_AGE_DAYS
     )
-
-
-def score_components(scores: pd.DataFrame, frame: pd.DataFrame) -> dict[str, np.ndarray]:
-    """The exported scorecard's parts (component_* columns of the overall rows), latest on or before observation."""
-    overall = scores.loc[scores["contact_id"].isna()] if "contact_id" in scores else scores
-    names = [c for c in overall.columns if str(c).startswith("component_")]
-    if not names:
-        return {}
-    timeline = Timeline(overall["account_id"], overall["date"], {n: overall[n].to_numpy(dtype=float) for n in names})
-    day = days(frame["observation_date"])
-    return {n: timeline.latest(n, frame["account_id"], day, stakeholders.SCORE_MAX_AGE_DAYS) for n in names}
+    return found["score"].to_numpy()
 
 
 def goal_attainment(goal_table: pd.DataFrame, progress: pd.DataFrame, frame: pd.DataFrame) -> np.ndarray:

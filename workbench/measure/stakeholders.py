@@ -12,6 +12,7 @@ import pandas as pd
 import pyarrow as pa
 
 from ..inputs.contract import ROLES
+from ..inputs.scores import HealthScores
 from ..inputs.usage import Usage
 from .pointintime import Timeline, days
 from .renewals import per_account
@@ -41,8 +42,8 @@ def known_from(data) -> pd.Series:
     neither is never known: they are in today's CRM but left no trace before any observation date.
 
     Kept on the dataset while the tables it reads are the same objects: a study asks for it once per
-    set of people it scores, and at 100,000 accounts it reads 13 million dated scores."""
-    sources = (data.tables.get("contacts"), data.tables.get("health_scores"), data.tables.get("surveys"), data.usage)
+    set of people it scores."""
+    sources = (data.tables.get("contacts"), data.health_scores, data.tables.get("surveys"), data.usage)
     kept = data.derived.get("known_from")
     if kept is not None and all(a is b for a, b in zip(kept[0], sources)):
         return kept[1]
@@ -56,11 +57,12 @@ def _known_from(data) -> pd.Series:
     first = []
     if data.usage is not None and data.usage.has_contacts:
         first.append(data.usage.first_days())
-    for name in ("health_scores", "surveys"):
-        table = data.tables.get(name)
-        if table is not None and "contact_id" in table:
-            dated = table.loc[table["contact_id"].notna()]
-            first.append(_first_day(dated["contact_id"], days(dated["date"])))
+    if has_person_scores(data):
+        first.append(data.health_scores.first_days())
+    surveys = data.tables.get("surveys")
+    if surveys is not None and "contact_id" in surveys:
+        dated = surveys.loc[surveys["contact_id"].notna()]
+        first.append(_first_day(dated["contact_id"], days(dated["date"])))
     earliest = pd.concat(first).groupby(level=0).min() if first else pd.Series(dtype=float)
     since = contacts["contact_id"].map(earliest).astype(float)
     if "created_date" in contacts:
@@ -70,16 +72,15 @@ def _known_from(data) -> pd.Series:
 
 
 def _first_day(contact: pd.Series, day: np.ndarray) -> pd.Series:
-    """Each contact's earliest day: Arrow's hash aggregation, 4x a pandas groupby on 13M scores."""
+    """Each contact's earliest day: Arrow's hash aggregation, 4x a pandas groupby."""
     first = pa.table({"contact_id": pa.array(contact), "day": day}).group_by("contact_id").aggregate([("day", "min")])
     return pd.Series(first["day_min"].to_numpy(), index=first["contact_id"].to_numpy())
 
 
-def exported_scores(timeline: Timeline, people: pd.DataFrame, lag_days: int = 0) -> np.ndarray:
-    """Each person's latest exported score (`person_timeline`) on or before observation_date - lag_days."""
-    return timeline.latest(
-        "score", people["contact_id"], days(people["observation_date"]) - lag_days, SCORE_MAX_AGE_DAYS
-    )
+def exported_scores(scores: HealthScores, people: pd.DataFrame, lag_days: int = 0) -> np.ndarray:
+    """Each person's latest exported score on or before observation_date - lag_days."""
+    day = days(people["observation_date"]) - lag_days
+    return scores.latest("contact", people["contact_id"], day, SCORE_MAX_AGE_DAYS)["score"].to_numpy()
 
 
 def scorecard(
@@ -118,27 +119,9 @@ def scorecard(
         return np.where(weight > 0, total / weight, np.nan)
 
 
-def person_timeline(data) -> Timeline | None:
-    """The person-level exported scores indexed by contact, or None without any. Kept on the dataset while its
-    health_scores table is the same object: every measurement date (lead time's horizons, detection's
-    checkpoints) reads it, and at 100,000 accounts sorting its 13 million rows takes seconds."""
-    source = data.tables.get("health_scores")
-    kept = data.derived.get("person_timeline")
-    if kept is not None and kept[0] is source:
-        return kept[1]
-    scores = exported_person_scores(data)
-    timeline = None if scores is None else Timeline(scores["contact_id"], scores["date"], {"score": scores["score"]})
-    data.derived["person_timeline"] = (source, timeline)
-    return timeline
-
-
-def exported_person_scores(data) -> pd.DataFrame | None:
-    """The person-level rows of health_scores, or None when the CS platform exported none."""
-    scores = data.tables.get("health_scores")
-    if scores is None or "contact_id" not in scores:
-        return None
-    person_scores = scores.loc[scores["contact_id"].notna()]
-    return person_scores if len(person_scores) else None
+def has_person_scores(data) -> bool:
+    """Whether the CS platform exported person-level health scores (rows of health_scores with a contact)."""
+    return data.health_scores is not None and data.health_scores.people > 0
 
 
 def person_health(data, frame: pd.DataFrame, weights: dict, lag_days: int = 0, roles=None) -> pd.DataFrame:
@@ -148,9 +131,8 @@ def person_health(data, frame: pd.DataFrame, weights: dict, lag_days: int = 0, r
     if roles is not None:
         contacts = contacts.loc[contacts["role"].isin(roles)]
     people = people_at(contacts, frame, known_from(data))
-    timeline = person_timeline(data)
-    if timeline is not None:
-        people["score"] = exported_scores(timeline, people, lag_days)
+    if has_person_scores(data):
+        people["score"] = exported_scores(data.health_scores, people, lag_days)
         people["source"] = "exported"
     else:
         people["score"] = scorecard(people, data.usage, data.tables.get("surveys"), weights, lag_days)

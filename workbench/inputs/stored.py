@@ -1,0 +1,383 @@
+"""Large event tables where they lie: checked against the contract in DuckDB and kept in a database file
+the study's notebooks share, so only per-decision figures ever reach pandas.
+
+A usage export or a CS platform's score history can run to hundreds of millions of rows. DuckDB scans
+the CSV or Parquet file in place (or the frame a mapping file produced: the same SQL either way), checks
+every rule of the table's contract in one pass, and keeps the checked rows in the table's own database
+file. usage.py and scores.py ask their questions of it.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import weakref
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from ..errors import (
+    SHOWN_ROWS,
+    Problem,
+    missing_column,
+    missing_value,
+    not_a_date,
+    not_a_number,
+    orphans,
+    out_of_range,
+    unreadable,
+    wrong_owner,
+)
+from .contract import DATE, NUMBER, Table
+
+MEMORY_LIMIT = "4GB"  # DuckDB spills to disk beyond this; pandas needs the rest of a laptop's memory
+CSV_OPTIONS = "all_varchar=true, header=true, delim=',', quote='\"', escape='\"', comment='', null_padding=true"
+NUMERIC_TYPES = (
+    "DOUBLE",
+    "FLOAT",
+    "DECIMAL",
+    "BIGINT",
+    "INTEGER",
+    "SMALLINT",
+    "TINYINT",
+    "HUGEINT",
+    "UBIGINT",
+    "UINTEGER",
+    "USMALLINT",
+    "UTINYINT",
+    "REAL",
+)
+
+
+@dataclass
+class StoredSource:
+    """Where a large table lies: a CSV or Parquet file, or a frame made by a mapping file."""
+
+    label: str
+    row_word: str
+    row_offset: int  # added to a 0-based row position to give the number people see
+    date_format: str = "%Y-%m-%d"
+    path: Path | None = None
+    frame: pd.DataFrame | None = None
+
+    def relation(self, connection) -> str:
+        if self.frame is not None:
+            connection.register("source_frame", self.frame)
+            return "source_frame"
+        quoted = literal(self.path)
+        if self.path.suffix == ".parquet":
+            return f"read_parquet('{quoted}')"
+        return f"read_csv('{quoted}', {CSV_OPTIONS})"
+
+
+class Stored:
+    """A checked table in its own DuckDB file, with what the data-health page shows about it."""
+
+    def __init__(self, database: Path | None, label: str, columns: list[str], summary: dict, per_month: pd.DataFrame):
+        self.database, self.label, self.columns = database, label, columns
+        self.rows, self.first_date, self.last_date = summary["rows"], summary["first_date"], summary["last_date"]
+        self.empty_cells, self.repeated = summary["empty_cells"], summary["repeated"]
+        self.per_month = per_month
+        self._connection = None
+        self._cleanup = None
+
+    def files(self) -> tuple[str, ...]:
+        """The files of the store a study keeps beside its cache."""
+        return (self.database.name,)
+
+    def own(self, folder: Path) -> None:
+        """Delete `folder` (holding the database) when this object goes away."""
+        self._cleanup = weakref.finalize(self, shutil.rmtree, folder, True)
+
+    def move_to(self, folder: Path) -> None:
+        """Move the store into `folder` (a study's cache, read by every notebook)."""
+        self.close()
+        if self.database is None:  # it stays in the warehouse
+            return
+        folder.mkdir(parents=True, exist_ok=True)
+        for name in self.files():
+            shutil.move(self.database.parent / name, folder / name)
+        self.database = folder / self.database.name
+
+    def connection(self):
+        """A read-only DuckDB connection to the store, opened once per process."""
+        if self._connection is None:
+            self._connection = duckdb.connect(str(self.database), read_only=True)
+            configure(self._connection)
+        return self._connection
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+    def __getstate__(self):
+        return {k: v for k, v in self.__dict__.items() if k not in ("_connection", "_table", "_cleanup")}
+
+    def __setstate__(self, state):
+        self.__dict__.update(state, _connection=None, _table=None, _cleanup=None)
+
+
+def store(
+    source: StoredSource, table: Table, accounts: pd.DataFrame | None, contacts: pd.DataFrame | None, keep: str = ""
+) -> tuple[Path | None, dict | None, list[Problem]]:
+    """Check every contract rule of `table` in DuckDB and, when it passes, keep the typed rows (dates as `day`,
+    days since the epoch; `keep` adds select items) as table `table.name` of a database in a temporary folder.
+    Returns the database, what describes it (columns, summary, per_month, extra numbers) and the problems."""
+    folder = Path(tempfile.mkdtemp(prefix=f"workbench-{table.name.replace('_', '-')}-"))
+    database = folder / f"{table.name}.duckdb"
+    connection = duckdb.connect(str(database))
+    try:
+        configure(connection)
+        described, problems = _check_and_store(connection, source, table, accounts, contacts, keep)
+    except duckdb.Error as error:
+        described, problems = None, [unreadable(source.label, duckdb_reason(error))]
+    finally:
+        connection.close()
+    if described is None:
+        shutil.rmtree(folder, ignore_errors=True)
+        return None, None, problems
+    return database, described, problems
+
+
+def duckdb_reason(error: Exception, limit: int = 2000) -> str:
+    """DuckDB's whole reason (its first line alone is often just 'CSV Error on Line: 2'), kept readable."""
+    text = " ".join(line.strip() for line in str(error).splitlines() if line.strip())
+    return text if len(text) <= limit else text[:limit] + " ..."
+
+
+def configure(connection) -> None:
+    connection.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
+    # a progress bar would print into study logs; in Jupyter it is already off (and changing it there fails)
+    if connection.execute("SELECT current_setting('enable_progress_bar')").fetchall()[0][0]:
+        connection.execute("SET enable_progress_bar = false")
+
+
+def _check_and_store(connection, source: StoredSource, table: Table, accounts, contacts, keep: str):
+    if source.path is not None and source.path.stat().st_size == 0:
+        return None, [unreadable(source.label, "the file is empty")]
+    relation = source.relation(connection)
+    types = dict(
+        connection.execute(f"SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM {relation})").fetchall()
+    )
+    absent = [c for c in table.required_columns if c not in types]
+    if absent:
+        return None, [missing_column(source.label, name, list(types)) for name in absent]
+    extra = [c for c in types if str(c).startswith("component_")]  # an exported scorecard's parts
+    columns = [*table.columns, *(table.column(c) or _Extra(c) for c in extra)]
+    connection.execute(
+        f"CREATE TEMP VIEW typed AS SELECT {_typed_columns(columns, types, source.date_format)} FROM {relation}"
+    )
+    references = _reference_tables(connection, table, accounts, contacts)
+    rules = _rules(source, columns, types, references)
+    counts = connection.execute(
+        "SELECT "
+        + ", ".join(f"count(*) FILTER (WHERE {rule['where']})" for rule in rules)
+        + f" FROM typed {references['joins']}"
+    ).fetchone()
+    problems = [
+        rule["problem"](_shown(connection, source, rule, references["joins"]), count)
+        for rule, count in zip(rules, counts)
+        if count
+    ]
+    if problems:
+        return None, problems
+    stored = ["day" if c.kind == DATE else c.name for c in columns]
+    # Kept as rows, in the file's order: aggregating 30M+ string keys costs more than summing at query time,
+    # and exports grouped by account or contact keep the joins' lookups local.
+    connection.execute(
+        f"CREATE TABLE {table.name} AS SELECT {', '.join(stored)}{', ' + keep if keep else ''} FROM typed"
+    )
+    known = ["day" if c.kind == DATE else c.name for c in table.columns if c.name in types]
+    empty = " + ".join(f"count(*) FILTER (WHERE {c} IS NULL)" for c in known)
+    rows, first, last, empty_count = connection.execute(
+        f"SELECT count(*), min(day), max(day), {empty} FROM {table.name}"
+    ).fetchone()
+    per_month = connection.execute(f"""
+        SELECT date_trunc('month', DATE '1970-01-01' + CAST(day AS INTEGER)) AS month, count(*) AS rows
+        FROM {table.name} GROUP BY month ORDER BY month""").df()
+    per_month["month"] = pd.to_datetime(per_month["month"]).astype("datetime64[ns]")
+    summary = {
+        "rows": int(rows),
+        "repeated": _repeated(connection, table.name, stored),
+        "first_date": to_date(first),
+        "last_date": to_date(last),
+        "empty_cells": float(empty_count) / (rows * len(known)) if rows else 0.0,
+    }
+    return {"columns": list(types), "summary": summary, "per_month": per_month, "extra": extra}, []
+
+
+@dataclass(frozen=True)
+class _Extra:
+    """A number column beyond the contract's (component_*)."""
+
+    name: str
+    kind: str = NUMBER
+    required: bool = False
+    allowed: tuple | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+
+
+def _repeated(connection, name: str, columns: list[str]) -> int:
+    """Rows that repeat an earlier row exactly: rows sharing a hash are the only candidates, then compared in full."""
+    listed = ", ".join(columns)
+    return int(
+        connection.execute(f"""
+        WITH candidates AS (SELECT hash({listed}) AS key FROM {name} GROUP BY key HAVING count(*) > 1)
+        SELECT coalesce(sum(copies - 1), 0) FROM (
+            SELECT count(*) AS copies FROM {name} WHERE hash({listed}) IN (SELECT key FROM candidates)
+            GROUP BY {listed})""").fetchall()[0][0]
+    )
+
+
+def to_date(day) -> pd.Timestamp:
+    return pd.NaT if day is None else pd.Timestamp("1970-01-01") + pd.Timedelta(days=int(day))
+
+
+def _typed_columns(columns, types: dict[str, str], date_format: str) -> str:
+    """Each column typed as the contract says, with the text and raw cell behind each date and number, so a
+    rule can tell an empty cell from one that is not a date or number and show the cell as written."""
+
+    def text(name):
+        return f"nullif(trim(CAST({quote(name)} AS VARCHAR)), '')" if name in types else "CAST(NULL AS VARCHAR)"
+
+    typed = []
+    for column in columns:
+        name = column.name
+        raw = f"CAST({quote(name)} AS VARCHAR)" if name in types else "CAST(NULL AS VARCHAR)"
+        if column.kind == DATE:
+            if types.get(name, "").upper().startswith(("DATE", "TIMESTAMP")):
+                day = f"CAST(CAST({quote(name)} AS DATE) - DATE '1970-01-01' AS BIGINT)"
+            else:
+                fmt = date_format.replace("'", "''")
+                day = f"CAST(CAST(try_strptime({text(name)}, '{fmt}') AS DATE) - DATE '1970-01-01' AS BIGINT)"
+            typed += [f"{day} AS day", f"{text(name)} AS {name}_text", f"{raw} AS {name}_raw"]
+        elif column.kind == NUMBER:
+            # a numeric NaN is an empty cell, as pandas reads it; a NaN written as text is not a number
+            if types.get(name, "").upper().startswith(NUMERIC_TYPES):
+                value = (
+                    f"CASE WHEN isnan(CAST({quote(name)} AS DOUBLE)) THEN NULL ELSE CAST({quote(name)} AS DOUBLE) END"
+                )
+                written = f"CAST({value} AS VARCHAR)"
+            else:
+                value, written = f"try_cast({text(name)} AS DOUBLE)", text(name)
+            typed += [
+                f"{value} AS {quote(name)}",
+                f"{written} AS {quote(name + '_text')}",
+                f"{raw} AS {quote(name + '_raw')}",
+            ]
+        else:
+            typed.append(f"{text(name)} AS {quote(name)}")
+    return ", ".join(typed)
+
+
+def literal(path: Path) -> str:
+    return str(path).replace("'", "''")
+
+
+def quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _reference_tables(connection, table: Table, accounts, contacts) -> dict:
+    joins = []
+    checks_accounts = accounts is not None and table.references.get("account_id") == "accounts"
+    checks_contacts = contacts is not None and table.references.get("contact_id") == "contacts"
+    if checks_accounts:
+        connection.register("accounts_frame", accounts[["account_id"]])
+        connection.execute("CREATE TEMP TABLE known_accounts AS SELECT DISTINCT account_id FROM accounts_frame")
+        joins.append("LEFT JOIN known_accounts a ON a.account_id = typed.account_id")
+    if checks_contacts:
+        connection.register("contacts_frame", contacts[["contact_id", "account_id"]])
+        connection.execute(
+            "CREATE TEMP TABLE known_contacts AS SELECT contact_id, min(account_id) AS owner "
+            "FROM contacts_frame GROUP BY contact_id"
+        )
+        joins.append("LEFT JOIN known_contacts c ON c.contact_id = typed.contact_id")
+    return {"accounts": checks_accounts, "contacts": checks_contacts, "joins": " ".join(joins)}
+
+
+def _rules(source: StoredSource, columns, types: dict, references: dict) -> list[dict]:
+    """Each contract rule as the rows that break it, the value shown for them, and the problem it makes."""
+    label = source.label
+    rules = []
+
+    def rule(where, value, problem):
+        rules.append({"where": where, "value": value, "problem": problem})
+
+    for column in columns:
+        name, q = column.name, quote(column.name)
+        if column.kind == DATE:
+            if column.required:
+                rule(f"{name}_text IS NULL", f"{name}_raw", lambda r, n, c=name: missing_value(label, c, r, n))
+            rule(
+                f"{name}_text IS NOT NULL AND day IS NULL",
+                f"{name}_raw",
+                lambda r, n, c=name: not_a_date(label, c, source.date_format, r, n),
+            )
+        elif column.kind == NUMBER:
+            written, raw = quote(name + "_text"), quote(name + "_raw")
+            if column.required:
+                rule(f"{written} IS NULL", raw, lambda r, n, c=name: missing_value(label, c, r, n))
+            rule(
+                f"{written} IS NOT NULL AND ({q} IS NULL OR isnan({q}) OR isinf({q}))",
+                raw,
+                lambda r, n, c=name: not_a_number(label, c, r, n),
+            )
+            bounds = [f"{q} < {column.minimum}"] * (column.minimum is not None)
+            bounds += [f"{q} > {column.maximum}"] * (column.maximum is not None)
+            if bounds:
+                rule(
+                    f"({' OR '.join(bounds)}) AND isfinite({q})",
+                    raw,
+                    lambda r, n, c=column: out_of_range(label, c.name, c.minimum, c.maximum, r, n),
+                )
+        elif column.required:
+            rule(f"typed.{q} IS NULL", "CAST(NULL AS VARCHAR)", lambda r, n, c=name: missing_value(label, c, r, n))
+        if column.allowed is not None:
+            listed = ", ".join("'" + a.replace("'", "''") + "'" for a in column.allowed)
+            rule(
+                f"typed.{q} IS NOT NULL AND typed.{q} NOT IN ({listed})",
+                f"typed.{q}",
+                lambda r, n, c=column: Problem(
+                    label,
+                    c.name,
+                    f"{n} rows have a value outside the allowed set",
+                    "one of " + ", ".join(c.allowed),
+                    "correct the rows, or map your system's values onto these in a mapping file",
+                    r,
+                    n,
+                ),
+            )
+    if references["accounts"]:
+        rule(
+            "typed.account_id IS NOT NULL AND a.account_id IS NULL",
+            "typed.account_id",
+            lambda r, n: orphans(label, "account_id", "accounts", r, n),
+        )
+    if references["contacts"] and "contact_id" in types:
+        rule(
+            "typed.contact_id IS NOT NULL AND c.contact_id IS NULL",
+            "typed.contact_id",
+            lambda r, n: orphans(label, "contact_id", "contacts", r, n),
+        )
+        rule(
+            "c.owner IS NOT NULL AND c.owner <> typed.account_id",
+            "typed.contact_id",
+            lambda r, n: wrong_owner(label, r, n),
+        )
+    return rules
+
+
+def _shown(connection, source: StoredSource, rule: dict, joins: str) -> tuple[tuple[str, str], ...]:
+    """The first offending rows, numbered as people see them (a numbered scan keeps the file's order)."""
+    found = connection.execute(f"""
+        SELECT position, {rule["value"]} FROM (SELECT row_number() OVER () AS position, * FROM typed) typed {joins}
+        WHERE {rule["where"]} ORDER BY position LIMIT {SHOWN_ROWS}""").fetchall()
+    return tuple(
+        (f"{source.row_word} {position - 1 + source.row_offset}", "" if value is None else str(value))
+        for position, value in found
+    )
