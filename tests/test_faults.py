@@ -438,3 +438,23 @@ def test_shortened_labels_stay_unique():
     labels = short_labels(names, 40)
     assert len(set(labels)) == 4 and all(len(label) <= 44 for label in labels)
     assert labels[0].endswith("…") and labels[3] == "Short (2)"
+
+
+def test_stores_of_processes_that_died_are_swept_and_nothing_else(small_world, monkeypatch, tmp_path):
+    from workbench.inputs import stored
+    from workbench.inputs.loader import load
+
+    monkeypatch.setattr(stored.tempfile, "tempdir", str(tmp_path))
+    parent = stored.stores()
+    ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead = parent / f"{ended.stdout.strip()}-usage-abc"
+    mine = parent / f"{os.getpid()}-usage-def"
+    foreign = parent / "notes"
+    for folder in (dead, mine, foreign):
+        folder.mkdir(parents=True)
+        (folder / "usage.duckdb").write_text("x")
+    data = load(small_world)
+    assert not dead.exists() and mine.exists() and foreign.exists()
+    assert data.usage.database.parent.parent == parent and data.health_scores.database.parent.parent == parent
+    del data
+    assert sorted(p.name for p in parent.iterdir()) == sorted([mine.name, foreign.name])

@@ -9,6 +9,8 @@ file. usage.py and scores.py ask their questions of it.
 
 from __future__ import annotations
 
+import getpass
+import os
 import shutil
 import tempfile
 import weakref
@@ -126,7 +128,7 @@ def store(
     """Check every contract rule of `table` in DuckDB and, when it passes, keep the typed rows (dates as `day`,
     days since the epoch; `keep` adds select items) as table `table.name` of a database in a temporary folder.
     Returns the database, what describes it (columns, summary, per_month, extra numbers) and the problems."""
-    folder = Path(tempfile.mkdtemp(prefix=f"workbench-{table.name.replace('_', '-')}-"))
+    folder = new_folder(table.name)
     database = folder / f"{table.name}.duckdb"
     connection = duckdb.connect(str(database))
     try:
@@ -140,6 +142,33 @@ def store(
         shutil.rmtree(folder, ignore_errors=True)
         return None, None, problems
     return database, described, problems
+
+
+def stores() -> Path:
+    """Where this user's stores wait until a study takes them (`Stored.move_to`)."""
+    return Path(tempfile.gettempdir()) / f"workbench-stores-{getpass.getuser()}"
+
+
+def new_folder(name: str) -> Path:
+    """A temporary folder for one store, named after this process, after sweeping away the folders of processes
+    that ended without deleting theirs (a kernel its client shuts down never runs its exit handlers)."""
+    parent = stores()
+    parent.mkdir(exist_ok=True)
+    for folder in parent.iterdir():
+        owner = folder.name.split("-", 1)[0]
+        if owner.isdigit() and not _alive(int(owner)):
+            shutil.rmtree(folder, ignore_errors=True)
+    return Path(tempfile.mkdtemp(prefix=f"{os.getpid()}-{name}-", dir=parent))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # another user's process, or a platform that cannot tell: keep its folder
+        return True
+    return True
 
 
 def duckdb_reason(error: Exception, limit: int = 2000) -> str:
