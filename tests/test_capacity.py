@@ -6,6 +6,8 @@ bigger book delays the answer (`book_slowdown`). Each account's chance of churn 
 is kept in the truth, so the true effect over the decisions the workbench judged is known.
 """
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -15,7 +17,7 @@ from statsmodels.duration.survfunc import SurvfuncRight
 from workbench import Study
 from workbench.generate import World, generate, write
 from workbench.judge.capacity import findings
-from workbench.measure.pointintime import Timeline
+from workbench.measure.pointintime import Timeline, days
 from workbench.stats.logistic import fit_logistic
 from workbench.stats.survival import km_median
 
@@ -107,12 +109,45 @@ def test_onset_is_the_first_checkpoint_the_data_show_and_no_later_data_leaks(pla
     assert (
         (risky.loc[red_first, "onset"] - risky.loc[red_first, "start_date"]).dt.days <= planted_day[red_first]
     ).mean() > 0.9
-    # Activities dated after a decision change nothing about it.
-    later = study.data["activities"].copy()
-    later["date"] = later["date"] + pd.Timedelta(days=3650)
-    assert (
-        not Timeline(later["account_id"], later["date"]).following(risky["account_id"], np.zeros(len(risky))).min() < 0
+    # The touch found is the first human touch on or after onset, never one before it.
+    onset = days(risky["onset"])
+    next_touch = study.data.activities.following(risky["account_id"], onset)
+    assert (np.isnan(next_touch) | (next_touch >= onset)).all()
+
+
+def test_touches_are_asked_of_the_activities_where_they_lie_with_the_figures_pandas_gives(planted):
+    study, capacity, _ = planted
+    activities = pd.read_csv(Path(study.parameters["data"]) / "activities.csv", parse_dates=["date"])
+    human = activities.loc[activities["kind"] == "human"]
+    account, day = study.decisions["account_id"], days(study.decisions["observation_date"])
+    expected = Timeline(human["account_id"], human["date"]).following(account, day)
+    np.testing.assert_array_equal(study.data.activities.following(account, day), expected)
+    counts = human.groupby(["account_id", "csm"]).size().rename("n").reset_index()
+    busiest = counts.sort_values(["account_id", "n", "csm"], ascending=[True, False, True]).drop_duplicates(
+        "account_id"
     )
+    pd.testing.assert_series_equal(
+        study.data.activities.busiest_csm().sort_index(), busiest.set_index("account_id")["csm"], check_names=False
+    )
+    kinds = activities.assign(channel=activities["channel"].fillna("other"))
+    end = days(study.decisions["end_date"])
+    outcome = np.where(study.decisions["renewed"], "renewed", "churned")
+    parts = [
+        pd.DataFrame(
+            {
+                "kind": kind,
+                "channel": channel,
+                "month_before": month,
+                "outcome": outcome,
+                "n": Timeline(rows["account_id"], rows["date"]).count(account, end - 30 * (month - 1) - 1, 30),
+            }
+        )
+        for (kind, channel), rows in kinds.groupby(["kind", "channel"])
+        for month in range(1, 13)
+    ]
+    per_decision = pd.concat(parts).groupby(["kind", "channel", "month_before", "outcome"])["n"].mean()
+    assert per_decision.sum() > 0
+    np.testing.assert_allclose(capacity.touches["touches_per_decision"].to_numpy(), per_decision.to_numpy())
 
 
 def test_capacity_results_follow_the_contract(planted):

@@ -1,5 +1,7 @@
 """Goal attainment: curves, landmarks, growth model (against MixedLM), projections and planted truths."""
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -127,7 +129,7 @@ def test_off_track_list_projects_below_target_soonest_first(goal_study):
         study.data["goal_progress"],
         model,
         study.as_of,
-        study.data["goal_inputs"],
+        study.data.goal_inputs,
     )
     assert len(lagging) > 0 and (lagging["projected_at_renewal"] < 1).all()
     assert lagging["end_date"].is_monotonic_increasing
@@ -140,3 +142,17 @@ def test_value_churn_misses_goals_by_more_than_external_churn(goal_study):
     assert missed.loc["value", "50%"] < missed.loc["external", "50%"]
     comeback = attainment.win_back(decisions)
     assert comeback["attainment_final"].between(0.8, 1.0, inclusive="left").all()
+
+
+def test_each_inputs_lag_is_its_latest_value_against_its_target_where_it_lies(goal_study):
+    study, _ = goal_study
+    inputs = pd.read_csv(Path(study.parameters["data"]) / "goal_inputs.csv", parse_dates=["date"])
+    day = pd.Timestamp("2026-03-31")
+    ids = study.data["goals"]["goal_id"].iloc[::3]
+    known = inputs.loc[inputs["goal_id"].isin(ids) & (inputs["date"] <= day) & (inputs["target"] > 0)]
+    expected = known.sort_values("date", kind="stable").groupby(["goal_id", "input"]).last().reset_index()
+    expected["pace"] = expected["value"] / expected["target"]
+    expected = expected.sort_values(["goal_id", "pace", "input"], ignore_index=True)
+    found = study.data.goal_inputs.lags(ids, day)
+    assert len(found) > 100 and found["goal_id"].isin(ids).all()
+    pd.testing.assert_frame_equal(found, expected[found.columns], check_dtype=False)

@@ -20,7 +20,6 @@ def test_generated_world_meets_the_contract(small_world):
         "surveys",
         "goals",
         "goal_progress",
-        "goal_inputs",
         "referrals",
     }
     assert data.usage.rows == len(pd.read_csv(small_world / "usage.csv"))

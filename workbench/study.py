@@ -483,7 +483,7 @@ class Study:
                 self.data["goal_progress"],
                 self.growth,
                 self.as_of,
-                self.data.tables.get("goal_inputs"),
+                self.data.goal_inputs,
             )
             return Result(
                 lagging if len(lagging) else pd.DataFrame(columns=["account_id", "arr"]),
@@ -654,10 +654,10 @@ class Study:
             return capacity_judge.assess(
                 self.decisions,
                 found,
-                self.data["activities"],
+                self.data.activities,
                 self.contracts,
                 self.open_contracts,
-                _owners(self.contracts, self.data["activities"]),
+                _owners(self.contracts, self.data.activities.busiest_csm()),
                 self.as_of,
                 self.config["health_red_below"],
                 min_decisions=2 * self.config["min_events"],
@@ -724,24 +724,11 @@ def no_decisions(study: Study) -> str:
     )
 
 
-def _owners(contracts: pd.DataFrame, activities: pd.DataFrame) -> pd.Series:
-    """Each account's CSM: the accounts table's csm, or else whoever made most of its human touches."""
+def _owners(contracts: pd.DataFrame, busiest: pd.Series) -> pd.Series:
+    """Each account's CSM: the accounts table's csm, or else whoever made most of its human touches (`busiest`)."""
     named = (
         contracts.dropna(subset=["csm"]).drop_duplicates("account_id").set_index("account_id")["csm"]
         if ("csm" in contracts)
-        else pd.Series(dtype=object)
-    )
-    human = activities.loc[
-        (activities["kind"] == "human") & activities.get("csm", pd.Series(index=activities.index)).notna()
-    ]
-    busiest = (
-        human.groupby(["account_id", "csm"])
-        .size()
-        .sort_values()
-        .reset_index()
-        .drop_duplicates("account_id", keep="last")
-        .set_index("account_id")["csm"]
-        if len(human)
         else pd.Series(dtype=object)
     )
     return named.combine_first(busiest)

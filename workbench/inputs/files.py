@@ -16,7 +16,7 @@ from .contract import Table
 from .stored import StoredSource
 
 # Tables left where they lie and checked there (stored.py): the ones that run to millions of rows.
-STORED = ("usage", "health_scores")
+STORED = ("usage", "health_scores", "goal_inputs", "activities")
 
 
 @dataclass

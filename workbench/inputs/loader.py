@@ -25,8 +25,10 @@ from ..errors import (
     undated,
     wrong_owner,
 )
+from .activities import Activities, load_activities
 from .contract import DATE, LOAD_ORDER, NUMBER, SURVEY_RANGES, TABLES, Table
 from .files import STORED, Source, read_table
+from .goal_inputs import GoalInputs, load_goal_inputs
 from .scores import HealthScores, load_scores
 from .stored import StoredSource
 from .usage import Usage, load_usage
@@ -34,13 +36,16 @@ from .usage import Usage, load_usage
 
 @dataclass
 class Dataset:
-    """The tables of one data folder, typed and checked; usage and health scores stay in DuckDB (stored.py)."""
+    """The tables of one data folder, typed and checked; the large event tables (files.STORED) stay in DuckDB
+    (stored.py)."""
 
     folder: Path
     tables: dict[str, pd.DataFrame]
     missing: list[str] = field(default_factory=list)  # optional tables not supplied
     usage: Usage | None = None
     health_scores: HealthScores | None = None
+    goal_inputs: GoalInputs | None = None
+    activities: Activities | None = None
     derived: dict = field(default_factory=dict, repr=False)  # costly values derived from the tables, kept on first use
 
     def __getitem__(self, name: str) -> pd.DataFrame:
@@ -52,7 +57,7 @@ class Dataset:
     @property
     def stored(self) -> dict:
         """The tables kept where they lie, by name (None when not supplied)."""
-        return {"usage": self.usage, "health_scores": self.health_scores}
+        return {name: getattr(self, name) for name in STORED}
 
 
 def load(
@@ -126,7 +131,7 @@ def load(
     problems.extend(_check_references(tables, sources))
     problems.extend(_check_contract_terms(tables, sources))
     accounts, contacts = tables.get("accounts"), tables.get("contacts")
-    usage = health_scores = None
+    usage = health_scores = goal_inputs = activities = None
     if engine == "warehouse" and not any(p.severity == "error" for p in problems):
         from .warehouse import load_warehouse_usage
 
@@ -138,10 +143,16 @@ def load(
     if "health_scores" in stored_sources:
         health_scores, score_problems = load_scores(stored_sources["health_scores"], accounts, contacts)
         problems.extend(score_problems)
+    if "goal_inputs" in stored_sources:
+        goal_inputs, input_problems = load_goal_inputs(stored_sources["goal_inputs"], tables.get("goals"))
+        problems.extend(input_problems)
+    if "activities" in stored_sources:
+        activities, activity_problems = load_activities(stored_sources["activities"], accounts, contacts)
+        problems.extend(activity_problems)
     errors = [p for p in problems if p.severity == "error"]
     if errors:
         raise DataError(errors)
-    return Dataset(folder, tables, missing, usage, health_scores)
+    return Dataset(folder, tables, missing, usage, health_scores, goal_inputs, activities)
 
 
 def check_table(table: Table, source: Source) -> tuple[pd.DataFrame | None, list[Problem]]:

@@ -78,7 +78,10 @@ def load_scores(
     """Check every contract rule of health_scores in DuckDB and keep them in a database in a temporary folder
     that is deleted with the HealthScores object (`move_to` hands it to a study)."""
     database, described, problems = store(
-        source, TABLES["health_scores"], accounts, contacts, keep='row_number() OVER () AS "row"'
+        source,
+        TABLES["health_scores"],
+        {"accounts": accounts, "contacts": contacts},
+        keep='row_number() OVER () AS "row"',
     )
     if database is None:
         return None, problems

@@ -36,7 +36,7 @@ class Usage(Stored):
         super().__init__(database, label, columns, summary, per_month)
         self.features, self.engine = features, engine
         self.warehouse = warehouse  # where the usage lies when it is not in a file (warehouse.py)
-        self._table = None
+        self._connection = self._table = None  # the engine's (Ibis) connection and the usage table there
 
     @property
     def has_contacts(self) -> bool:
@@ -50,6 +50,7 @@ class Usage(Stored):
     def close(self) -> None:
         from .engines import disconnect
 
+        super().close()
         if self._connection is not None:
             disconnect(self.engine, self._connection, self._table)
             self._connection = self._table = None
@@ -137,7 +138,7 @@ def load_usage(
     answers the study's questions of usage reads it there (engines.py)."""
     from .engines import PARQUET
 
-    database, described, problems = store(source, TABLES["usage"], accounts, contacts)
+    database, described, problems = store(source, TABLES["usage"], {"accounts": accounts, "contacts": contacts})
     if database is None:
         return None, problems
     connection = duckdb.connect(str(database))

@@ -7,7 +7,8 @@ import numpy as np
 import pandas as pd
 from statsmodels.duration.survfunc import SurvfuncRight, survdiff
 
-from ..measure.goals import BANDS, LANDMARKS, band, input_lags
+from ..inputs.goal_inputs import GoalInputs
+from ..measure.goals import BANDS, LANDMARKS, band
 from ..stats.rates import clustered_wilson, rate_table, wilson
 from .signals import validity
 
@@ -171,9 +172,9 @@ def expansion_by_exceedance(frame: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
-def input_priorities(goal_inputs: pd.DataFrame, goal_ids: pd.Series, as_of) -> pd.DataFrame:
+def input_priorities(goal_inputs: GoalInputs, goal_ids: pd.Series, as_of) -> pd.DataFrame:
     """Across off-track goals: how often each input is the slowest, and its median pace."""
-    lags = input_lags(goal_inputs, goal_ids, as_of)
+    lags = goal_inputs.lags(goal_ids, as_of)
     if lags.empty:
         return pd.DataFrame(columns=["input", "goals", "slowest_in", "slowest_share", "median_pace"])
     slowest = lags.groupby("goal_id").first()["input"].value_counts()

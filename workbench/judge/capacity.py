@@ -8,8 +8,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ..inputs.activities import Activities
 from ..measure.detection import FLAGS, OFF_PACE, TIMELY_DAYS
-from ..measure.pointintime import Timeline, days
+from ..measure.pointintime import days
 from ..stats.auc import poisson_weights
 from ..stats.logistic import fit_logistic
 from ..stats.rates import rate_table
@@ -286,7 +287,7 @@ def adjustment(at_risk: pd.DataFrame, red_below: float) -> tuple[pd.DataFrame, d
 def assess(
     decisions: pd.DataFrame,
     found: pd.DataFrame,
-    activities: pd.DataFrame,
+    activities: Activities,
     contracts: pd.DataFrame,
     open_contracts: pd.DataFrame,
     owner: pd.Series,
@@ -322,29 +323,21 @@ def assess(
     )
 
 
-def touch_mix(activities: pd.DataFrame, decisions: pd.DataFrame, months: int = 12) -> pd.DataFrame:
+def touch_mix(activities: Activities, decisions: pd.DataFrame, months: int = 12) -> pd.DataFrame:
     """Touches per decision by kind and channel in each of the `months` months (30 days) before renewal,
     renewed and churned apart: what the team did ahead of each outcome."""
-    kinds = activities.assign(channel=activities.get("channel", pd.Series(index=activities.index)).fillna("other"))
-    end = days(decisions["end_date"])
+    columns = ["kind", "channel", "month_before", "outcome", "touches_per_decision"]
     outcome = np.where(decisions["renewed"], "renewed", "churned")
-    parts = []
-    for (kind, channel), rows in kinds.groupby(["kind", "channel"]):
-        timeline = Timeline(rows["account_id"], rows["date"])
-        for month in range(1, months + 1):
-            count = timeline.count(decisions["account_id"], end - 30 * (month - 1) - 1, 30)
-            parts.append(
-                pd.DataFrame({"kind": kind, "channel": channel, "month_before": month, "outcome": outcome, "n": count})
-            )
-    if not parts:
-        return pd.DataFrame(columns=["kind", "channel", "month_before", "outcome", "touches_per_decision"])
-    counted = pd.concat(parts, ignore_index=True)
-    return (
-        counted.groupby(["kind", "channel", "month_before", "outcome"])["n"]
-        .mean()
-        .rename("touches_per_decision")
-        .reset_index()
+    decided = pd.Series(outcome).value_counts()
+    if activities.kinds.empty or decided.empty:
+        return pd.DataFrame(columns=columns)
+    counted = activities.touches_before(decisions["account_id"], days(decisions["end_date"]), outcome, months)
+    every = activities.kinds.merge(pd.DataFrame({"month_before": range(1, months + 1)}), how="cross").merge(
+        pd.DataFrame({"outcome": decided.index}), how="cross"
     )
+    table = every.merge(counted.rename(columns={"group": "outcome"}), on=columns[:4], how="left")
+    table["touches_per_decision"] = table["n"].fillna(0).to_numpy() / table["outcome"].map(decided).to_numpy()
+    return table.sort_values(columns[:4], ignore_index=True)[columns]
 
 
 def per_csm(detection: pd.DataFrame, open_contracts: pd.DataFrame, owner: pd.Series) -> pd.DataFrame:

@@ -84,8 +84,12 @@ def warnings(data: Dataset, as_of=None, window_months: int = 12) -> list[Problem
             "the ARR of the next term for decided contracts",
             "add renewal_arr, or derive contracts from subscription rows",
         )
-    repeats = {name: repeated_rows(data[name]) for name in ("goal_progress", "goal_inputs") if data.has(name)}
-    repeats.update({name: stored.repeated for name, stored in data.stored.items() if stored is not None})
+    # Measurements are taken once; activities may repeat (two calls on one day).
+    repeats = {
+        name: data.stored[name].repeated if name in data.stored else repeated_rows(data[name])
+        for name in ("goal_progress", "goal_inputs", "health_scores", "usage")
+        if data.has(name)
+    }
     for name, repeated in repeats.items():
         if repeated:
             warn(

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from . import goals, stakeholders
-from .pointintime import Timeline, days
+from .pointintime import days
 from .snapshot import overall_health
 
 CHECK_EVERY_DAYS = 30
@@ -95,11 +95,6 @@ def onsets(decisions: pd.DataFrame, risk: pd.DataFrame) -> pd.DataFrame:
     return found.reindex(range(len(decisions))).reset_index(drop=True)
 
 
-def human_touches(activities: pd.DataFrame) -> Timeline:
-    human = activities.loc[activities["kind"] == "human"]
-    return Timeline(human["account_id"], human["date"])
-
-
 def detection(
     data,
     decisions: pd.DataFrame,
@@ -121,8 +116,8 @@ def detection(
     onset_day = days(out["onset"]).astype(float)
     onset_day[~out["at_risk"].to_numpy()] = np.nan
     end_day = days(decisions["end_date"]).astype(float)
-    if data.has("activities"):
-        next_day = human_touches(data["activities"]).following(decisions["account_id"], np.nan_to_num(onset_day))
+    if data.activities is not None:
+        next_day = data.activities.following(decisions["account_id"], np.nan_to_num(onset_day))
     else:
         next_day = np.full(len(decisions), np.nan)
     touched = out["at_risk"].to_numpy() & (next_day < end_day)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..inputs.goal_inputs import GoalInputs
 from ..stats.growth import FORMS, Basis, GrowthModel, fit_growth, population_shape
 from .pointintime import Timeline, days
 
@@ -137,24 +138,13 @@ def choose_form(
     return str(best), table.assign(chosen=table["form"] == best)
 
 
-def input_lags(goal_inputs: pd.DataFrame, goal_ids: pd.Series, day) -> pd.DataFrame:
-    """Each goal's inputs at `day`: latest value against its target (pace), slowest first per goal."""
-    known = goal_inputs.dropna(subset=["target"])
-    known = known.loc[known["goal_id"].isin(goal_ids) & (known["date"] <= pd.Timestamp(day)) & (known["target"] > 0)]
-    latest = known.sort_values("date").groupby(["goal_id", "input"]).last().reset_index()
-    latest["pace"] = latest["value"] / latest["target"]
-    return latest.sort_values(["goal_id", "pace"]).reset_index(drop=True)[
-        ["goal_id", "input", "value", "target", "pace"]
-    ]
-
-
 def off_track(
     open_contracts: pd.DataFrame,
     goals: pd.DataFrame,
     progress: pd.DataFrame,
     model: GrowthModel,
     as_of,
-    goal_inputs: pd.DataFrame | None = None,
+    goal_inputs: GoalInputs | None = None,
 ) -> pd.DataFrame:
     """Open contracts whose goals project below target at renewal, soonest renewal first."""
     pairs = term_goals(open_contracts, goals)
@@ -166,7 +156,7 @@ def off_track(
     pairs["months_left"] = ((pairs["end_date"] - pd.Timestamp(as_of)).dt.days / DAYS_PER_MONTH).round(1)
     lagging = pairs.loc[pairs["projected_at_renewal"] < 1].copy()
     if goal_inputs is not None and len(lagging):
-        slowest = input_lags(goal_inputs, lagging["goal_id"], as_of).groupby("goal_id").first()
+        slowest = goal_inputs.lags(lagging["goal_id"], as_of).groupby("goal_id").first()
         lagging["slowest_input"] = lagging["goal_id"].map(slowest["input"])
         lagging["slowest_input_pace"] = lagging["goal_id"].map(slowest["pace"])
     names = open_contracts.set_index("contract_id")
