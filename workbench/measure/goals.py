@@ -31,6 +31,12 @@ def curves(goals: pd.DataFrame, progress: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
+def since_start(goals: pd.DataFrame, progress: pd.DataFrame) -> pd.DataFrame:
+    """`curves` from each goal's start on: what the growth models fit."""
+    observed = curves(goals, progress)
+    return observed.loc[observed["month"] >= 0]
+
+
 def term_goals(decisions: pd.DataFrame, goals: pd.DataFrame) -> pd.DataFrame:
     """Each decision's goals for its term (started by the observation date, due after the term began)."""
     pairs = decisions[["contract_id", "account_id", "start_date", "end_date", "observation_date"]].merge(
@@ -72,9 +78,8 @@ def growth_model(goals: pd.DataFrame, progress: pd.DataFrame, until=None) -> Gro
     whose projection from month 6 missed month 12 least out of sample (`choose_form`); its check is kept."""
     if until is not None:
         progress = progress.loc[progress["date"] <= pd.Timestamp(until)]
-    form, check = choose_form(goals, progress)
-    observed = curves(goals, progress)
-    observed = observed.loc[observed["month"] >= 0]
+    observed = since_start(goals, progress)
+    form, check = choose_form(observed)
     basis = (population_shape(observed) if form == "population shape" else None) or Basis(form)
     model = fit_growth(observed, basis)
     model.check = check
@@ -82,13 +87,12 @@ def growth_model(goals: pd.DataFrame, progress: pd.DataFrame, until=None) -> Gro
 
 
 def projection_check(
-    goals: pd.DataFrame, progress: pd.DataFrame, from_month: float = 6, to_month: float = 12, form: str = "linear"
+    observed: pd.DataFrame, from_month: float = 6, to_month: float = 12, form: str = "linear"
 ) -> pd.DataFrame:
-    """Out of sample: the goals measured for `to_month` months, in two halves; each half projected from its own
-    first `from_month` months by a model fitted on that and on everything else (the other half's whole
-    curves, as completed goals inform open ones), against its measured attainment at the end."""
-    observed = curves(goals, progress)
-    observed = observed.loc[observed["month"] >= 0]
+    """Out of sample, over the curves `since_start` gives: the goals measured for `to_month` months, in two
+    halves; each half projected from its own first `from_month` months by a model fitted on that and on
+    everything else (the other half's whole curves, as completed goals inform open ones), against its measured
+    attainment at the end."""
     reached = observed.groupby("goal_id")["month"].max()
     complete = reached.index[reached >= to_month - 0.5]
     parts = []
@@ -123,14 +127,11 @@ def projection_error(check: pd.DataFrame) -> dict:
     }
 
 
-def choose_form(
-    goals: pd.DataFrame, progress: pd.DataFrame, from_month: float = 6, to_month: float = 12
-) -> tuple[str, pd.DataFrame]:
+def choose_form(observed: pd.DataFrame, from_month: float = 6, to_month: float = 12) -> tuple[str, pd.DataFrame]:
     """Each form's out-of-sample projection error (`projection_check`), and the form that erred least
     (linear where no goal has been measured long enough to check)."""
     rows = [
-        {"form": form, **projection_error(projection_check(goals, progress, from_month, to_month, form))}
-        for form in FORMS
+        {"form": form, **projection_error(projection_check(observed, from_month, to_month, form))} for form in FORMS
     ]
     table = pd.DataFrame(rows).assign(from_month=from_month, to_month=to_month)
     judged = table.dropna(subset=["mean_absolute_error"])
