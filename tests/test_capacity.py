@@ -16,7 +16,8 @@ from statsmodels.duration.survfunc import SurvfuncRight
 
 from workbench import Study
 from workbench.generate import World, generate, write
-from workbench.judge.capacity import findings
+from workbench.judge.capacity import adjustment, findings
+from workbench.judge.touches import touch_effect
 from workbench.measure.pointintime import Timeline, days
 from workbench.stats.logistic import fit_logistic
 from workbench.stats.survival import km_median
@@ -181,6 +182,20 @@ def test_batched_logistic_matches_statsmodels_per_replicate():
     for row, w in zip(batched, weights):
         reference = sm.GLM(y.astype(float), sm.add_constant(x), family=sm.families.Binomial(), freq_weights=w).fit()
         np.testing.assert_allclose(row, reference.params, atol=1e-6)
+
+
+def test_replicates_fitted_in_blocks_give_the_same_intervals(planted, monkeypatch):
+    from workbench.judge import touches
+    from workbench.stats import logistic
+
+    study, capacity, _ = planted
+    judged, covariates = adjustment(capacity.detection.loc[capacity.detection["at_risk"]], 40)
+    whole = touch_effect(judged, covariates, replicates=60)
+    monkeypatch.setattr(logistic, "BLOCK_CELLS", 7 * len(judged))  # blocks of 7 replicates, the last of 4
+    monkeypatch.setattr(touches, "BLOCK_CELLS", 7 * len(judged))
+    blocked = touch_effect(judged, covariates, replicates=60)
+    for key in ("estimate", "ci_low", "ci_high", "naive_ci_low", "stratified_ci_high", "detectable"):
+        assert blocked[key] == pytest.approx(whole[key], abs=1e-6), key
 
 
 def test_following_finds_the_first_event_on_or_after_a_day():
