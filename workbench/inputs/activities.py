@@ -11,7 +11,7 @@ import pyarrow as pa
 
 from ..errors import Problem
 from .contract import TABLES
-from .stored import Stored, StoredSource, store
+from .stored import Stored, StoredSource, points, store
 
 
 class Activities(Stored):
@@ -21,22 +21,13 @@ class Activities(Stored):
         super().__init__(database, label, columns, summary, per_month)
         self.kinds = kinds
 
-    def _ask(self, sql: str, points: pa.Table | None = None) -> pd.DataFrame:
-        cursor = self.connection().cursor()  # its own view of `points`, dropped with it
-        try:
-            if points is not None:
-                cursor.register("points", points)
-            return cursor.sql(sql).df()
-        finally:
-            cursor.close()
-
     def following(self, account: pd.Series, day: np.ndarray, kind: str = "human") -> np.ndarray:
         """Per (account, day): the day (since the epoch) of its first `kind` touch on or after `day` (NaN when none)."""
-        found = self._ask(
+        found = self.ask(
             f"""SELECT p.position, a.day FROM points p ASOF JOIN (
                     SELECT account_id, day FROM activities WHERE kind = '{kind}'
                 ) a ON p.entity = a.account_id AND p.day <= a.day""",
-            _points(account, day),
+            points=points(account, day),
         )
         out = np.full(len(account), np.nan)
         out[found["position"].to_numpy()] = found["day"].to_numpy(dtype=float)
@@ -44,7 +35,7 @@ class Activities(Stored):
 
     def busiest_csm(self) -> pd.Series:
         """Per account: the CSM who made most of its human touches (the first by name on a tie)."""
-        found = self._ask("""
+        found = self.ask("""
             SELECT account_id, csm FROM (
                 SELECT account_id, csm, count(*) AS touches FROM activities
                 WHERE kind = 'human' AND csm IS NOT NULL GROUP BY account_id, csm
@@ -54,25 +45,15 @@ class Activities(Stored):
     def touches_before(self, account: pd.Series, end_day: np.ndarray, group: np.ndarray, months: int) -> pd.DataFrame:
         """Touches by kind, channel and `group` in each of the `months` months (30 days) before each end_day:
         month_before 1 is the 30 days ending the day before. Columns: kind, channel, month_before, group, n."""
-        points = _points(account, end_day).append_column("grouping", pa.array(np.asarray(group).astype(str)))
-        return self._ask(
+        grouped = points(account, end_day).append_column("grouping", pa.array(np.asarray(group).astype(str)))
+        return self.ask(
             f"""SELECT a.kind, coalesce(a.channel, 'other') AS channel,
                        (p.day - 1 - a.day) // 30 + 1 AS month_before, p.grouping AS "group", count(*) AS n
                 FROM points p JOIN activities a ON a.account_id = p.entity
                      AND a.day < p.day AND a.day >= p.day - {30 * int(months)}
                 GROUP BY ALL""",
-            points,
+            points=grouped,
         )
-
-
-def _points(entity: pd.Series, day: np.ndarray) -> pa.Table:
-    return pa.table(
-        {
-            "position": np.arange(len(entity), dtype=np.int64),
-            "entity": pa.array(pd.Series(entity).astype("str"), type=pa.string()),
-            "day": np.asarray(day, dtype=np.int64),
-        }
-    )
 
 
 def load_activities(

@@ -9,9 +9,7 @@ import pyarrow as pa
 
 from ..errors import Problem
 from .contract import TABLES
-from .stored import Stored, StoredSource, store
-
-_ROW_SPAN = 1 << 32  # orders one input's rows by day, then by their place in the file
+from .stored import FILE_ORDER, Stored, StoredSource, file_order, store
 
 
 class GoalInputs(Stored):
@@ -22,17 +20,14 @@ class GoalInputs(Stored):
         the target is above 0), slowest first per goal. Columns: goal_id, input, value, target, pace."""
         goals = pa.table({"goal_id": pa.array(pd.Series(goal_ids).astype("str").unique(), type=pa.string())})
         until = int((pd.Timestamp(day) - pd.Timestamp("1970-01-01")).days)
-        cursor = self.connection().cursor()  # its own view of `goals`, dropped with it
-        cursor.register("goals", goals)
-        try:
-            found = cursor.sql(f"""
-                SELECT i.goal_id, i.input, arg_max(i.value, i.day * {_ROW_SPAN} + i."row") AS value,
-                       arg_max(i.target, i.day * {_ROW_SPAN} + i."row") AS target
+        found = self.ask(
+            f"""SELECT i.goal_id, i.input, arg_max(i.value, {file_order("i")}) AS value,
+                       arg_max(i.target, {file_order("i")}) AS target
                 FROM goal_inputs i JOIN goals g ON g.goal_id = i.goal_id
                 WHERE i.day <= {until} AND i.target > 0
-                GROUP BY i.goal_id, i.input""").df()
-        finally:
-            cursor.close()
+                GROUP BY i.goal_id, i.input""",
+            goals=goals,
+        )
         found["pace"] = found["value"].to_numpy(dtype=float) / found["target"].to_numpy(dtype=float)
         return found.sort_values(["goal_id", "pace", "input"], kind="stable").reset_index(drop=True)
 
@@ -40,9 +35,7 @@ class GoalInputs(Stored):
 def load_goal_inputs(source: StoredSource, goals: pd.DataFrame | None) -> tuple[GoalInputs | None, list[Problem]]:
     """Check every contract rule of goal_inputs in DuckDB and keep them in a database in a temporary folder that
     is deleted with the GoalInputs object (`move_to` hands it to a study)."""
-    database, described, problems = store(
-        source, TABLES["goal_inputs"], {"goals": goals}, keep='row_number() OVER () AS "row"'
-    )
+    database, described, problems = store(source, TABLES["goal_inputs"], {"goals": goals}, keep=FILE_ORDER)
     if database is None:
         return None, problems
     inputs = GoalInputs(database, source.label, described["columns"], described["summary"], described["per_month"])

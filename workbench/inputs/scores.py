@@ -9,14 +9,11 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 
 from ..errors import DataError, Problem
 from .contract import TABLES
-from .stored import Stored, StoredSource, quote, store
+from .stored import FILE_ORDER, ROW_SPAN, Stored, StoredSource, file_order, points, quote, store
 
-# Orders the rows of one entity by day, then by their place in the file: the last row of a day is its score.
-_ROW_SPAN = 1 << 32
 LEVELS = {"account": ("account_id", "contact_id IS NULL"), "contact": ("contact_id", "contact_id IS NOT NULL")}
 
 
@@ -33,32 +30,22 @@ class HealthScores(Stored):
         `day`, NaN when there is none or it is more than `max_age_days` old. `level`: "account" or "contact"."""
         key, rows = LEVELS[level]
         values = ["score", *(self.components if level == "account" else [])]
-        points = pa.table(
-            {
-                "position": np.arange(len(entity), dtype=np.int64),
-                "entity": pa.array(pd.Series(entity).astype("str"), type=pa.string()),
-                "day": np.asarray(day, dtype=np.int64),
-            }
-        )
         listed = ", ".join(quote(v) for v in values)
-        cursor = self.connection().cursor()  # its own view of `points`, dropped with it
-        cursor.register("points", points)
-        try:
-            found = cursor.sql(f"""
-                SELECT p.position, s.scored_day, {listed}
-                FROM (SELECT *, day * {_ROW_SPAN} + {_ROW_SPAN - 1} AS sort_key FROM points) p
+        found = self.ask(
+            f"""SELECT p.position, s.scored_day, {listed}
+                FROM (SELECT *, day * {ROW_SPAN} + {ROW_SPAN - 1} AS sort_key FROM points) p
                 ASOF JOIN (
-                    SELECT {key} AS entity, day AS scored_day, {listed}, day * {_ROW_SPAN} + "row" AS sort_key
-                    FROM health_scores WHERE {rows}
-                ) s ON p.entity = s.entity AND p.sort_key >= s.sort_key""").to_arrow_table()
-        finally:
-            cursor.close()
+                    SELECT {key} AS entity, day AS scored_day, {listed}, {file_order("h")} AS sort_key
+                    FROM health_scores h WHERE {rows}
+                ) s ON p.entity = s.entity AND p.sort_key >= s.sort_key""",
+            points=points(entity, day),
+        )
         position = found["position"].to_numpy()
         fresh = np.asarray(day, dtype=np.int64)[position] - found["scored_day"].to_numpy() <= max_age_days
         out = {}
         for name in values:
             column = np.full(len(entity), np.nan)
-            column[position[fresh]] = found[name].to_numpy(zero_copy_only=False).astype(float)[fresh]
+            column[position[fresh]] = found[name].to_numpy(dtype=float)[fresh]
             out[name] = column
         return pd.DataFrame(out)
 
@@ -81,7 +68,7 @@ def load_scores(
         source,
         TABLES["health_scores"],
         {"accounts": accounts, "contacts": contacts},
-        keep='row_number() OVER () AS "row"',
+        keep=FILE_ORDER,
     )
     if database is None:
         return None, problems

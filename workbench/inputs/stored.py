@@ -18,7 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from ..errors import (
     SHOWN_ROWS,
@@ -37,6 +39,10 @@ from .contract import DATE, NUMBER, TABLES, Table
 # Per process (the runner and each kernel hold a connection); DuckDB spills to disk beyond it. At 100k accounts
 # 1GB costs no time and keeps checking under 1.4 GB (4GB: 1.8 GB).
 MEMORY_LIMIT = "1GB"
+# A store kept with FILE_ORDER can order one entity's rows by day, then by their place in the file
+# (`file_order`): the last row of a day wins, as it would in a stable sort.
+FILE_ORDER = 'row_number() OVER () AS "row"'
+ROW_SPAN = 1 << 32
 CSV_OPTIONS = "all_varchar=true, header=true, delim=',', quote='\"', escape='\"', comment='', null_padding=true"
 NUMERIC_TYPES = (
     "DOUBLE",
@@ -112,6 +118,17 @@ class Stored:
             configure(self._duckdb)
         return self._duckdb
 
+    def ask(self, sql: str, **tables: pa.Table) -> pd.DataFrame:
+        """The answer to `sql`, with `tables` registered under their names on a cursor of its own (so a
+        question asked while another is open never sees the other's tables)."""
+        cursor = self.connection().cursor()
+        try:
+            for name, table in tables.items():
+                cursor.register(name, table)
+            return cursor.sql(sql).df()
+        finally:
+            cursor.close()
+
     def to_frame(self) -> pd.DataFrame:
         """The whole checked table (dates as `day`, days since the epoch), for a table that fits in memory."""
         return self.connection().sql(f"SELECT * FROM {self.database.stem}").df()
@@ -126,6 +143,22 @@ class Stored:
 
     def __setstate__(self, state):
         self.__dict__.update(state, _duckdb=None, _connection=None, _table=None, _cleanup=None)
+
+
+def points(entity: pd.Series, day: np.ndarray) -> pa.Table:
+    """The (position, entity, day) points a question is asked for: one row back per point at most."""
+    return pa.table(
+        {
+            "position": np.arange(len(entity), dtype=np.int64),
+            "entity": pa.array(pd.Series(entity).astype("str"), type=pa.string()),
+            "day": np.asarray(day, dtype=np.int64),
+        }
+    )
+
+
+def file_order(alias: str) -> str:
+    """SQL for the key that orders a FILE_ORDER store's rows (`alias`) by day, then by their place in the file."""
+    return f'{alias}.day * {ROW_SPAN} + {alias}."row"'
 
 
 def store(

@@ -16,7 +16,7 @@ import pyarrow as pa
 
 from ..errors import DataError, Problem
 from .contract import TABLES
-from .stored import Stored, StoredSource, configure, literal, store
+from .stored import Stored, StoredSource, configure, literal, points, store
 
 
 class Usage(Stored):
@@ -66,19 +66,9 @@ class Usage(Stored):
         tables = [self._table] if points is None else [self._table, ibis.memtable(points)]
         return engines.execute(self._connection, queries.QUERIES[name](*tables, **options))
 
-    @staticmethod
-    def _points(entity: pd.Series, day: np.ndarray) -> pa.Table:
-        return pa.table(
-            {
-                "position": np.arange(len(entity), dtype=np.int64),
-                "entity": pa.array(pd.Series(entity).astype("str"), type=pa.string()),
-                "day": np.asarray(day, dtype=np.int64),
-            }
-        )
-
     def window_sums(self, account: pd.Series, day: np.ndarray, window_days: int) -> np.ndarray:
         """Events of each account dated in (day - window_days, day] (day in days since the epoch)."""
-        found = self._query("window_sums", self._points(account, day), window_days=int(window_days))
+        found = self._query("window_sums", points(account, day), window_days=int(window_days))
         total = np.zeros(len(account))
         total[found["position"].to_numpy()] = found["events"].to_numpy(dtype=float)
         return total
@@ -89,7 +79,7 @@ class Usage(Stored):
         or before `day` (NaN when never)."""
         found = self._query(
             "behaviour",
-            self._points(account, day),
+            points(account, day),
             window_days=int(window_days),
             contacts=self.has_contacts,
             features=bool(self.features),
@@ -110,14 +100,14 @@ class Usage(Stored):
 
     def feature_sums(self, account: pd.Series, day: np.ndarray, window_days: int) -> pd.DataFrame:
         """Like window_sums, one column per feature (0 where a feature was not used)."""
-        found = self._query("feature_sums", self._points(account, day), window_days=int(window_days))
+        found = self._query("feature_sums", points(account, day), window_days=int(window_days))
         table = found.pivot(index="position", columns="feature", values="events")
         return table.reindex(index=range(len(account)), columns=self.features).fillna(0.0).astype(float)
 
     def activity(self, contact: pd.Series, day: np.ndarray, window_days: int) -> tuple[np.ndarray, np.ndarray]:
         """Per (contact, day): their events in (day - window_days, day] and the day they last used the
         product on or before `day` (NaN when never)."""
-        found = self._query("activity", self._points(contact, day), window_days=int(window_days))
+        found = self._query("activity", points(contact, day), window_days=int(window_days))
         events, last_day = np.zeros(len(contact)), np.full(len(contact), np.nan)
         position = found["position"].to_numpy()
         events[position] = found["events"].to_numpy(dtype=float)
