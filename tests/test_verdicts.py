@@ -17,7 +17,7 @@ from workbench.judge.signals import validity
 from workbench.measure.stakeholders import known_from, people_at
 from workbench.stats.auc import auc_interval, delong
 from workbench.stats.power import decisions_needed, min_detectable_auc
-from workbench.stats.rates import rate_table, wilson
+from workbench.stats.rates import effective_size, rate_table, wilson
 
 
 def clustered_null(rng, accounts=300, per_account=4):
@@ -64,6 +64,31 @@ def test_clustered_rates_count_accounts_not_rows():
     repeated = rate_table(frame.loc[frame.index.repeat(6)], "group", "event")
     assert (repeated["n"] == 6 * once["n"]).all() and (repeated["accounts"] == once["n"]).all()
     assert np.allclose(repeated[["ci_low", "ci_high"]], once[["ci_low", "ci_high"]])
+
+
+def test_the_effective_size_is_n_over_the_design_effect_of_each_group():
+    """Against the textbook formula, group by group: the cluster-robust variance of a rate over the simple one."""
+    rng = np.random.default_rng(4)
+    size = 900
+    frame = pd.DataFrame(
+        {
+            "band": rng.choice(["low", "high", None], size),
+            "segment": rng.choice(["SMB", "Enterprise"], size),
+            "account_id": pd.Series(rng.integers(0, 250, size).astype(str)).mask(rng.random(size) < 0.05),
+        }
+    )
+    frame["event"] = rng.random(size) < np.where(frame["band"] == "low", 0.4, 0.15)
+    for by in ("band", ["band", "segment"]):
+        found = effective_size(frame, by, "event", "account_id")
+        usable = frame.dropna(subset=[*np.atleast_1d(by), "account_id"])
+        for key, group in usable.groupby(by):
+            n, p = len(group), group["event"].mean()
+            per_account = group.groupby("account_id")["event"].agg(["sum", "size"])
+            units = len(per_account)
+            robust = ((per_account["sum"] - p * per_account["size"]) ** 2).sum() * units / max(units - 1, 1) / n**2
+            design_effect = max(robust / (p * (1 - p) / n), 1.0) if 0 < p < 1 else 1.0
+            assert found.loc[key] == pytest.approx(n / design_effect, rel=1e-9)
+        assert len(found) == usable.groupby(by).ngroups
 
 
 def test_simultaneous_intervals_widen_by_the_family_size():

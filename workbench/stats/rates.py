@@ -20,20 +20,29 @@ def effective_size(frame: pd.DataFrame, by, event: str, cluster: str) -> pd.Seri
     cases are worth, n / design effect, with the design effect from the cluster-robust variance of the
     group's rate (at least 1)."""
     keys = [by] if isinstance(by, str) else list(by)
-    cases = frame[keys].assign(_event=frame[event].astype(float), _cluster=frame[cluster])
-    per_cluster = cases.groupby(keys + ["_cluster"], observed=True)["_event"].agg(["sum", "size"]).reset_index()
-    groups = per_cluster.groupby(keys, observed=True)
-    n = groups["size"].transform("sum")
-    rate = groups["sum"].transform("sum") / n
-    per_cluster["deviation"] = (per_cluster["sum"] - rate * per_cluster["size"]) ** 2
-    summary = per_cluster.groupby(keys, observed=True).agg(
-        n=("size", "sum"), events=("sum", "sum"), units=("size", "size"), deviation=("deviation", "sum")
-    )
-    p = summary["events"] / summary["n"]
-    clustered = summary["deviation"] * summary["units"] / (summary["units"] - 1).clip(lower=1) / summary["n"] ** 2
-    simple = p * (1 - p) / summary["n"]
-    design_effect = (clustered / simple).where(simple > 0, 1.0).clip(lower=1.0)
-    return summary["n"] / design_effect
+    grouped = frame.groupby(keys, observed=True)
+    sizes = grouped.size()
+    group, cluster_code = grouped.ngroup().to_numpy(), pd.factorize(frame[cluster])[0]
+    kept = (group >= 0) & (cluster_code >= 0)  # a row whose key or cluster is missing counts nowhere
+    group, cluster_code = group[kept].astype(np.int64), cluster_code[kept].astype(np.int64)
+    events = frame[event].to_numpy(dtype=float)[kept]
+    # Cases per (group, cluster) and their events, in flat arrays: grouping frames here cost 20 ms a table.
+    pair, case_pair = np.unique(group * (cluster_code.max(initial=0) + 1) + cluster_code, return_inverse=True)
+    pair_group = group[np.unique(case_pair, return_index=True)[1]]
+    pair_size = np.bincount(case_pair, minlength=len(pair)).astype(float)
+    pair_events = np.bincount(case_pair, weights=events, minlength=len(pair))
+
+    def per_group(values=None):
+        return np.bincount(pair_group, weights=values, minlength=len(sizes))
+
+    n, units = per_group(pair_size), per_group()
+    p = per_group(pair_events) / n
+    deviation = per_group((pair_events - p[pair_group] * pair_size) ** 2)
+    clustered = deviation * units / np.clip(units - 1, 1, None) / n**2
+    simple = p * (1 - p) / n
+    with np.errstate(invalid="ignore", divide="ignore"):
+        design_effect = np.where(simple > 0, clustered / simple, 1.0).clip(min=1.0)
+    return pd.Series(n / design_effect, index=sizes.index)[n > 0]
 
 
 def clustered_wilson(
