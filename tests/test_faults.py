@@ -211,7 +211,7 @@ def test_an_output_folder_that_cannot_be_written_is_found_before_the_data_is_loa
         raise OSError(errno.EROFS, "Read-only file system")
 
     monkeypatch.setattr("workbench.publish.folders.tempfile.mkstemp", read_only)
-    monkeypatch.setattr("workbench.publish.runner.Study.load", lambda *a, **k: pytest.fail("the data was loaded"))
+    monkeypatch.setattr("workbench.study.Study.load", lambda *a, **k: pytest.fail("the data was loaded"))
     assert study(small_world, tmp_path / "reports" / AS_OF) == 2
     assert "read-only" in capsys.readouterr().err
     assert not (tmp_path / "reports").exists()  # the folders it made for the run are gone again

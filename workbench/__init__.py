@@ -5,7 +5,18 @@ Start from `Study`: ``Study.load(folder, as_of=...)``, then ``study.validity()``
 
 __version__ = "0.1.0"
 
-from .study import Study  # noqa: E402 - the version first: modules that report it import it from here
-from .tables import Result  # noqa: E402
-
 __all__ = ["Result", "Study", "__version__"]
+
+
+def __getattr__(name: str):
+    # Loaded on first use, so that `workbench study` starts its notebook kernels before it imports the
+    # analyses (a second of imports the kernels' own start-up then overlaps).
+    if name == "Study":
+        from .study import Study
+
+        return Study
+    if name == "Result":
+        from .tables import Result
+
+        return Result
+    raise AttributeError(f"module 'workbench' has no attribute {name!r}")

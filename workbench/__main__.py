@@ -1,3 +1,13 @@
+import os
+import sys
+
 from .cli import main
 
-raise SystemExit(main())
+code = main()
+if code == 0 and sys.argv[1:2] == ["study"]:
+    # A published study leaves nothing to clean up (its stores went into the run's cache, removed with it),
+    # and the interpreter's teardown of pandas, plotly, statsmodels and DuckDB is 0.6 s of a 10 s study.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
+raise SystemExit(code)

@@ -13,6 +13,7 @@ import os
 import pickle
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -25,13 +26,15 @@ from .inputs.loader import Dataset, load
 from .judge import capacity as capacity_judge
 from .judge.behaviour import judge_behaviour
 from .judge.revenue import cohort_revenue, renewal_rate
-from .judge.scorecard import Scorecard, propose
 from .judge.signals import validity, withhold
 from .measure import detection, goals, renewals, snapshot, stakeholders
 from .measure.behaviour import behaviour_metrics
 from .measure.columns import COLUMNS, SIGNALS, Column, component, describe
 from .measure.pointintime import Timeline, days
 from .tables import Result
+
+if TYPE_CHECKING:
+    from .judge.scorecard import Scorecard
 
 # Attainment accumulates over a goal's life; a term much shorter than its goal is decided at many goal ages, and
 # a churn is a subscription's last decision, so attainment would compare progress at different times (make
@@ -539,6 +542,8 @@ class Study:
             thresholds, the out-of-time AUCs and the paired gain over the exported health score; `proposed`
             is False, with the reason, where the later decisions did not show a gain.
         """
+        from .judge.scorecard import propose  # scikit-learn, which `workbench study` needs only in its kernels
+
         return self._once(
             "scorecard",
             lambda: propose(

@@ -20,7 +20,6 @@ import papermill as pm
 
 from .. import __version__
 from ..errors import DataError, UsageError
-from ..study import SHARED, Study, no_decisions
 from .folders import (
     check_destination,
     keep_failed,
@@ -145,6 +144,9 @@ def _run(
     jobs = chosen_jobs or default_jobs()
     # Kernels start and import while the data is checked; any failure shuts them down.
     with Kernels(min(jobs, len(books)), books) as kernels:
+        # Imported once the kernels are starting, whose own imports then overlap these.
+        from ..study import SHARED, Study, no_decisions
+
         log(f"Checking the data in {data} and measuring every decision's signals ...")
         # Bad config or bad data stops here, before anything is published; the notebooks share this work.
         study = Study.load(
