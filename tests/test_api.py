@@ -22,7 +22,7 @@ from workbench.errors import UsageError
 from workbench.generate import World, generate, write
 from workbench.measure.columns import COLUMNS
 from workbench.publish.results import LAYOUT, REQUIRED, record
-from workbench.study import _wait_while_computed_elsewhere, open_cache
+from workbench.study import _wait_while_computed_elsewhere, open_cache, share_scorecard
 
 AS_OF = "2026-10-31"
 ROOT = Path(__file__).resolve().parent.parent
@@ -125,6 +125,25 @@ def test_an_analysis_one_kernel_shared_is_read_by_the_others_not_computed_again(
     other._shared = shared.parent
     assert other.revenue() == "as the other kernel left it"
     assert other.off_track() is not None  # what nobody shared is computed as before
+
+
+def test_the_scorecard_begun_from_the_measured_decisions_is_the_study_s(small_world, tmp_path):
+    handed = []
+    study = Study.load(
+        small_world, AS_OF, on_decisions=lambda decisions, settings: handed.append((decisions, settings))
+    )
+    assert len(handed) == 1 and handed[0][0] is study.decisions  # the final decisions, before the rest is measured
+    measured, folder = tmp_path / "decisions.pickle", tmp_path / "analyses"
+    measured.write_bytes(pickle.dumps(handed[0]))
+    folder.mkdir()
+    (folder / "scorecard.computing").write_text(str(os.getpid()))
+    share_scorecard(measured, folder)
+    assert not (folder / "scorecard.computing").exists()  # no page waits for it any more
+    early = pickle.loads((folder / "scorecard.pickle").read_bytes())
+    learned = study.scorecard()
+    assert early.proposed == learned.proposed and early.reason == learned.reason
+    pd.testing.assert_frame_equal(early.components, learned.components)
+    assert early.comparison == learned.comparison
 
 
 @pytest.mark.skipif(not SHARED_CONTRACT.exists(), reason="../shared/contract.md is not beside this checkout")

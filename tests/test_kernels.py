@@ -5,7 +5,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from workbench.publish.kernels import Kernels, affordable, by_length, warm_up
+from workbench.publish.kernels import Kernels, affordable, by_length, thread_limits, warm_up
 
 
 def page(folder: Path, name: str, *cells: str) -> Path:
@@ -113,3 +113,16 @@ def test_what_the_warm_up_imported_is_kept_out_of_the_garbage_collectors_way(tmp
         run(kernels, books, out)
     counts = [int(outputs(out / f"{b.stem}.ipynb")[0]) for b in books]
     assert min(counts) > 10_000  # pandas, plotly and the rest, frozen before the first page and after a reset
+
+
+def test_kernels_share_the_cores_for_their_numerical_threads(tmp_path, monkeypatch):
+    monkeypatch.setattr("os.cpu_count", lambda: 4)
+    monkeypatch.setenv("MKL_NUM_THREADS", "3")
+    assert thread_limits(2) == {"OPENBLAS_NUM_THREADS": "2", "OMP_NUM_THREADS": "2", "MKL_NUM_THREADS": "3"}
+    assert thread_limits(8)["OPENBLAS_NUM_THREADS"] == "1"
+    book = page(tmp_path, "a_threads", "import os\nprint(os.environ['OPENBLAS_NUM_THREADS'])")
+    out = tmp_path / "out"
+    out.mkdir()
+    with Kernels(2, [book]) as kernels:
+        run(kernels, [book], out)
+    assert outputs(out / "a_threads.ipynb") == ["2\n"]  # four cores, two kernels

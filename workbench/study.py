@@ -125,6 +125,7 @@ class Study:
         window_months: int,
         horizon_days: int,
         parameters: dict,
+        on_decisions=None,
     ):
         self.data, self.config, self.as_of = data, config, as_of
         self.window_months, self.horizon_days, self.parameters = window_months, horizon_days, parameters
@@ -137,6 +138,8 @@ class Study:
         self.decisions = snapshot.measure(
             data, snapshot.decisions(self.contracts, as_of, window_months, horizon_days), weights
         )
+        if on_decisions is not None:
+            on_decisions(self.decisions, config)
         open_frame = snapshot.open_contracts(self.contracts, as_of)
         self.open_people = stakeholders.person_health(data, open_frame, weights) if data.has("contacts") else None
         self.open_contracts = snapshot.measure(data, open_frame, weights, self.open_people)
@@ -165,6 +168,7 @@ class Study:
         allow_outside_data: bool = False,
         cache: str = "",
         engine: str = "",
+        on_decisions=None,
     ) -> Study:
         """Load and check a data folder, then measure every decision's signals at its observation date.
 
@@ -193,6 +197,9 @@ class Study:
         engine : str
             Where the queries over usage run: "duckdb" or "spark" (the figures are the same on either), or
             "warehouse" (usage is the table the config's `warehouse:` names). Overrides the config's.
+        on_decisions : callable, optional
+            Called with the measured decisions and the settings as soon as they are known, before the open
+            contracts, goal curves and scoreboard: `workbench study` starts the scorecard on a kernel then.
 
         Returns
         -------
@@ -224,7 +231,7 @@ class Study:
         loaded = load(data, mapping or None, allow_outside_data, engine, settings["warehouse"])
         if pseudonymize:
             privacy.pseudonymize(loaded.tables)
-        return cls(loaded, settings, pd.Timestamp(as_of), window_months, horizon_days, parameters)
+        return cls(loaded, settings, pd.Timestamp(as_of), window_months, horizon_days, parameters, on_decisions)
 
     def share(self, analyses=SHARED) -> Study:
         """Compute `analyses` (method names) and leave each beside the cache this study was read from, where
@@ -235,10 +242,7 @@ class Study:
             for name in analyses:
                 getattr(self, name)()
                 if self._shared is not None:
-                    partial = self._shared / f".{name}.{os.getpid()}.partial"
-                    with open(partial, "wb") as file:
-                        pickle.dump(self._computed[name], file, protocol=pickle.HIGHEST_PROTOCOL)
-                    partial.replace(self._shared / f"{name}.pickle")  # a reader never sees half of it
+                    _leave(self._shared, name, self._computed[name])
         finally:  # done or failed, nobody waits for these any more
             if self._shared is not None:
                 for name in analyses:
@@ -542,17 +546,7 @@ class Study:
             thresholds, the out-of-time AUCs and the paired gain over the exported health score; `proposed`
             is False, with the reason, where the later decisions did not show a gain.
         """
-        from .judge.scorecard import propose  # scikit-learn, which `workbench study` needs only in its kernels
-
-        return self._once(
-            "scorecard",
-            lambda: propose(
-                self.decisions,
-                reference_red_below=self.config["health_red_below"],
-                reference_green_from=self.config["health_green_from"],
-                min_events=2 * self.config["min_events"],
-            ),
-        )
+        return self._once("scorecard", lambda: proposed_scorecard(self.decisions, self.config))
 
     def lead_time(self, horizons: tuple[int, ...] = HORIZONS) -> Result:
         """How early does each signal warn? The report's signals measured again `horizons` days before renewal.
@@ -762,6 +756,35 @@ def _with_accounts(data: Dataset, settings: dict) -> pd.DataFrame:
         column = settings["segment_column"]
         contracts = contracts.loc[contracts.get(column, pd.Series(dtype=str)) == segment]
     return contracts
+
+
+def proposed_scorecard(decisions: pd.DataFrame, settings: dict) -> Scorecard:
+    from .judge.scorecard import propose  # scikit-learn, which `workbench study` needs only in its kernels
+
+    return propose(
+        decisions,
+        reference_red_below=settings["health_red_below"],
+        reference_green_from=settings["health_green_from"],
+        min_events=2 * settings["min_events"],
+    )
+
+
+def share_scorecard(decisions: Path, folder: Path) -> None:
+    """The scorecard of the decisions and settings pickled in `decisions`, left in `folder` for the run's kernels
+    (`Study.share` leaves the other analyses there)."""
+    try:
+        with open(decisions, "rb") as file:
+            measured, settings = pickle.load(file)
+        _leave(folder, "scorecard", proposed_scorecard(measured, settings))
+    finally:  # done or failed, nobody waits for it any more
+        (folder / "scorecard.computing").unlink(missing_ok=True)
+
+
+def _leave(folder: Path, name: str, analysis) -> None:
+    partial = folder / f".{name}.{os.getpid()}.partial"
+    with open(partial, "wb") as file:
+        pickle.dump(analysis, file, protocol=pickle.HIGHEST_PROTOCOL)
+    partial.replace(folder / f"{name}.pickle")  # a reader never sees half of it
 
 
 def _wait_while_computed_elsewhere(shared: Path) -> None:

@@ -11,6 +11,7 @@ the reason, the staging folder is removed, and StudyFailed says what happened an
 from __future__ import annotations
 
 import json
+import pickle
 import shutil
 import sys
 from datetime import UTC, date, datetime, timedelta
@@ -148,6 +149,19 @@ def _run(
         from ..study import SHARED, Study, no_decisions
 
         log(f"Checking the data in {data} and measuring every decision's signals ...")
+        shared = staging / ".cache" / "analyses"
+
+        def start_scorecard(decisions, settings) -> None:
+            """The scorecard needs only the decisions: a kernel learns it while the runner measures the rest."""
+            measured = shared.parent / "decisions.pickle"
+            shared.mkdir(parents=True, exist_ok=True)
+            with open(measured, "wb") as file:
+                pickle.dump((decisions, settings), file, protocol=pickle.HIGHEST_PROTOCOL)
+            call = "__import__('workbench.study').study.share_scorecard"
+            kernels.begin(
+                ["scorecard"], f"{call}(*map(__import__('pathlib').Path, {[str(measured), str(shared)]!r}))", shared
+            )
+
         # Bad config or bad data stops here, before anything is published; the notebooks share this work.
         study = Study.load(
             data,
@@ -159,6 +173,7 @@ def _run(
             pseudonymize=pseudonymize,
             allow_outside_data=allow_outside_data,
             engine=engine,
+            on_decisions=start_scorecard,
         )
         if len(study.decisions) == 0:
             raise UsageError(no_decisions(study))
@@ -169,7 +184,7 @@ def _run(
         release_memory()
         if not chosen_jobs:
             kernels.keep(affordable(cache, available_mb()))
-        kernels.share(cache, list(SHARED))
+        kernels.share(cache, [name for name in SHARED if name != "scorecard"])
         parameters = {
             "data_dir": str(data),
             "as_of": as_of,
