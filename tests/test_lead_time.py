@@ -7,6 +7,7 @@ from workbench import Study
 from workbench.generate import World, generate, write
 from workbench.judge.attainment import churn_times_vary
 from workbench.judge.lead_time import findings, first_warning
+from workbench.measure import snapshot
 
 AS_OF = "2026-10-31"
 
@@ -56,3 +57,19 @@ def test_no_survival_curve_where_every_churn_falls_at_the_terms_end(usage_drops)
         + pd.to_timedelta(usage_drops.decisions.index % 60 + 30, unit="D")
     )
     assert churn_times_vary(varied)
+
+
+def test_horizons_measured_in_one_pass_are_each_measured_as_alone(usage_drops):
+    study = usage_drops
+    weights = study.config["scorecard_weights"]
+    horizons = [30, 180, 365]
+    for rows_per_pass in (10**9, 1):  # all in one pass; one pass each
+        together = snapshot.measure_at_horizons(
+            study.data, study.contracts, study.as_of, study.window_months, horizons, weights, rows_per_pass
+        )
+        for horizon in horizons:
+            alone = snapshot.measure(
+                study.data, snapshot.decisions(study.contracts, study.as_of, study.window_months, horizon), weights
+            )
+            assert alone["goal_attainment"].notna().any() and alone["health_decision_maker"].notna().any()
+            pd.testing.assert_frame_equal(together[horizon][alone.columns], alone)

@@ -565,15 +565,13 @@ class Study:
         """
 
         def compute():
-            weights = self.config["scorecard_weights"]
-            parts = []
-            for horizon in sorted(set(horizons) | {self.horizon_days}):
-                if horizon == self.horizon_days:
-                    board = self.scoreboard
-                else:
-                    frame = snapshot.decisions(self.contracts, self.as_of, self.window_months, horizon)
-                    board = self._judge(self.family, snapshot.measure(self.data, frame, weights))
-                parts.append(board.assign(horizon_days=horizon))
+            earlier = [h for h in sorted(set(horizons)) if h != self.horizon_days]
+            measured = snapshot.measure_at_horizons(
+                self.data, self.contracts, self.as_of, self.window_months, earlier, self.config["scorecard_weights"]
+            )
+            boards = {horizon: self._judge(self.family, frame) for horizon, frame in measured.items()}
+            boards[self.horizon_days] = self.scoreboard
+            parts = [boards[h].assign(horizon_days=h) for h in sorted(boards)]
             table = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
             columns = [
                 "signal",

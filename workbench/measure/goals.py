@@ -38,9 +38,13 @@ def since_start(goals: pd.DataFrame, progress: pd.DataFrame) -> pd.DataFrame:
 
 
 def term_goals(decisions: pd.DataFrame, goals: pd.DataFrame) -> pd.DataFrame:
-    """Each decision's goals for its term (started by the observation date, due after the term began)."""
-    pairs = decisions[["contract_id", "account_id", "start_date", "end_date", "observation_date"]].merge(
-        goals, on="account_id", suffixes=("", "_goal")
+    """Each decision's goals for its term (started by the observation date, due after the term began), with the
+    decision's position in `decisions` (`decision_row`: a contract measured at several dates is several rows)."""
+    columns = ["contract_id", "account_id", "start_date", "end_date", "observation_date"]
+    pairs = (
+        decisions[columns]
+        .assign(decision_row=np.arange(len(decisions)))
+        .merge(goals, on="account_id", suffixes=("", "_goal"))
     )
     keep = (pairs["start_date_goal"] <= pairs["observation_date"]) & (pairs["target_date"] > pairs["start_date"])
     return pairs.loc[keep].reset_index(drop=True)
@@ -56,8 +60,8 @@ def attainment_on(pairs: pd.DataFrame, progress: pd.DataFrame, day: pd.Series) -
 
 def per_decision(pairs: pd.DataFrame, values: np.ndarray, decisions: pd.DataFrame) -> np.ndarray:
     """Mean over each decision's goals, aligned with `decisions`."""
-    mean = pd.Series(values, index=pairs.index).groupby(pairs["contract_id"]).mean()
-    return decisions["contract_id"].map(mean).to_numpy()
+    mean = pd.Series(values).groupby(pairs["decision_row"].to_numpy()).mean()
+    return mean.reindex(range(len(decisions))).to_numpy()
 
 
 def landmarks(decisions: pd.DataFrame, goals: pd.DataFrame, progress: pd.DataFrame, months=LANDMARKS) -> pd.DataFrame:

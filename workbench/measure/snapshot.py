@@ -17,6 +17,9 @@ from . import goals, stakeholders
 from .pointintime import Timeline, days
 
 NPS_DAYS, USAGE_DAYS = 365, 90
+# Decisions measured in one pass of `measure_at_horizons`: five horizons of a 100k-account book (400k rows)
+# measure in a third of their time one by one; at a million accounts a horizon is a pass of its own.
+ROWS_PER_PASS = 500_000
 DEFAULT_WEIGHTS = DEFAULTS["scorecard_weights"]
 
 
@@ -78,6 +81,34 @@ def measure(
     if data.has("goals") and data.has("goal_progress"):
         out["goal_attainment"] = goal_attainment(data["goals"], data["goal_progress"], out)
     return out
+
+
+def measure_at_horizons(
+    data: Dataset,
+    contracts: pd.DataFrame,
+    as_of,
+    window_months: int,
+    horizons: list[int],
+    scorecard_weights: dict | None = None,
+    rows_per_pass: int = ROWS_PER_PASS,
+) -> dict[int, pd.DataFrame]:
+    """The decisions measured at each of `horizons` days before renewal: several horizons in one pass of
+    `measure` (up to `rows_per_pass` rows), which looks up the large tables once per pass, not once per horizon."""
+    frames = {horizon: decisions(contracts, as_of, window_months, horizon) for horizon in horizons}
+    passes, rows = [], 0
+    for horizon, frame in frames.items():
+        if not passes or rows + len(frame) > rows_per_pass:
+            passes.append([])
+            rows = 0
+        passes[-1].append(horizon)
+        rows += len(frame)
+    measured = {}
+    for part in passes:
+        together = measure(data, pd.concat([frames[h] for h in part], ignore_index=True), scorecard_weights)
+        sizes = [len(frames[h]) for h in part]
+        for horizon, end, size in zip(part, np.cumsum(sizes), sizes):
+            measured[horizon] = together.iloc[end - size : end].reset_index(drop=True)
+    return measured
 
 
 def nps(
