@@ -118,11 +118,20 @@ def test_what_the_warm_up_imported_is_kept_out_of_the_garbage_collectors_way(tmp
 def test_kernels_share_the_cores_for_their_numerical_threads(tmp_path, monkeypatch):
     monkeypatch.setattr("os.cpu_count", lambda: 4)
     monkeypatch.setenv("MKL_NUM_THREADS", "3")
-    assert thread_limits(2) == {"OPENBLAS_NUM_THREADS": "2", "OMP_NUM_THREADS": "2", "MKL_NUM_THREADS": "3"}
-    assert thread_limits(8)["OPENBLAS_NUM_THREADS"] == "1"
-    book = page(tmp_path, "a_threads", "import os\nprint(os.environ['OPENBLAS_NUM_THREADS'])")
+    assert thread_limits(2) == {
+        "OPENBLAS_NUM_THREADS": "2",
+        "OMP_NUM_THREADS": "2",
+        "MKL_NUM_THREADS": "3",
+        "WORKBENCH_DUCKDB_MEMORY": "512MB",
+    }
+    assert thread_limits(8)["OPENBLAS_NUM_THREADS"] == "1" and thread_limits(8)["WORKBENCH_DUCKDB_MEMORY"] == "256MB"
+    book = page(
+        tmp_path,
+        "a_threads",
+        "import os\nfrom workbench.inputs import stored\nprint(os.environ['MKL_NUM_THREADS'], stored.MEMORY_LIMIT)",
+    )
     out = tmp_path / "out"
     out.mkdir()
     with Kernels(2, [book]) as kernels:
         run(kernels, [book], out)
-    assert outputs(out / "a_threads.ipynb") == ["2\n"]  # four cores, two kernels
+    assert outputs(out / "a_threads.ipynb") == ["3 512MB\n"]  # what the user set, and half the runner's memory

@@ -99,14 +99,18 @@ def default_jobs() -> int:
 
 
 THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+DUCKDB_MEMORY = "WORKBENCH_DUCKDB_MEMORY"  # read by workbench.inputs.stored
 
 
 def thread_limits(kernels: int) -> dict[str, str]:
-    """Each kernel's share of the cores for its numerical libraries' threads, unless the user set them: at 100k
+    """Each kernel's share of the cores for its numerical libraries' threads, unless the user set them (at 100k
     accounts, two kernels each running OpenBLAS and OpenMP on both of two cores computed the shared analyses
-    10-20% slower than on one core each."""
+    10-20% slower than on one core each), and of the runner's DuckDB memory (two kernels at 1 GB each held
+    0.5 GB more between them at the 100k study's peak)."""
     share = str(max(1, (os.cpu_count() or 1) // max(1, kernels)))
-    return {name: os.environ.get(name, share) for name in THREAD_VARIABLES}
+    limits = {name: os.environ.get(name, share) for name in THREAD_VARIABLES}
+    limits[DUCKDB_MEMORY] = os.environ.get(DUCKDB_MEMORY, f"{max(256, 1024 // max(1, kernels))}MB")
+    return limits
 
 
 def affordable(cache: Path, available_mb: float | None) -> int:
