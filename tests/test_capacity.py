@@ -185,14 +185,12 @@ def test_batched_logistic_matches_statsmodels_per_replicate():
 
 
 def test_replicates_fitted_in_blocks_give_the_same_intervals(planted, monkeypatch):
-    from workbench.judge import touches
     from workbench.stats import logistic
 
     study, capacity, _ = planted
     judged, covariates = adjustment(capacity.detection.loc[capacity.detection["at_risk"]], 40)
     whole = touch_effect(judged, covariates, replicates=60)
     monkeypatch.setattr(logistic, "BLOCK_CELLS", 7 * len(judged))  # blocks of 7 replicates, the last of 4
-    monkeypatch.setattr(touches, "BLOCK_CELLS", 7 * len(judged))
     blocked = touch_effect(judged, covariates, replicates=60)
     for key in ("estimate", "ci_low", "ci_high", "naive_ci_low", "stratified_ci_high", "detectable"):
         assert blocked[key] == pytest.approx(whole[key], abs=1e-6), key

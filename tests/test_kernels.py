@@ -5,7 +5,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from workbench.publish.kernels import Kernels, affordable, by_length, thread_limits, warm_up
+from workbench.publish.kernels import Kernels, affordable, by_length, resource_shares, warm_up
 
 
 def page(folder: Path, name: str, *cells: str) -> Path:
@@ -118,13 +118,15 @@ def test_what_the_warm_up_imported_is_kept_out_of_the_garbage_collectors_way(tmp
 def test_kernels_share_the_cores_for_their_numerical_threads(tmp_path, monkeypatch):
     monkeypatch.setattr("os.cpu_count", lambda: 4)
     monkeypatch.setenv("MKL_NUM_THREADS", "3")
-    assert thread_limits(2) == {
+    assert resource_shares(2) == {
         "OPENBLAS_NUM_THREADS": "2",
         "OMP_NUM_THREADS": "2",
         "MKL_NUM_THREADS": "3",
         "WORKBENCH_DUCKDB_MEMORY": "512MB",
     }
-    assert thread_limits(8)["OPENBLAS_NUM_THREADS"] == "1" and thread_limits(8)["WORKBENCH_DUCKDB_MEMORY"] == "256MB"
+    assert (
+        resource_shares(8)["OPENBLAS_NUM_THREADS"] == "1" and resource_shares(8)["WORKBENCH_DUCKDB_MEMORY"] == "256MB"
+    )
     book = page(
         tmp_path,
         "a_threads",

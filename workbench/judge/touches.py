@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ..stats.auc import poisson_weights
-from ..stats.logistic import BLOCK_CELLS, fit_logistic, predict
+from ..stats.logistic import blocks, fit_logistic, predict
 
 REPLICATES = 300
 CLIP = 0.03  # propensities are kept in [CLIP, 1 - CLIP]: a few near-certain cases must not carry the estimate
@@ -118,11 +118,11 @@ def touch_effect(
     naive, weighted, stratified, score = (v[0] for v in estimates(x, treated, churned, np.ones((1, len(frame)))))
     codes, accounts = pd.factorize(frame[cluster])
     resampled = poisson_weights(np.random.default_rng(seed), replicates, len(accounts))
-    rows = max(1, BLOCK_CELLS // len(frame))  # replicates at a time: each estimate holds several such matrices
+    # In blocks of replicates (as fit_logistic fits them): each estimate holds several replicates-by-cases matrices.
     draws = np.vstack(
         [
-            np.column_stack(estimates(x, treated, churned, resampled[i : i + rows][:, codes])[:3])
-            for i in range(0, replicates, rows)
+            np.column_stack(estimates(x, treated, churned, resampled[block][:, codes])[:3])
+            for block in blocks(replicates, len(frame))
         ]
     )
     low, high = np.nanpercentile(draws, [2.5, 97.5], axis=0)

@@ -102,7 +102,7 @@ THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"
 DUCKDB_MEMORY = "WORKBENCH_DUCKDB_MEMORY"  # read by workbench.inputs.stored
 
 
-def thread_limits(kernels: int) -> dict[str, str]:
+def resource_shares(kernels: int) -> dict[str, str]:
     """Each kernel's share of the cores for its numerical libraries' threads, unless the user set them (at 100k
     accounts, two kernels each running OpenBLAS and OpenMP on both of two cores computed the shared analyses
     10-20% slower than on one core each), and of the runner's DuckDB memory (two kernels at 1 GB each held
@@ -155,7 +155,7 @@ class Kernels:
             run_sync(manager.start_kernel)(
                 cwd=str(notebooks[0].parent),
                 extra_arguments=["--IPKernelApp.log_level=ERROR"],
-                env={**os.environ, **thread_limits(size)},
+                env={**os.environ, **resource_shares(size)},
             )
             client = manager.blocking_client()
             client.start_channels(iopub=False, stdin=False, hb=False, control=False)

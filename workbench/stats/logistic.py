@@ -10,6 +10,12 @@ RIDGE = 1e-3  # a whisker of shrinkage on the slopes: separated data keep finite
 BLOCK_CELLS = 5_000_000
 
 
+def blocks(replicates: int, cases: int) -> list[slice]:
+    """The replicates to fit at a time, so that a block holds at most BLOCK_CELLS weights."""
+    rows = max(1, BLOCK_CELLS // max(1, cases))
+    return [slice(i, i + rows) for i in range(0, replicates, rows)]
+
+
 def fit_logistic(x, y, weights=None, iterations: int = 25, ridge: float = RIDGE) -> np.ndarray:
     """Coefficients (intercept first) of a logistic regression of `y` on `x` (cases x predictors), once per row
     of `weights` (replicates x cases; one unweighted fit without): shape (replicates, 1 + predictors).
@@ -17,10 +23,7 @@ def fit_logistic(x, y, weights=None, iterations: int = 25, ridge: float = RIDGE)
     Each Newton step forms every replicate's curvature as one matrix product with the cases' pairwise column
     products, so the work is a few BLAS calls however many replicates there are."""
     if weights is not None and np.ndim(weights) == 2 and len(weights) * len(y) > BLOCK_CELLS:
-        rows = max(1, BLOCK_CELLS // len(y))
-        return np.vstack(
-            [fit_logistic(x, y, weights[i : i + rows], iterations, ridge) for i in range(0, len(weights), rows)]
-        )
+        return np.vstack([fit_logistic(x, y, weights[b], iterations, ridge) for b in blocks(len(weights), len(y))])
     x = np.asarray(x, dtype=float)
     x = x[:, None] if x.ndim == 1 else x
     design = np.column_stack([np.ones(len(x)), x])
