@@ -12,6 +12,7 @@ import pytest
 from workbench import Study
 from workbench.generate import World, generate, write
 from workbench.judge.scorecard import _coefficients, _points, percentile_scale, propose
+from workbench.stats.lasso import l1_logistic
 
 AS_OF = "2026-10-31"
 CONTRACT = Path(__file__).resolve().parent.parent / "docs" / "contract.md"
@@ -93,6 +94,34 @@ def test_a_resample_weighted_by_copies_fits_as_its_repeated_rows():
     weighted = _coefficients(x[drawn], y[drawn], 1.0, copies[drawn])
     assert repeated[0] > 1 and repeated[1] == 0  # the harmful group was dropped and the rest refit
     np.testing.assert_allclose(weighted, repeated, atol=1e-6)
+
+
+def penalized(x, y, penalty, coefficients, intercept, weight=None):
+    margin = x @ coefficients + intercept
+    weight = np.ones(len(y)) if weight is None else weight
+    return np.abs(coefficients).sum() + abs(intercept) + penalty * weight @ (np.logaddexp(0, margin) - y * margin)
+
+
+@pytest.mark.parametrize("penalty", [0.003, 0.05, 1.0, 10.0])
+def test_the_l1_fit_reaches_liblinears_optimum(penalty):
+    from sklearn.linear_model import LogisticRegression
+
+    rng = np.random.default_rng(11)
+    x = rng.uniform(size=(4000, 6))
+    x[:, 5] = 0.9 * x[:, 0] + 0.1 * rng.uniform(size=4000)  # a near twin, where coordinate steps crawl
+    y = (rng.uniform(size=4000) < 1 / (1 + np.exp(-(3 * x[:, 0] - 2 * x[:, 1] + 0.5 * x[:, 2] - 1)))).astype(int)
+    weight = rng.poisson(1.0, 4000).astype(float)
+    for w in (None, weight):
+        coefficients, intercept = l1_logistic(x, y, penalty, w)
+        reference = LogisticRegression(l1_ratio=1.0, solver="liblinear", C=penalty, tol=1e-10, max_iter=10_000)
+        reference.fit(x, y, sample_weight=w)
+        ours = penalized(x, y, penalty, coefficients, intercept, w)
+        theirs = penalized(x, y, penalty, reference.coef_[0], reference.intercept_[0], w)
+        assert ours <= theirs + 1e-6 * abs(theirs)
+        np.testing.assert_allclose(coefficients, reference.coef_[0], atol=2e-3)
+        np.testing.assert_allclose(intercept, reference.intercept_[0], atol=2e-3)
+    if penalty == 0.003:  # so strong a penalty leaves nothing
+        assert not coefficients.any() and intercept == 0
 
 
 def test_the_yaml_names_what_an_admin_types_in(planted):

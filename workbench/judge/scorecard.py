@@ -19,11 +19,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupKFold
 
 from ..stats.auc import auc_interval
 from ..stats.groups import correlated_groups
+from ..stats.lasso import l1_logistic
 from .signals import validity, versus_reference
 from .watermelon import watermelon
 
@@ -159,13 +159,11 @@ def _grouped(scaled: pd.DataFrame, groups: np.ndarray) -> np.ndarray:
 
 def _coefficients(x: np.ndarray, y: np.ndarray, penalty: float, weight: np.ndarray | None = None) -> np.ndarray:
     """Non-negative L1 logistic coefficients: a group that comes out against renewal is dropped and the rest refit.
-    `weight` counts each row that many times (liblinear scales the penalty per row: the same fit as repeated rows)."""
+    `weight` counts each row that many times (the same fit as repeated rows)."""
     active = np.ones(x.shape[1], dtype=bool)
     coefficients = np.zeros(x.shape[1])
     while active.any():
-        model = LogisticRegression(l1_ratio=1.0, solver="liblinear", C=penalty, random_state=0)
-        model.fit(x[:, active], y, sample_weight=weight)
-        fitted = model.coef_[0]
+        fitted, _ = l1_logistic(x[:, active], y, penalty, weight)
         if (fitted >= 0).all():
             coefficients[active] = fitted
             break
