@@ -134,8 +134,11 @@ def projection_error(check: pd.DataFrame) -> dict:
 def choose_form(observed: pd.DataFrame, from_month: float = 6, to_month: float = 12) -> tuple[str, pd.DataFrame]:
     """Each form's out-of-sample projection error (`projection_check`), and the form that erred least
     (linear where no goal has been measured long enough to check)."""
+    # Goals numbered in the order of their ids, so the halves are the same: ten splits and fits compare numbers,
+    # not strings, on the columns they use (the growth model at 170k goals: 7.5 s to 3 s).
+    numbered = observed[["month", "attainment"]].assign(goal_id=pd.factorize(observed["goal_id"], sort=True)[0])
     rows = [
-        {"form": form, **projection_error(projection_check(observed, from_month, to_month, form))} for form in FORMS
+        {"form": form, **projection_error(projection_check(numbered, from_month, to_month, form))} for form in FORMS
     ]
     table = pd.DataFrame(rows).assign(from_month=from_month, to_month=to_month)
     judged = table.dropna(subset=["mean_absolute_error"])
