@@ -89,3 +89,35 @@ def test_decisions_are_the_window_and_open_contracts_never_count(small_world):
     assert (decisions["end_date"] - decisions["observation_date"]).dt.days.eq(90).all()
     open_now = snapshot.open_contracts(data["contracts"], "2026-10-31")
     assert not open_now["contract_id"].isin(decisions["contract_id"]).any()
+
+
+def test_of_two_scores_on_one_day_the_later_row_of_the_file_counts(tmp_path):
+    # Enough rows for DuckDB to store them on several threads: the file's order must survive the parallel write.
+    rng = np.random.default_rng(8)
+    rows = 400_000
+    scores = pd.DataFrame(
+        {
+            "account_id": rng.choice([f"a{i}" for i in range(50)], rows),
+            "contact_id": None,
+            "date": (pd.Timestamp("2026-01-01") + pd.to_timedelta(rng.integers(0, 30, rows), unit="D")).strftime(
+                "%Y-%m-%d"
+            ),
+            "score": rng.uniform(0, 100, rows).round(3),
+        }
+    )
+    path = tmp_path / "health_scores.parquet"
+    scores.to_parquet(path, row_group_size=50_000)
+    from workbench.inputs.scores import load_scores
+    from workbench.inputs.stored import StoredSource
+
+    stored, problems = load_scores(StoredSource(str(path), "row", 1, path=path), None, None)
+    assert not problems
+    asked = pd.DataFrame(
+        {"account_id": rng.choice(scores["account_id"].unique(), 200), "day": rng.integers(0, 35, 200)}
+    )
+    day = days(pd.Timestamp("2026-01-01") + pd.to_timedelta(asked["day"], unit="D"))
+    found = stored.latest("account", asked["account_id"], day, 365)["score"]
+    scores["day"] = (pd.to_datetime(scores["date"]) - pd.Timestamp("2026-01-01")).dt.days
+    for got, (account, until) in zip(found, zip(asked["account_id"], asked["day"])):
+        seen = scores.loc[(scores["account_id"] == account) & (scores["day"] <= until)]
+        assert got == seen.loc[seen["day"] == seen["day"].max(), "score"].iloc[-1]

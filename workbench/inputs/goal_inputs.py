@@ -9,7 +9,7 @@ import pyarrow as pa
 
 from ..errors import Problem
 from .contract import TABLES
-from .stored import FILE_ORDER, Stored, StoredSource, file_order, store
+from .stored import Stored, StoredSource, file_order, store
 
 
 class GoalInputs(Stored):
@@ -35,7 +35,7 @@ class GoalInputs(Stored):
 def load_goal_inputs(source: StoredSource, goals: pd.DataFrame | None) -> tuple[GoalInputs | None, list[Problem]]:
     """Check every contract rule of goal_inputs in DuckDB and keep them in a database in a temporary folder that
     is deleted with the GoalInputs object (`move_to` hands it to a study)."""
-    database, described, problems = store(source, TABLES["goal_inputs"], {"goals": goals}, keep=FILE_ORDER)
+    database, described, problems = store(source, TABLES["goal_inputs"], {"goals": goals})
     if database is None:
         return None, problems
     inputs = GoalInputs(database, source.label, described["columns"], described["summary"], described["per_month"])

@@ -12,7 +12,7 @@ import pandas as pd
 
 from ..errors import DataError, Problem
 from .contract import TABLES
-from .stored import FILE_ORDER, ROW_SPAN, Stored, StoredSource, file_order, points, quote, store
+from .stored import ROW_SPAN, Stored, StoredSource, file_order, points, quote, store
 
 LEVELS = {"account": ("account_id", "contact_id IS NULL"), "contact": ("contact_id", "contact_id IS NOT NULL")}
 
@@ -68,7 +68,6 @@ def load_scores(
         source,
         TABLES["health_scores"],
         {"accounts": accounts, "contacts": contacts},
-        keep=FILE_ORDER,
     )
     if database is None:
         return None, problems
