@@ -30,8 +30,8 @@ KERNEL = "python3"
 # Pages longest first, measured at 1k to 100k accounts, except that the pages showing the scorecard or
 # capacity go last: by then the kernels that computed them have left them for the others (`share`).
 ORDER = (
-    "10_signal_validity",
     "15_lead_time",
+    "10_signal_validity",
     "30_goal_attainment",
     "01_data_health",
     "20_stakeholder_health",
@@ -192,11 +192,11 @@ class Kernels:
         self._pending.setdefault(id(manager), []).append(request)
 
     def share(self, cache: Path, analyses: list[str]) -> None:
-        """Have the kernels read the saved study now and compute `analyses` between them, leaving each for the
-        others: dealt to the kernels not already computing one (`begin`), or to all where every one is."""
-        free = [m for m in self.managers if not self._pending.get(id(m))] or self.managers
-        for i, manager in enumerate(free):
-            part = analyses[i :: len(free)]
+        """Have the kernels read the saved study now and compute `analyses` (heaviest first) between them, leaving
+        each for the others: dealt in turn, first to the kernels not already computing one (`begin`)."""
+        dealt = sorted(self.managers, key=lambda m: bool(self._pending.get(id(m))))
+        for i, manager in enumerate(dealt):
+            part = analyses[i :: len(dealt)]
             if part:
                 code = (
                     f"__import__('workbench.study').study.open_cache(__import__('pathlib').Path({str(cache)!r}))"
@@ -232,10 +232,10 @@ class Kernels:
         `stage[0]` says what failed (a page, or rendering it) and its error is raised here.
         """
         total, done, lock = len(jobs), [0], threading.Lock()
-
+        waiting = list(reversed(jobs))  # popped from the end: the first job first
         stopping = threading.Event()
 
-        def work(notebook: Path, executed: Path, where: list[str]) -> None:
+        def work(where: list[str]) -> None:
             if stopping.is_set():
                 return
             manager, idle = self._idle.get(), False
@@ -243,6 +243,10 @@ class Kernels:
                 if stopping.is_set():  # a page failed while this one waited for a kernel
                     return
                 self._await_shared(manager, log)
+                # The next page goes to the kernel that is free first, not to the first one handed out: a kernel
+                # still computing an analysis for the others would hold the longest page back.
+                with lock:
+                    notebook, executed = waiting.pop()
                 started = time.perf_counter()
                 log(f"  started {notebook.stem}")
                 where[0] = notebook.name
@@ -276,9 +280,9 @@ class Kernels:
         pool = ThreadPoolExecutor(max_workers=2 * len(self.managers), thread_name_prefix="page")
         places = {}
         try:  # a signal can stop the main thread anywhere here: the pages' threads must end before it goes on
-            for notebook, executed in jobs:
-                where = [notebook.name]
-                places[pool.submit(work, notebook, executed, where)] = where
+            for _ in jobs:
+                where = ["waiting for a kernel"]  # until the worker knows its page
+                places[pool.submit(work, where)] = where
             wait(places, return_when=FIRST_EXCEPTION)
             failed = next((f for f in places if f.done() and not f.cancelled() and f.exception()), None)
             if failed is not None:
