@@ -184,6 +184,20 @@ def test_batched_logistic_matches_statsmodels_per_replicate():
         np.testing.assert_allclose(row, reference.params, atol=1e-6)
 
 
+def test_repeated_cases_fitted_once_by_their_copies_match_statsmodels_per_replicate(monkeypatch):
+    from workbench.stats import logistic
+
+    rng = np.random.default_rng(6)
+    x = rng.integers(5, 40, 3000).astype(float)  # a few book sizes, as slowdown sees them
+    y = rng.random(3000) < 1 / (1 + np.exp(-(0.08 * (x - 20))))
+    weights = rng.poisson(1.0, (5, 3000)).astype(float)
+    monkeypatch.setattr(logistic, "BLOCK_CELLS", 2 * 3000)  # summed in blocks of replicates too
+    batched = fit_logistic(x, y, weights, ridge=0.0)
+    for row, w in zip(batched, weights):
+        reference = sm.GLM(y.astype(float), sm.add_constant(x), family=sm.families.Binomial(), freq_weights=w).fit()
+        np.testing.assert_allclose(row, reference.params, atol=1e-6)
+
+
 def test_replicates_fitted_in_blocks_give_the_same_intervals(planted, monkeypatch):
     from workbench.stats import logistic
 

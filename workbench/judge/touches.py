@@ -64,7 +64,9 @@ def estimates(x, treated, churned, weights) -> tuple[np.ndarray, np.ndarray, np.
     score = propensity(x, treated, weights)
     naive = _difference(y, treated, weights)
     weighted = _difference(y, treated, weights * np.where(treated, 1 / score, 1 / (1 - score)))
-    rank = np.argsort(np.argsort(score, axis=1, kind="stable"), axis=1)
+    order = np.argsort(score, axis=1, kind="stable")
+    rank = np.empty_like(order)
+    np.put_along_axis(rank, order, np.arange(score.shape[1])[None, :].repeat(len(score), axis=0), axis=1)
     stratum = rank * STRATA // score.shape[1]
     parts = np.stack([_difference(y, treated, weights * (stratum == k)) for k in range(STRATA)], axis=1)
     size = np.stack([(weights * (stratum == k)).sum(axis=1) for k in range(STRATA)], axis=1)

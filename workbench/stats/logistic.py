@@ -21,16 +21,28 @@ def fit_logistic(x, y, weights=None, iterations: int = 25, ridge: float = RIDGE)
     of `weights` (replicates x cases; one unweighted fit without): shape (replicates, 1 + predictors).
 
     Each Newton step forms every replicate's curvature as one matrix product with the cases' pairwise column
-    products, so the work is a few BLAS calls however many replicates there are."""
-    if weights is not None and np.ndim(weights) == 2 and len(weights) * len(y) > BLOCK_CELLS:
-        return np.vstack([fit_logistic(x, y, weights[b], iterations, ridge) for b in blocks(len(weights), len(y))])
+    products (each pair once), so the work is a few BLAS calls however many replicates there are. Cases that
+    repeat (a CSM's book size and whether the answer was late, say) are fitted once, weighted by their copies."""
     x = np.asarray(x, dtype=float)
     x = x[:, None] if x.ndim == 1 else x
-    design = np.column_stack([np.ones(len(x)), x])
-    k = design.shape[1]
-    pairs = (design[:, :, None] * design[:, None, :]).reshape(len(design), k * k)
     y = np.asarray(y, dtype=float)
     w = np.ones((1, len(y))) if weights is None else np.atleast_2d(np.asarray(weights, dtype=float))
+    if len(x) and len(np.unique(x[:, 0])) <= len(y) // 2:  # rows repeat at most as often as their first column
+        cases, inverse = np.unique(np.column_stack([x, y]), axis=0, return_inverse=True)
+        if len(cases) <= len(y) // 2:
+            inverse = inverse.ravel()
+            order = np.argsort(inverse, kind="stable")
+            starts = np.flatnonzero(np.r_[True, np.diff(inverse[order]) != 0])
+            w = np.vstack([np.add.reduceat(w[b][:, order], starts, axis=1) for b in blocks(len(w), len(y))])
+            x, y = cases[:, :-1], cases[:, -1]
+    return np.vstack([_newton(x, y, w[b], iterations, ridge) for b in blocks(len(w), len(y))])
+
+
+def _newton(x: np.ndarray, y: np.ndarray, w: np.ndarray, iterations: int, ridge: float) -> np.ndarray:
+    design = np.column_stack([np.ones(len(x)), x])
+    k = design.shape[1]
+    upper = np.triu_indices(k)  # the curvature is symmetric: its upper triangle is half the products
+    pairs = design[:, upper[0]] * design[:, upper[1]]
     penalty = np.full(k, ridge)
     penalty[0] = 0.0
     share = np.clip((w @ y) / np.maximum(w.sum(axis=1), 1e-12), 1e-6, 1 - 1e-6)
@@ -39,7 +51,10 @@ def fit_logistic(x, y, weights=None, iterations: int = 25, ridge: float = RIDGE)
     for _ in range(iterations):
         p = 1 / (1 + np.exp(-np.clip(beta @ design.T, -30, 30)))
         gradient = (w * (y - p)) @ design - penalty * beta
-        curvature = ((w * p * (1 - p)) @ pairs).reshape(len(w), k, k) + np.diag(penalty + 1e-9)
+        curvature = np.empty((len(w), k, k))
+        curvature[:, upper[0], upper[1]] = (w * p * (1 - p)) @ pairs
+        curvature[:, upper[1], upper[0]] = curvature[:, upper[0], upper[1]]
+        curvature += np.diag(penalty + 1e-9)
         step = np.linalg.solve(curvature, gradient[..., None])[..., 0]
         beta += step
         if np.abs(step).max() < 1e-8:
