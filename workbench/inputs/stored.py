@@ -89,10 +89,18 @@ class Stored:
     def __init__(self, database: Path | None, label: str, columns: list[str], summary: dict, per_month: pd.DataFrame):
         self.database, self.label, self.columns = database, label, columns
         self.rows, self.first_date, self.last_date = summary["rows"], summary["first_date"], summary["last_date"]
-        self.empty_cells, self.repeated = summary["empty_cells"], summary["repeated"]
+        self.empty_cells, self._repeated_rows = summary["empty_cells"], summary.get("repeated")
         self.per_month = per_month
         self._duckdb = None
         self._cleanup = None
+
+    @property
+    def repeated(self) -> int:
+        """Rows that repeat an earlier row exactly: counted when first asked (by the data-health page, in a kernel
+        of its own), not while the study's other work waits for the check (1-1.4 s a large table at 100k)."""
+        if self._repeated_rows is None:
+            self._repeated_rows = _repeated(self.connection(), self.database.stem)
+        return self._repeated_rows
 
     def files(self) -> tuple[str, ...]:
         """The files of the store a study keeps beside its cache."""
@@ -270,7 +278,6 @@ def _check_and_store(connection, source: StoredSource, table: Table, known: dict
     per_month["month"] = pd.to_datetime(per_month["month"]).astype("datetime64[ns]")
     summary = {
         "rows": int(rows),
-        "repeated": _repeated(connection, table.name, stored),
         "first_date": to_date(first),
         "last_date": to_date(last),
         "empty_cells": float(empty_count) / (rows * len(known)) if rows else 0.0,
@@ -290,9 +297,9 @@ class _Extra:
     maximum: float | None = None
 
 
-def _repeated(connection, name: str, columns: list[str]) -> int:
+def _repeated(connection, name: str) -> int:
     """Rows that repeat an earlier row exactly: rows sharing a hash are the only candidates, then compared in full."""
-    listed = ", ".join(columns)
+    listed = ", ".join(quote(column) for column, *_ in connection.execute(f"SELECT * FROM {name} LIMIT 0").description)
     return int(
         connection.execute(f"""
         WITH candidates AS (SELECT hash({listed}) AS key FROM {name} GROUP BY key HAVING count(*) > 1)
