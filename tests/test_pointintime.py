@@ -91,14 +91,15 @@ def test_decisions_are_the_window_and_open_contracts_never_count(small_world):
     assert not open_now["contract_id"].isin(decisions["contract_id"]).any()
 
 
-def test_of_two_scores_on_one_day_the_later_row_of_the_file_counts(tmp_path):
+def test_the_latest_score_is_the_last_row_of_its_latest_day_for_accounts_and_people(tmp_path):
     # Enough rows for DuckDB to store them on several threads: the file's order must survive the parallel write.
     rng = np.random.default_rng(8)
     rows = 400_000
+    person = rng.random(rows) < 0.5
     scores = pd.DataFrame(
         {
             "account_id": rng.choice([f"a{i}" for i in range(50)], rows),
-            "contact_id": None,
+            "contact_id": np.where(person, rng.choice([f"c{i}" for i in range(80)], rows), None),
             "date": (pd.Timestamp("2026-01-01") + pd.to_timedelta(rng.integers(0, 30, rows), unit="D")).strftime(
                 "%Y-%m-%d"
             ),
@@ -112,12 +113,17 @@ def test_of_two_scores_on_one_day_the_later_row_of_the_file_counts(tmp_path):
 
     stored, problems = load_scores(StoredSource(str(path), "row", 1, path=path), None, None)
     assert not problems
-    asked = pd.DataFrame(
-        {"account_id": rng.choice(scores["account_id"].unique(), 200), "day": rng.integers(0, 35, 200)}
-    )
-    day = days(pd.Timestamp("2026-01-01") + pd.to_timedelta(asked["day"], unit="D"))
-    found = stored.latest("account", asked["account_id"], day, 365)["score"]
     scores["day"] = (pd.to_datetime(scores["date"]) - pd.Timestamp("2026-01-01")).dt.days
-    for got, (account, until) in zip(found, zip(asked["account_id"], asked["day"])):
-        seen = scores.loc[(scores["account_id"] == account) & (scores["day"] <= until)]
-        assert got == seen.loc[seen["day"] == seen["day"].max(), "score"].iloc[-1]
+    for level, key, rows_of_level in (("account", "account_id", ~person), ("contact", "contact_id", person)):
+        level_rows = scores.loc[rows_of_level]
+        # some entities never scored at this level, and days before any score or long after the last
+        asked = pd.DataFrame({"entity": rng.choice([*level_rows[key].unique(), "nobody"], 300)})
+        asked["day"] = rng.integers(-3, 40, 300)
+        day = days(pd.Timestamp("2026-01-01") + pd.to_timedelta(asked["day"], unit="D"))
+        found = stored.latest(level, asked["entity"], day, 5)["score"]
+        for got, (entity, until) in zip(found, zip(asked["entity"], asked["day"])):
+            seen = level_rows.loc[(level_rows[key] == entity) & (level_rows["day"] <= until)]
+            if seen.empty or until - seen["day"].max() > 5:
+                assert np.isnan(got)
+            else:
+                assert got == seen.loc[seen["day"] == seen["day"].max(), "score"].iloc[-1]
