@@ -73,7 +73,7 @@ def _penalized_step(gradient: np.ndarray, curvature: np.ndarray, coefficients: n
     the linear system for them, and move only as far as the first sign change, until no guess is wrong."""
     curvature = curvature + CURVATURE_FLOOR * np.eye(len(curvature))
     linear = gradient - curvature @ coefficients
-    point = np.zeros_like(coefficients)
+    point = coefficients.copy()  # the search may start anywhere; here, Newton's later steps keep their signs
     for _ in range(10 * len(point) + 10):
         slope = curvature @ point + linear
         free = np.where(point == 0, np.abs(slope), 0.0)
@@ -106,7 +106,10 @@ def _feature_sign(point, added, sign, curvature, linear) -> np.ndarray:
         signs[added] = sign
     chosen = np.flatnonzero(signs)
     block = curvature[np.ix_(chosen, chosen)]
-    target = np.linalg.lstsq(block, -(linear[chosen] + signs[chosen]), rcond=None)[0]
+    try:
+        target = np.linalg.solve(block, -(linear[chosen] + signs[chosen]))
+    except np.linalg.LinAlgError:  # columns that are copies of each other: any of the solutions
+        target = np.linalg.lstsq(block, -(linear[chosen] + signs[chosen]), rcond=None)[0]
     now = point[chosen]
     crossings = [(1.0, None)]  # where to stop, and the coefficient that reaches zero there
     for k in np.flatnonzero((now != 0) & (np.sign(target) != np.sign(now))):
