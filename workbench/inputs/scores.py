@@ -11,6 +11,7 @@ entities in DuckDB (a hash join) and finds each row by binary search: 0.2 s.
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from pathlib import Path
 
 import numpy as np
@@ -138,18 +139,19 @@ def _sort(connection, database: Path, level: str, values: list[str]) -> None:
         FROM health_scores h JOIN entities_{level} e ON e.entity = h.{key}
         WHERE h.{rows} ORDER BY e.code, h.day, h.rowid""")
     types = {"key": np.int64, "scored_day": np.int64, **dict.fromkeys(values, np.float64)}
-    arrays = {
-        name: np.lib.format.open_memmap(database.with_name(f"{database.stem}.{level}.{name}.npy"), "w+", kind, (count,))
-        for name, kind in types.items()
-    }
-    start = 0
-    for batch in sorted_rows.to_arrow_reader(BATCH_ROWS):
-        for name, array in arrays.items():
-            array[start : start + len(batch)] = batch.column(name).to_numpy(zero_copy_only=False)
-        start += len(batch)
-    reader.close()
-    for array in arrays.values():
-        array.flush()
+    # Appended batch by batch to plain files (a mapping written in place would hold every page it wrote).
+    with ExitStack() as stack:
+        stack.callback(reader.close)
+        files = {
+            name: stack.enter_context(open(database.with_name(f"{database.stem}.{level}.{name}.npy"), "wb"))
+            for name in types
+        }
+        for name, file in files.items():
+            header = {"descr": np.lib.format.dtype_to_descr(np.dtype(types[name])), "fortran_order": False}
+            np.lib.format.write_array_header_1_0(file, {**header, "shape": (count,)})
+        for batch in sorted_rows.to_arrow_reader(BATCH_ROWS):
+            for name, file in files.items():
+                file.write(batch.column(name).to_numpy(zero_copy_only=False).astype(types[name], copy=False).tobytes())
 
 
 def from_frame(
