@@ -68,9 +68,16 @@ def estimates(x, treated, churned, weights) -> tuple[np.ndarray, np.ndarray, np.
     rank = np.empty_like(order)
     np.put_along_axis(rank, order, np.arange(score.shape[1])[None, :].repeat(len(score), axis=0), axis=1)
     stratum = rank * STRATA // score.shape[1]
-    parts = np.stack([_difference(y, treated, weights * (stratum == k)) for k in range(STRATA)], axis=1)
-    size = np.stack([(weights * (stratum == k)).sum(axis=1) for k in range(STRATA)], axis=1)
-    size = np.where(np.isnan(parts), 0, size)
+    # Each replicate's sums per stratum in one pass each (bincount over replicate-and-stratum cells).
+    cells = (np.arange(len(score))[:, None] * STRATA + stratum).ravel()
+
+    def per_stratum(values: np.ndarray) -> np.ndarray:
+        return np.bincount(cells, values.ravel(), len(score) * STRATA).reshape(len(score), STRATA)
+
+    touched, untouched = weights * treated, weights * ~treated
+    with np.errstate(invalid="ignore", divide="ignore"):
+        parts = per_stratum(touched * y) / per_stratum(touched) - per_stratum(untouched * y) / per_stratum(untouched)
+    size = np.where(np.isnan(parts), 0, per_stratum(np.broadcast_to(weights, score.shape)))
     with np.errstate(invalid="ignore", divide="ignore"):
         stratified = np.nansum(parts * size, axis=1) / size.sum(axis=1)
     return naive, weighted, stratified, score
