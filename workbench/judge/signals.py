@@ -86,7 +86,7 @@ def validity(
             units = frame.loc[known, cluster].to_numpy() if cluster in frame else None
             clustered = delong(score, renewed, units if units is not None else np.arange(len(score)))
             auc, variance = float(clustered.auc[0]), float(clustered.covariance[0, 0])
-            independent = float(delong(score, renewed).covariance[0, 0])
+            independent = float(clustered.independent[0, 0])
             effect = variance / independent if independent > 0 and np.isfinite(variance) else 1.0
             if ok and np.isfinite(variance):
                 low, high = interval(auc, variance, adjusted, degrees_of_freedom(renewed, units))

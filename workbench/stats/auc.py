@@ -26,6 +26,7 @@ class Delong:
     covariance: np.ndarray  # signals x signals
     positives: int
     negatives: int
+    independent: np.ndarray  # the covariance were the cases independent (the same as `covariance` without clusters)
 
 
 def delong(scores: np.ndarray, positive: np.ndarray, cluster=None) -> Delong:
@@ -40,11 +41,12 @@ def delong(scores: np.ndarray, positive: np.ndarray, cluster=None) -> Delong:
     auc = (tz[:, :m].sum(axis=1) / m - (m + 1) / 2) / n
     v01 = (tz[:, :m] - tx) / n  # per positive case: share of negatives it outranks
     v10 = 1 - (tz[:, m:] - ty) / m  # per negative case: share of positives that outrank it
-    if cluster is not None:
-        return Delong(auc, _clustered_covariance(auc, v01, v10, np.asarray(cluster), positive), m, n)
     sx = np.atleast_2d(np.cov(v01)) if m > 1 else np.zeros((len(auc), len(auc)))
     sy = np.atleast_2d(np.cov(v10)) if n > 1 else np.zeros((len(auc), len(auc)))
-    return Delong(auc, sx / m + sy / n, m, n)
+    independent = sx / m + sy / n
+    if cluster is not None:
+        return Delong(auc, _clustered_covariance(auc, v01, v10, np.asarray(cluster), positive), m, n, independent)
+    return Delong(auc, independent, m, n, independent)
 
 
 def _clustered_covariance(auc, v01, v10, cluster, positive) -> np.ndarray:
