@@ -59,10 +59,12 @@ def validity(
     `undated` names signals that were not measured point-in-time (attributes as they are now).
     """
     rows = []
+    # The clusters as numbers, once: each signal's intervals group by them several times.
+    numbered = pd.Series(pd.factorize(frame[cluster])[0], index=frame.index) if cluster in frame else None
     for signal in signals:
         known = frame[signal].notna() if signal in frame else pd.Series(False, index=frame.index)
         renewed = frame.loc[known, "renewed"].to_numpy(dtype=bool)
-        units = frame.loc[known, cluster] if cluster in frame else pd.Series(np.arange(int(known.sum())))
+        units = numbered[known] if numbered is not None else pd.Series(np.arange(int(known.sum())))
         rows.append(
             {
                 "signal": signal,
@@ -83,7 +85,7 @@ def validity(
         if row.churned and row.renewed:
             known = frame[row.signal].notna()
             score, renewed = frame.loc[known, row.signal].to_numpy(float), frame.loc[known, "renewed"].to_numpy(bool)
-            units = frame.loc[known, cluster].to_numpy() if cluster in frame else None
+            units = numbered[known].to_numpy() if numbered is not None else None
             clustered = delong(score, renewed, units if units is not None else np.arange(len(score)))
             auc, variance = float(clustered.auc[0]), float(clustered.covariance[0, 0])
             independent = float(clustered.independent[0, 0])
