@@ -109,25 +109,27 @@ def load_scores(
     with duckdb.connect(str(database)) as connection:
         configure(connection)
         (people,) = connection.execute("SELECT count(*) FROM health_scores WHERE contact_id IS NOT NULL").fetchone()
+        scores = HealthScores(
+            database,
+            source.label,
+            described["columns"],
+            described["summary"],
+            described["per_month"],
+            described["extra"],
+            int(people),
+        )
+        scores.own(database.parent)
         for level in LEVELS:
-            _sort(connection, database, level, ["score", *(described["extra"] if level == "account" else [])])
-    scores = HealthScores(
-        database,
-        source.label,
-        described["columns"],
-        described["summary"],
-        described["per_month"],
-        described["extra"],
-        int(people),
-    )
-    scores.own(database.parent)
+            _sort(connection, scores, level)
     return scores, problems
 
 
-def _sort(connection, database: Path, level: str, values: list[str]) -> None:
+def _sort(connection, scores: HealthScores, level: str) -> None:
     """The level's entities numbered in the order of their ids (table entities_<level>), and its rows sorted by
-    (entity number, day, place in the file) into arrays beside the database: key, scored_day and `values`."""
+    (entity number, day, place in the file) into the arrays `HealthScores.latest` searches: key, scored_day and
+    the level's values."""
     key, rows = LEVELS[level]
+    values = scores.values(level)
     connection.execute(f"""
         CREATE TABLE entities_{level} AS SELECT entity, CAST(row_number() OVER (ORDER BY entity) - 1 AS BIGINT) AS code
         FROM (SELECT DISTINCT {key} AS entity FROM health_scores WHERE {rows})""")
@@ -142,10 +144,7 @@ def _sort(connection, database: Path, level: str, values: list[str]) -> None:
     # Appended batch by batch to plain files (a mapping written in place would hold every page it wrote).
     with ExitStack() as stack:
         stack.callback(reader.close)
-        files = {
-            name: stack.enter_context(open(database.with_name(f"{database.stem}.{level}.{name}.npy"), "wb"))
-            for name in types
-        }
+        files = {name: stack.enter_context(open(scores._array_path(level, name), "wb")) for name in types}
         for name, file in files.items():
             header = {"descr": np.lib.format.dtype_to_descr(np.dtype(types[name])), "fortran_order": False}
             np.lib.format.write_array_header_1_0(file, {**header, "shape": (count,)})
