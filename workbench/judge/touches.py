@@ -14,6 +14,7 @@ import pandas as pd
 
 from ..stats.auc import poisson_weights
 from ..stats.logistic import blocks, fit_logistic, predict
+from ..stats.replicates import summed_per_group
 
 REPLICATES = 300
 CLIP = 0.03  # propensities are kept in [CLIP, 1 - CLIP]: a few near-certain cases must not carry the estimate
@@ -66,13 +67,11 @@ def estimates(x, treated, churned, weights) -> tuple[np.ndarray, np.ndarray, np.
     weighted = _difference(y, treated, weights * np.where(treated, 1 / score, 1 / (1 - score)))
     order = np.argsort(score, axis=1, kind="stable")
     rank = np.empty_like(order)
-    np.put_along_axis(rank, order, np.arange(score.shape[1])[None, :].repeat(len(score), axis=0), axis=1)
+    np.put_along_axis(rank, order, np.arange(score.shape[1])[None, :], axis=1)
     stratum = rank * STRATA // score.shape[1]
-    # Each replicate's sums per stratum in one pass each (bincount over replicate-and-stratum cells).
-    cells = (np.arange(len(score))[:, None] * STRATA + stratum).ravel()
 
     def per_stratum(values: np.ndarray) -> np.ndarray:
-        return np.bincount(cells, values.ravel(), len(score) * STRATA).reshape(len(score), STRATA)
+        return summed_per_group(values, stratum, STRATA)
 
     touched, untouched = weights * treated, weights * ~treated
     with np.errstate(invalid="ignore", divide="ignore"):

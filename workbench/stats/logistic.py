@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .replicates import summed_per_group
+
 RIDGE = 1e-3  # a whisker of shrinkage on the slopes: separated data keep finite coefficients
 # Replicates x cases per block of fits: each Newton step holds a few matrices this size (20 MB of float32 weights
 # each; all 300 replicates of a million-account book at once took 14 GB).
@@ -30,10 +32,7 @@ def fit_logistic(x, y, weights=None, iterations: int = 25, ridge: float = RIDGE)
     if len(x) and len(np.unique(x[:, 0])) <= len(y) // 2:  # rows repeat at most as often as their first column
         cases, inverse = np.unique(np.column_stack([x, y]), axis=0, return_inverse=True)
         if len(cases) <= len(y) // 2:
-            inverse = inverse.ravel()
-            order = np.argsort(inverse, kind="stable")
-            starts = np.flatnonzero(np.r_[True, np.diff(inverse[order]) != 0])
-            w = np.vstack([np.add.reduceat(w[b][:, order], starts, axis=1) for b in blocks(len(w), len(y))])
+            w = np.vstack([summed_per_group(w[b], inverse.ravel(), len(cases)) for b in blocks(len(w), len(y))])
             x, y = cases[:, :-1], cases[:, -1]
     return np.vstack([_newton(x, y, w[b], iterations, ridge) for b in blocks(len(w), len(y))])
 

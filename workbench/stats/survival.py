@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .replicates import summed_per_group
+
 
 def km_median(time, event, weights=None) -> np.ndarray:
     """The Kaplan-Meier median of `time` (`event` False: censored then), once per row of `weights`
@@ -16,11 +18,8 @@ def km_median(time, event, weights=None) -> np.ndarray:
     if not len(time):
         return np.full(len(w), np.nan)
     times, at = np.unique(time, return_inverse=True)
-    order = np.argsort(at, kind="stable")
-    starts = np.flatnonzero(np.r_[True, np.diff(at[order]) != 0])
-    w = w[:, order]
-    ended = np.add.reduceat(w, starts, axis=1)  # per replicate and distinct time: everyone
-    events = np.add.reduceat(w * event[order], starts, axis=1)  # of whom had the event then
+    ended = summed_per_group(w, at, len(times))  # per replicate and distinct time: everyone
+    events = summed_per_group(w * event, at, len(times))  # of whom had the event then
     at_risk = np.cumsum(ended[:, ::-1], axis=1)[:, ::-1]
     with np.errstate(invalid="ignore", divide="ignore"):
         hazard = np.where(at_risk > 0, events / at_risk, 0.0)
