@@ -14,7 +14,7 @@ import pandas as pd
 
 from ..stats.auc import poisson_weights
 from ..stats.logistic import blocks, fit_logistic, predict
-from ..stats.replicates import summed_per_group
+from ..stats.sums import summed_per_group
 
 REPLICATES = 300
 CLIP = 0.03  # propensities are kept in [CLIP, 1 - CLIP]: a few near-certain cases must not carry the estimate

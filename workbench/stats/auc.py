@@ -14,6 +14,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .sums import summed_per_group
+
 
 def _midranks(x: np.ndarray) -> np.ndarray:
     """Ranks 1..n along the last axis, ties sharing their mean rank."""
@@ -59,8 +61,8 @@ def _clustered_covariance(auc, v01, v10, cluster, positive) -> np.ndarray:
     pos_codes, neg_codes = codes[positive], codes[~positive]
     m_i = np.bincount(pos_codes, minlength=units)
     n_i = np.bincount(neg_codes, minlength=units)
-    x = np.stack([np.bincount(pos_codes, weights=row, minlength=units) for row in v01]) - np.outer(auc, m_i)
-    y = np.stack([np.bincount(neg_codes, weights=row, minlength=units) for row in v10]) - np.outer(auc, n_i)
+    x = summed_per_group(v01, pos_codes, units) - np.outer(auc, m_i)
+    y = summed_per_group(v10, neg_codes, units) - np.outer(auc, n_i)
     m, n = v01.shape[1], v10.shape[1]
     scale = units / (units - 1)
     s10 = scale * (x @ x.T) / m

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .replicates import summed_per_group
+from .sums import summed_per_group
 
 RIDGE = 1e-3  # a whisker of shrinkage on the slopes: separated data keep finite coefficients
 # Replicates x cases per block of fits: each Newton step holds a few matrices this size (20 MB of float32 weights

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .replicates import summed_per_group
+from .sums import summed_per_group
 
 
 def km_median(time, event, weights=None) -> np.ndarray:
