@@ -34,12 +34,10 @@ from ..errors import (
     unreadable,
     wrong_owner,
 )
+from . import duckdb_memory
 from .contract import DATE, NUMBER, TABLES, Table
 
-# Per process (the runner and each kernel hold a connection); DuckDB spills to disk beyond it. At 100k accounts
-# 1GB costs no time and keeps checking under 1.4 GB (4GB: 1.8 GB). Kernels running side by side are given
-# their share of it (workbench.publish.kernels).
-MEMORY_LIMIT = os.environ.get("WORKBENCH_DUCKDB_MEMORY", "1GB")
+MEMORY_LIMIT = duckdb_memory.limit()  # DuckDB spills to disk beyond it
 # A store's rows keep the file's order (DuckDB preserves insertion order, so a row's rowid is its place in the
 # file), and `file_order` orders one entity's rows by day, then by that place: the last row of a day wins, as it
 # would in a stable sort. Numbering them in a window instead took half the time of storing health scores.

@@ -24,6 +24,8 @@ from jupyter_client.manager import AsyncKernelManager
 from jupyter_core.utils import run_sync
 from papermill.engines import NBClientEngine, papermill_engines
 
+from ..inputs import duckdb_memory
+
 RESET = "get_ipython().reset(new_session=True); __import__('workbench.publish.memory').publish.memory.release_memory()"
 BASE_MB = 400  # a warmed kernel before it reads the study: Python, pandas, statsmodels, plotly
 KERNEL = "python3"
@@ -99,7 +101,6 @@ def default_jobs() -> int:
 
 
 THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
-DUCKDB_MEMORY = "WORKBENCH_DUCKDB_MEMORY"  # read by workbench.inputs.stored
 
 
 def resource_shares(kernels: int) -> dict[str, str]:
@@ -109,7 +110,7 @@ def resource_shares(kernels: int) -> dict[str, str]:
     0.5 GB more between them at the 100k study's peak)."""
     share = str(max(1, (os.cpu_count() or 1) // max(1, kernels)))
     limits = {name: os.environ.get(name, share) for name in THREAD_VARIABLES}
-    limits[DUCKDB_MEMORY] = os.environ.get(DUCKDB_MEMORY, f"{max(256, 1024 // max(1, kernels))}MB")
+    limits[duckdb_memory.VARIABLE] = duckdb_memory.kernel_share(kernels)
     return limits
 
 
