@@ -6,6 +6,7 @@ import pandas as pd
 from workbench.inputs.loader import load
 from workbench.inputs.scores import from_frame as scores_from_frame
 from workbench.inputs.usage import from_frame
+from workbench.lookup import positions
 from workbench.measure import snapshot
 from workbench.measure.columns import SIGNALS
 from workbench.measure.pointintime import Timeline, days
@@ -127,3 +128,14 @@ def test_the_latest_score_is_the_last_row_of_its_latest_day_for_accounts_and_peo
                 assert np.isnan(got)
             else:
                 assert got == seen.loc[seen["day"] == seen["day"].max(), "score"].iloc[-1]
+
+
+def test_positions_agree_across_string_storages_with_absent_and_missing_values():
+    index = pd.Index(["c-7", "c-1", "c-10", "ç-2"])
+    values = ["c-1", "c-11", None, "ç-2", "c-7", "c-1", ""]
+    expected = [1, -1, -1, 3, 0, 1, -1]
+    for dtype in ("str", object, pd.StringDtype("python")):
+        found = positions(index.astype(dtype), pd.Series(values, dtype=dtype))
+        assert found.tolist() == expected, dtype
+        assert found.dtype == np.int64
+    assert positions(pd.Index([3, 1]), np.array([1, 2, 3])).tolist() == [1, -1, 0]

@@ -25,6 +25,7 @@ from ..errors import (
     undated,
     wrong_owner,
 )
+from ..lookup import mapped
 from .activities import Activities, load_activities
 from .contract import DATE, LOAD_ORDER, NUMBER, SURVEY_RANGES, TABLES, Table
 from .files import STORED, Source, read_table
@@ -393,7 +394,7 @@ def _check_contract_terms(tables: dict[str, pd.DataFrame], sources: dict) -> lis
     frame = tables.get("surveys")  # the stored tables check it where they lie
     if frame is not None and "contact_id" in frame:
         has_contact = frame["contact_id"].notna()
-        expected = frame["contact_id"].map(owner)
+        expected = mapped(frame["contact_id"], owner)
         wrong = (has_contact & expected.notna() & (expected != frame["account_id"])).to_numpy()
         if wrong.any():
             problems.append(wrong_owner(sources["surveys"].label, *sources["surveys"].rows(wrong, frame["contact_id"])))

@@ -10,6 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..lookup import positions
+
 _DAY_SPAN = np.int64(1 << 22)  # days per entity in the key: ~11,000 years
 
 
@@ -33,7 +35,7 @@ class Timeline:
             code, uniques = pd.factorize(entity)  # one hashing pass; missing entities get -1
             self.categories = pd.Index(uniques)
         else:
-            self.categories, code = categories, categories.get_indexer(entity)
+            self.categories, code = categories, positions(categories, entity)
         day = days(date)
         keep = code >= 0
         key = code[keep].astype(np.int64) * _DAY_SPAN + (day[keep] + _DAY_SPAN // 2)
@@ -43,7 +45,7 @@ class Timeline:
         self._cumulative: dict[str, np.ndarray] = {}
 
     def _query(self, entity, day) -> tuple[np.ndarray, np.ndarray]:
-        code = self.categories.get_indexer(pd.Series(entity)).astype(np.int64)
+        code = positions(self.categories, entity)
         return code, code * _DAY_SPAN + (np.asarray(day, dtype=np.int64) + _DAY_SPAN // 2)
 
     def window_sum(self, name: str, entity, day, window_days: int) -> np.ndarray:

@@ -13,6 +13,7 @@ from ..inputs.config import DEFAULTS
 from ..inputs.contract import ROLES
 from ..inputs.loader import Dataset
 from ..inputs.scores import HealthScores
+from ..lookup import mapped
 from . import goals, stakeholders
 from .pointintime import Timeline, days
 
@@ -120,7 +121,7 @@ def nps(
     score = answers["score"].to_numpy()
     values = {"promoter": (score >= 9).astype(float), "detractor": (score <= 6).astype(float), "score": score}
     if contacts is not None and "contact_id" in answers:
-        role = answers["contact_id"].map(contacts.set_index("contact_id")["role"])
+        role = mapped(answers["contact_id"], contacts.set_index("contact_id")["role"])
         values.update({f"by_{r}": (role == r).to_numpy(dtype=float) for r in ROLES})
     timeline = Timeline(answers["account_id"], answers["date"], values)
     responses = timeline.count(account, day, NPS_DAYS)

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 
 from ..inputs.contract import ROLES
 from ..inputs.scores import HealthScores
 from ..inputs.usage import Usage
+from ..lookup import mapped, positions
 from .pointintime import Timeline, days
 from .renewals import per_account
 
@@ -31,7 +31,7 @@ def people_at(contacts: pd.DataFrame, frame: pd.DataFrame, known_from: pd.Series
         frame[["account_id", "observation_date"]].reset_index(names="row").merge(contacts[columns], on="account_id")
     )
     if known_from is not None:
-        since = people["contact_id"].map(known_from).to_numpy(dtype=float)
+        since = mapped(people["contact_id"], known_from).to_numpy(dtype=float)
         people = people.loc[since <= days(people["observation_date"])].reset_index(drop=True)
     return people
 
@@ -54,27 +54,28 @@ def known_from(data) -> pd.Series:
 
 def _known_from(data) -> pd.Series:
     contacts = data["contacts"]
-    first = []
+    ids = pd.Index(contacts["contact_id"])
+    traces = []  # per source: each contact's first day there, indexed by contact_id
     if data.usage is not None and data.usage.has_contacts:
-        first.append(data.usage.first_days())
+        traces.append(data.usage.first_days())
     if has_person_scores(data):
-        first.append(data.health_scores.first_days())
+        traces.append(data.health_scores.first_days())
     surveys = data.tables.get("surveys")
     if surveys is not None and "contact_id" in surveys:
         dated = surveys.loc[surveys["contact_id"].notna()]
-        first.append(_first_day(dated["contact_id"], days(dated["date"])))
-    earliest = pd.concat(first).groupby(level=0).min() if first else pd.Series(dtype=float)
-    since = contacts["contact_id"].map(earliest).astype(float)
+        traces.append(pd.Series(days(dated["date"]), index=pd.Index(dated["contact_id"])))
+    # The earliest trace per contact, found by position in the contacts (a group-by over strings took 20 s at 1M).
+    earliest = np.full(len(ids), np.inf)
+    if traces:
+        traced = pd.concat(traces)
+        position = positions(ids, traced.index)
+        found = position >= 0
+        np.minimum.at(earliest, position[found], traced.to_numpy(dtype=float)[found])
+    since = pd.Series(np.where(np.isinf(earliest), np.nan, earliest), index=contacts.index)
     if "created_date" in contacts:
         created = pd.Series(days(contacts["created_date"]), index=contacts.index, dtype=float)
         since = created.where(contacts["created_date"].notna(), since)
-    return pd.Series(since.to_numpy(), index=contacts["contact_id"].to_numpy())
-
-
-def _first_day(contact: pd.Series, day: np.ndarray) -> pd.Series:
-    """Each contact's earliest day: Arrow's hash aggregation, 4x a pandas groupby."""
-    first = pa.table({"contact_id": pa.array(contact), "day": day}).group_by("contact_id").aggregate([("day", "min")])
-    return pd.Series(first["day_min"].to_numpy(), index=first["contact_id"].to_numpy())
+    return pd.Series(since.to_numpy(), index=ids)
 
 
 def exported_scores(scores: HealthScores, people: pd.DataFrame, lag_days: int = 0) -> np.ndarray:
