@@ -101,12 +101,12 @@ def projection_check(
     halves; each half projected from its own first `from_month` months by a model fitted on that and on
     everything else (the other half's whole curves, as completed goals inform open ones), against its measured
     attainment at the end."""
-    return _projected(_halves(observed, from_month, to_month), form, to_month)
+    return _projected(observed, _halves(observed, from_month, to_month), form, to_month)
 
 
 def _halves(observed: pd.DataFrame, from_month: float, to_month: float) -> list[tuple]:
-    """Per half of the complete goals: the rows its model is fitted on, the rows of the other goals (the
-    population shape's), and its goals' last measurement. The same for every form, so made once."""
+    """Per half of the complete goals: the rows its model is fitted on, which rows are its own, and its goals'
+    last measurement. The same for every form, so made once."""
     reached = observed.groupby("goal_id")["month"].max()
     complete = reached.index[reached >= to_month - 0.5]
     halves = []
@@ -117,14 +117,14 @@ def _halves(observed: pd.DataFrame, from_month: float, to_month: float) -> list[
         is_tested = observed["goal_id"].isin(tested)
         fitted_on = observed.loc[~is_tested | (observed["month"] <= from_month)]
         last = observed.loc[is_tested].sort_values("month").groupby("goal_id").last()[["attainment", "month"]]
-        halves.append((fitted_on, observed.loc[~is_tested], last))
+        halves.append((fitted_on, is_tested, last))
     return halves
 
 
-def _projected(halves: list[tuple], form: str, to_month: float) -> pd.DataFrame:
+def _projected(observed: pd.DataFrame, halves: list[tuple], form: str, to_month: float) -> pd.DataFrame:
     parts = []
-    for fitted_on, others, last in halves:
-        basis = population_shape(others, to_month) if form == "population shape" else Basis(form)
+    for fitted_on, is_tested, last in halves:
+        basis = population_shape(observed.loc[~is_tested], to_month) if form == "population shape" else Basis(form)
         if basis is None:
             continue
         projected = fit_growth(fitted_on, basis).project(last.index.to_series(), last["month"])
@@ -150,7 +150,7 @@ def choose_form(observed: pd.DataFrame, from_month: float = 6, to_month: float =
     # not strings, on the columns they use (the growth model at 170k goals: 7.5 s to 3 s).
     numbered = observed[["month", "attainment"]].assign(goal_id=pd.factorize(observed["goal_id"], sort=True)[0])
     halves = _halves(numbered, from_month, to_month)
-    rows = [{"form": form, **projection_error(_projected(halves, form, to_month))} for form in FORMS]
+    rows = [{"form": form, **projection_error(_projected(numbered, halves, form, to_month))} for form in FORMS]
     table = pd.DataFrame(rows).assign(from_month=from_month, to_month=to_month)
     judged = table.dropna(subset=["mean_absolute_error"])
     best = judged.loc[judged["mean_absolute_error"].idxmin(), "form"] if len(judged) else "linear"
