@@ -182,6 +182,23 @@ def test_batched_logistic_matches_statsmodels_per_replicate():
     for row, w in zip(batched, weights):
         reference = sm.GLM(y.astype(float), sm.add_constant(x), family=sm.families.Binomial(), freq_weights=w).fit()
         np.testing.assert_allclose(row, reference.params, atol=1e-6)
+    started = fit_logistic(x, y, weights, ridge=0.0, start=batched.mean(axis=0) + [0.5, -0.5, 0.5])
+    np.testing.assert_allclose(started, batched, atol=1e-8)
+
+
+def test_cases_are_compressed_exactly_when_at_most_half_the_rows_are_distinct():
+    from workbench.stats.logistic import _repeated
+
+    rng = np.random.default_rng(7)
+    few = rng.integers(0, 5, (1000, 3)).astype(float)
+    cases, inverse = _repeated(few)
+    np.testing.assert_array_equal(cases[inverse], few)
+    assert len(cases) == len(np.unique(few, axis=0))
+    # The first column repeats, the rows do not: nothing to compress.
+    assert _repeated(np.column_stack([few[:, 0], rng.normal(size=1000)])) is None
+    distinct = rng.normal(size=(501, 3))
+    assert _repeated(np.vstack([distinct[:500], distinct[:500]])) is not None  # 500 distinct of 1,000
+    assert _repeated(np.vstack([distinct, distinct[:499]])) is None  # 501 of 1,000
 
 
 def test_repeated_cases_fitted_once_by_their_copies_match_statsmodels_per_replicate(monkeypatch):

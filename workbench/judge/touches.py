@@ -17,6 +17,7 @@ from ..stats.logistic import blocks, fit_logistic, predict
 from ..stats.sums import summed_per_group
 
 REPLICATES = 300
+PROPENSITY_RIDGE = 1.0
 CLIP = 0.03  # propensities are kept in [CLIP, 1 - CLIP]: a few near-certain cases must not carry the estimate
 STRATA = 5
 METHOD = (
@@ -45,9 +46,10 @@ def design(frame: pd.DataFrame, covariates: dict[str, str]) -> tuple[np.ndarray,
     return matrix, names
 
 
-def propensity(x: np.ndarray, treated: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """Each case's chance of treatment given `x`, per row of `weights` (replicates x cases), clipped."""
-    beta = fit_logistic(x, treated, weights, ridge=1.0)
+def propensity(x: np.ndarray, treated: np.ndarray, weights: np.ndarray, start=None) -> np.ndarray:
+    """Each case's chance of treatment given `x`, per row of `weights` (replicates x cases), clipped; the fits
+    start from `start` (coefficients) where given."""
+    beta = fit_logistic(x, treated, weights, ridge=PROPENSITY_RIDGE, start=start)
     return np.clip(predict(beta, x), CLIP, 1 - CLIP)
 
 
@@ -58,11 +60,11 @@ def _difference(y, treated, weights) -> np.ndarray:
         return treated_weight @ y / treated_weight.sum(axis=1) - control_weight @ y / control_weight.sum(axis=1)
 
 
-def estimates(x, treated, churned, weights) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def estimates(x, treated, churned, weights, start=None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Naive, weighted and stratified differences in churn rate (touched minus not) and the propensities, one
-    per row of `weights` (replicates x cases)."""
+    per row of `weights` (replicates x cases); the propensity fits start from `start` where given."""
     y = churned.astype(float)
-    score = propensity(x, treated, weights)
+    score = propensity(x, treated, weights, start)
     naive = _difference(y, treated, weights)
     weighted = _difference(y, treated, weights * np.where(treated, 1 / score, 1 / (1 - score)))
     order = np.argsort(score, axis=1, kind="stable")
@@ -123,13 +125,16 @@ def touch_effect(
     treated = frame[treatment].to_numpy(dtype=bool)
     churned = ~frame["renewed"].to_numpy(dtype=bool)
     x, names = design(frame, covariates)
-    naive, weighted, stratified, score = (v[0] for v in estimates(x, treated, churned, np.ones((1, len(frame)))))
+    # Every fit starts from the whole sample's propensity model, which the replicates vary around: half the steps.
+    start = fit_logistic(x, treated, ridge=PROPENSITY_RIDGE)
+    whole = estimates(x, treated, churned, np.ones((1, len(frame))), start)
+    naive, weighted, stratified, score = (v[0] for v in whole)
     codes, accounts = pd.factorize(frame[cluster])
     resampled = poisson_weights(np.random.default_rng(seed), replicates, len(accounts))
     # In blocks of replicates (as fit_logistic fits them): each estimate holds several replicates-by-cases matrices.
     draws = np.vstack(
         [
-            np.column_stack(estimates(x, treated, churned, resampled[block][:, codes])[:3])
+            np.column_stack(estimates(x, treated, churned, resampled[block][:, codes], start)[:3])
             for block in blocks(replicates, len(frame))
         ]
     )

@@ -18,9 +18,11 @@ def blocks(replicates: int, cases: int) -> list[slice]:
     return [slice(i, i + rows) for i in range(0, replicates, rows)]
 
 
-def fit_logistic(x, y, weights=None, iterations: int = 25, ridge: float = RIDGE) -> np.ndarray:
+def fit_logistic(x, y, weights=None, iterations: int = 25, ridge: float = RIDGE, start=None) -> np.ndarray:
     """Coefficients (intercept first) of a logistic regression of `y` on `x` (cases x predictors), once per row
-    of `weights` (replicates x cases; one unweighted fit without): shape (replicates, 1 + predictors).
+    of `weights` (replicates x cases; one unweighted fit without): shape (replicates, 1 + predictors). Newton's
+    steps start from `start` (coefficients, such as the fit to the whole sample that bootstrap replicates vary
+    around: half the steps) or from the overall rate.
 
     Each Newton step forms every replicate's curvature as one matrix product with the cases' pairwise column
     products (each pair once), so the work is a few BLAS calls however many replicates there are. Cases that
@@ -29,24 +31,43 @@ def fit_logistic(x, y, weights=None, iterations: int = 25, ridge: float = RIDGE)
     x = x[:, None] if x.ndim == 1 else x
     y = np.asarray(y, dtype=float)
     w = np.ones((1, len(y))) if weights is None else np.atleast_2d(np.asarray(weights, dtype=float))
-    if len(x) and len(np.unique(x[:, 0])) <= len(y) // 2:  # rows repeat at most as often as their first column
-        cases, inverse = np.unique(np.column_stack([x, y]), axis=0, return_inverse=True)
-        if len(cases) <= len(y) // 2:
-            w = np.vstack([summed_per_group(w[b], inverse.ravel(), len(cases)) for b in blocks(len(w), len(y))])
-            x, y = cases[:, :-1], cases[:, -1]
-    return np.vstack([_newton(x, y, w[b], iterations, ridge) for b in blocks(len(w), len(y))])
+    repeated = _repeated(np.column_stack([x, y]))
+    if repeated is not None:
+        cases, inverse = repeated
+        w = np.vstack([summed_per_group(w[b], inverse, len(cases)) for b in blocks(len(w), len(y))])
+        x, y = cases[:, :-1], cases[:, -1]
+    design = np.asfortranarray(np.column_stack([np.ones(len(x)), x]))
+    upper = np.triu_indices(design.shape[1])  # the curvature is symmetric: its upper triangle is half the products
+    # Column by column on contiguous columns: gathering them by fancy indexing took 4 s at 600k cases, this 0.15 s.
+    pairs = np.empty((len(design), len(upper[0])), order="F")
+    for column, (a, b) in enumerate(zip(*upper)):
+        np.multiply(design[:, a], design[:, b], out=pairs[:, column])
+    return np.vstack([_newton(design, pairs, upper, y, w[b], iterations, ridge, start) for b in blocks(len(w), len(y))])
 
 
-def _newton(x: np.ndarray, y: np.ndarray, w: np.ndarray, iterations: int, ridge: float) -> np.ndarray:
-    design = np.column_stack([np.ones(len(x)), x])
+def _repeated(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """The distinct rows and each row's among them, where at most half the rows are distinct (None otherwise).
+    Rows' projections on a random direction are counted first: they are no more distinct than the rows, and
+    sorting one column is cheap next to sorting rows (2.3 s for 600k rows of 15, per block of replicates)."""
+    if not len(rows):
+        return None
+    direction = np.random.default_rng(0).standard_normal(rows.shape[1])
+    if len(np.unique(rows @ direction)) > len(rows) // 2:
+        return None
+    cases, inverse = np.unique(rows, axis=0, return_inverse=True)
+    return (cases, inverse.ravel()) if len(cases) <= len(rows) // 2 else None
+
+
+def _newton(design, pairs, upper, y, w, iterations: int, ridge: float, start) -> np.ndarray:
     k = design.shape[1]
-    upper = np.triu_indices(k)  # the curvature is symmetric: its upper triangle is half the products
-    pairs = design[:, upper[0]] * design[:, upper[1]]
     penalty = np.full(k, ridge)
     penalty[0] = 0.0
-    share = np.clip((w @ y) / np.maximum(w.sum(axis=1), 1e-12), 1e-6, 1 - 1e-6)
-    beta = np.zeros((len(w), k))
-    beta[:, 0] = np.log(share / (1 - share))
+    if start is None:
+        share = np.clip((w @ y) / np.maximum(w.sum(axis=1), 1e-12), 1e-6, 1 - 1e-6)
+        beta = np.zeros((len(w), k))
+        beta[:, 0] = np.log(share / (1 - share))
+    else:
+        beta = np.repeat(np.atleast_2d(start).astype(float), len(w), axis=0)
     for _ in range(iterations):
         p = 1 / (1 + np.exp(-np.clip(beta @ design.T, -30, 30)))
         gradient = (w * (y - p)) @ design - penalty * beta
