@@ -6,7 +6,7 @@ import pandas as pd
 from workbench.inputs.loader import load
 from workbench.inputs.scores import from_frame as scores_from_frame
 from workbench.inputs.usage import from_frame
-from workbench.lookup import positions
+from workbench.lookup import contained, positions
 from workbench.measure import snapshot
 from workbench.measure.columns import SIGNALS
 from workbench.measure.pointintime import Timeline, days
@@ -139,3 +139,14 @@ def test_positions_agree_across_string_storages_with_absent_and_missing_values()
         assert found.tolist() == expected, dtype
         assert found.dtype == np.int64
     assert positions(pd.Index([3, 1]), np.array([1, 2, 3])).tolist() == [1, -1, 0]
+
+
+def test_contained_agrees_with_isin_across_string_storages():
+    values = ["a-1", "a-2", None, "å-3", "", "a-1"]
+    among = ["a-1", "å-3", "a-9", "a-1"]
+    for dtype in ("str", object, pd.StringDtype("python")):
+        expected = pd.Series(values, dtype=dtype).isin(pd.Series(among, dtype=dtype)).tolist()
+        found = contained(pd.Series(values, dtype=dtype), pd.Series(among, dtype=dtype))
+        assert found.tolist() == expected == [True, False, False, True, False, True], dtype
+        assert found.dtype == bool
+    assert contained(pd.Series([1, 2, 3]), [3, 1]).tolist() == [True, False, True]

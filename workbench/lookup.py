@@ -31,6 +31,16 @@ def mapped(values: pd.Series, table: pd.Series) -> pd.Series:
     return pd.Series(found, index=values.index, name=table.name)
 
 
+def contained(values: pd.Series, among) -> np.ndarray:
+    """`values.isin(among)`, for strings by Arrow's hash (1M account ids in 1.7M: 9 s in pandas)."""
+    among = among if isinstance(among, (pd.Series, pd.Index)) else pd.Series(among)
+    if _arrow_strings(values) or _arrow_strings(among):
+        keys, wanted = _strings(among), _strings(values)
+        if keys is not None and wanted is not None:
+            return pc.is_in(wanted, value_set=keys).to_numpy(zero_copy_only=False)
+    return values.isin(among).to_numpy()
+
+
 def _arrow_strings(values) -> bool:
     return isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow"
 

@@ -8,6 +8,7 @@ import pandas as pd
 from ..errors import Problem
 from ..inputs.contract import TABLES
 from ..inputs.loader import Dataset
+from ..lookup import contained
 from ..measure.snapshot import decisions as decisions_in_window
 from ..stats.rates import wilson
 
@@ -65,7 +66,7 @@ def warnings(data: Dataset, as_of=None, window_months: int = 12) -> list[Problem
             f"export {name} to switch those analyses on",
         )
     contracts = data["contracts"]
-    without = ~data["accounts"]["account_id"].isin(contracts["account_id"])
+    without = ~contained(data["accounts"]["account_id"], contracts["account_id"])
     if without.any():
         warn(
             "accounts.csv",
@@ -129,7 +130,8 @@ def warnings(data: Dataset, as_of=None, window_months: int = 12) -> list[Problem
             )
     if data.has("contacts"):
         contacts = data["contacts"]
-        no_dm = ~data["accounts"]["account_id"].isin(contacts.loc[contacts["role"] == "decision_maker", "account_id"])
+        deciders = contacts.loc[contacts["role"] == "decision_maker", "account_id"]
+        no_dm = ~contained(data["accounts"]["account_id"], deciders)
         if no_dm.mean() > 0.2:
             warn(
                 "contacts.csv",
@@ -173,7 +175,7 @@ def response_rates(data: Dataset, as_of, days: int = 365) -> pd.DataFrame:
     contacts, surveys = data["contacts"], data["surveys"]
     as_of = pd.Timestamp(as_of)
     recent = surveys.loc[(surveys["date"] > as_of - pd.Timedelta(days=days)) & (surveys["date"] <= as_of)]
-    answered = contacts["contact_id"].isin(recent["contact_id"])
+    answered = contained(contacts["contact_id"], recent["contact_id"])
     table = contacts.assign(answered=answered).groupby("role")["answered"].agg(["size", "sum"]).reset_index()
     table.columns = ["role", "n", "answered"]
     table["response_rate"] = table["answered"] / table["n"]

@@ -13,7 +13,7 @@ import pandas as pd
 from ..inputs.contract import ROLES
 from ..inputs.scores import HealthScores
 from ..inputs.usage import Usage
-from ..lookup import mapped, positions
+from ..lookup import contained, mapped, positions
 from .pointintime import Timeline, days
 from .renewals import per_account
 
@@ -200,7 +200,7 @@ def hidden_risk(
 
 def coverage(frame: pd.DataFrame, contacts: pd.DataFrame) -> pd.DataFrame:
     """Rows with no decision-maker signal at all: no contact, no score, no survey response."""
-    has_contact = frame["account_id"].isin(contacts.loc[contacts["role"] == "decision_maker", "account_id"])
+    has_contact = contained(frame["account_id"], contacts.loc[contacts["role"] == "decision_maker", "account_id"])
     has_score = frame["health_decision_maker"].notna() if "health_decision_maker" in frame else False
     answered = frame["nps_responses_decision_maker"] > 0 if "nps_responses_decision_maker" in frame else False
     status = np.select(
