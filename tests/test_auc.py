@@ -52,3 +52,14 @@ def test_paired_difference_of_a_signal_with_itself_is_zero_and_detects_a_better_
     better = score + 0.8 * renewed
     diff = paired_difference(better, score, renewed)
     assert diff["ci_low"] > 0 and diff["p_value"] < 0.001
+
+
+def test_degrees_of_freedom_count_the_distinct_units_behind_the_rarer_outcome():
+    from workbench.stats.auc import degrees_of_freedom
+
+    positive = np.array([True, True, True, False, False, False, False, False])
+    cluster = np.array(["a", "a", "b", "b", "c", "c", "d", "e"])
+    assert degrees_of_freedom(positive, cluster) == 2 - 1  # positives come from a and b
+    assert degrees_of_freedom(positive) == 3 - 1
+    assert degrees_of_freedom(~positive, cluster) == 2 - 1
+    assert degrees_of_freedom(np.array([True, False]), np.array(["a", "a"])) == 1  # never below one

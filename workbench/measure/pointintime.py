@@ -43,9 +43,13 @@ class Timeline:
         self.key = key[order]
         self.values = {name: np.asarray(v, dtype=float)[keep][order] for name, v in (values or {}).items()}
         self._cumulative: dict[str, np.ndarray] = {}
+        self._asked: tuple | None = None
 
     def _query(self, entity, day) -> tuple[np.ndarray, np.ndarray]:
-        code = positions(self.categories, entity)
+        # Callers ask several questions of the same entities (NPS: seven sums per decision); look them up once.
+        if self._asked is None or self._asked[0] is not entity:
+            self._asked = (entity, positions(self.categories, entity))
+        code = self._asked[1]
         return code, code * _DAY_SPAN + (np.asarray(day, dtype=np.int64) + _DAY_SPAN // 2)
 
     def window_sum(self, name: str, entity, day, window_days: int) -> np.ndarray:

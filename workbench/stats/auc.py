@@ -85,8 +85,13 @@ def interval(auc: float, variance: float, level: float, df: float) -> tuple[floa
 def degrees_of_freedom(positive, cluster=None) -> int:
     """The units behind the rarer outcome, less one: the variance rests mostly on them."""
     positive = np.asarray(positive, dtype=bool)
-    units = np.arange(len(positive)) if cluster is None else pd.factorize(np.asarray(cluster))[0]
-    return max(min(len(np.unique(units[positive])), len(np.unique(units[~positive]))) - 1, 1)
+    if cluster is None:
+        return max(min(int(positive.sum()), int((~positive).sum())) - 1, 1)
+    units = pd.factorize(np.asarray(cluster))[0] + 1  # a missing cluster (-1) counts as one unit, as it sorted
+    # Distinct units counted by bincount, not by sorting (np.unique): 16 s of the lead time at a million accounts.
+    with_positive = np.count_nonzero(np.bincount(units[positive]))
+    with_negative = np.count_nonzero(np.bincount(units[~positive]))
+    return max(min(with_positive, with_negative) - 1, 1)
 
 
 def auc_interval(score, positive, level: float = 0.95, cluster=None) -> tuple[float, float, float]:
