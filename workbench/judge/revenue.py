@@ -13,6 +13,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..lookup import contained
+
 SUCCESSOR_DAYS = 31  # a renewal's next term starts within this many days of the end (or the day before)
 
 
@@ -44,7 +46,7 @@ def cohort_revenue(contracts: pd.DataFrame, referrals: pd.DataFrame | None, star
     start, end = pd.Timestamp(start), pd.Timestamp(end)
     arr_start = held_on(contracts, start)
     arr_start = arr_start.loc[arr_start > 0]
-    cohort = contracts.loc[contracts["account_id"].isin(arr_start.index)]
+    cohort = contracts.loc[contained(contracts["account_id"], arr_start.index)]
     carried = _without_successor(cohort, end)
     left_open = stale(cohort, end)
     arr_end = (

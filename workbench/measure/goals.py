@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from ..inputs.goal_inputs import GoalInputs
-from ..lookup import positions
+from ..lookup import mapped, positions
 from ..stats.growth import FORMS, Basis, GrowthModel, fit_growth, population_shape
 from .pointintime import Timeline, days
 
@@ -187,12 +187,12 @@ def off_track(
     lagging = pairs.loc[pairs["projected_at_renewal"] < 1].copy()
     if goal_inputs is not None and len(lagging):
         slowest = goal_inputs.lags(lagging["goal_id"], as_of).groupby("goal_id").first()
-        lagging["slowest_input"] = lagging["goal_id"].map(slowest["input"])
-        lagging["slowest_input_pace"] = lagging["goal_id"].map(slowest["pace"])
+        lagging["slowest_input"] = mapped(lagging["goal_id"], slowest["input"])
+        lagging["slowest_input_pace"] = mapped(lagging["goal_id"], slowest["pace"])
     names = open_contracts.set_index("contract_id")
     for column in ("account_name", "arr"):
         if column in names:
-            lagging[column] = lagging["contract_id"].map(names[column])
+            lagging[column] = mapped(lagging["contract_id"], names[column])
     columns = [
         c
         for c in (

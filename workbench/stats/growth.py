@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from ..lookup import positions
+
 FORMS = ("linear", "square root", "logarithmic", "quadratic", "population shape")
 
 
@@ -68,9 +70,10 @@ class GrowthModel:
 
     def project(self, goal_ids: pd.Series, month) -> np.ndarray:
         """Projected attainment of each goal at `month` (months since the goal's start)."""
-        fitted = self.goals.set_index("goal_id").reindex(pd.Index(goal_ids))
-        intercept = fitted["intercept"].fillna(self.intercept).to_numpy()
-        slope = fitted["slope"].fillna(self.slope).to_numpy()
+        position = positions(pd.Index(self.goals["goal_id"]), goal_ids)
+        known = position >= 0
+        intercept = np.where(known, self.goals["intercept"].to_numpy()[position], self.intercept)
+        slope = np.where(known, self.goals["slope"].to_numpy()[position], self.slope)
         return intercept + slope * self.basis(month)
 
     def population_band(self, months: np.ndarray, quantiles=(0.1, 0.9)) -> pd.DataFrame:
