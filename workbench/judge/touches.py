@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ..stats.auc import poisson_weights
-from ..stats.logistic import blocks, fit_logistic, predict
+from ..stats.logistic import Design, blocks, fit_logistic, predict
 from ..stats.sums import summed_per_group
 
 REPLICATES = 300
@@ -125,16 +125,18 @@ def touch_effect(
     treated = frame[treatment].to_numpy(dtype=bool)
     churned = ~frame["renewed"].to_numpy(dtype=bool)
     x, names = design(frame, covariates)
-    # Every fit starts from the whole sample's propensity model, which the replicates vary around: half the steps.
-    start = fit_logistic(x, treated, ridge=PROPENSITY_RIDGE)
-    whole = estimates(x, treated, churned, np.ones((1, len(frame))), start)
+    # Every fit starts from the whole sample's propensity model, which the replicates vary around: half the steps;
+    # and every block of replicates is fitted on one Design (its column products took 21 s to form 39 times at 1M).
+    fitted_on = Design(x)
+    start = fit_logistic(fitted_on, treated, ridge=PROPENSITY_RIDGE)
+    whole = estimates(fitted_on, treated, churned, np.ones((1, len(frame))), start)
     naive, weighted, stratified, score = (v[0] for v in whole)
     codes, accounts = pd.factorize(frame[cluster])
     resampled = poisson_weights(np.random.default_rng(seed), replicates, len(accounts))
     # In blocks of replicates (as fit_logistic fits them): each estimate holds several replicates-by-cases matrices.
     draws = np.vstack(
         [
-            np.column_stack(estimates(x, treated, churned, resampled[block][:, codes], start)[:3])
+            np.column_stack(estimates(fitted_on, treated, churned, resampled[block][:, codes], start)[:3])
             for block in blocks(replicates, len(frame))
         ]
     )
