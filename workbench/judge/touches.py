@@ -46,9 +46,9 @@ def design(frame: pd.DataFrame, covariates: dict[str, str]) -> tuple[np.ndarray,
     return matrix, names
 
 
-def propensity(x: np.ndarray, treated: np.ndarray, weights: np.ndarray, start=None) -> np.ndarray:
-    """Each case's chance of treatment given `x`, per row of `weights` (replicates x cases), clipped; the fits
-    start from `start` (coefficients) where given."""
+def propensity(x: np.ndarray | Design, treated: np.ndarray, weights: np.ndarray, start=None) -> np.ndarray:
+    """Each case's chance of treatment given `x` (the covariates, or their `Design`), per row of `weights`
+    (replicates x cases), clipped; the fits start from `start` (coefficients) where given."""
     beta = fit_logistic(x, treated, weights, ridge=PROPENSITY_RIDGE, start=start)
     return np.clip(predict(beta, x), CLIP, 1 - CLIP)
 

@@ -20,10 +20,10 @@ def blocks(replicates: int, cases: int) -> list[slice]:
 
 def fit_logistic(x, y, weights=None, iterations: int = 25, ridge: float = RIDGE, start=None) -> np.ndarray:
     """Coefficients (intercept first) of a logistic regression of `y` on `x` (cases x predictors, or their
-    `Design`, whose cases are then fitted as they are), once per row
-    of `weights` (replicates x cases; one unweighted fit without): shape (replicates, 1 + predictors). Newton's
-    steps start from `start` (coefficients, such as the fit to the whole sample that bootstrap replicates vary
-    around: half the steps) or from the overall rate.
+    `Design`, whose cases are then fitted as they are), once per row of `weights` (replicates x cases; one
+    unweighted fit without): shape (replicates, 1 + predictors). Newton's steps start from `start` (coefficients,
+    such as the fit to the whole sample that bootstrap replicates vary around: half the steps) or from the
+    overall rate.
 
     Each Newton step forms every replicate's curvature as one matrix product with the cases' pairwise column
     products (each pair once), so the work is a few BLAS calls however many replicates there are. Cases that
