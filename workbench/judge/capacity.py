@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from ..inputs.activities import Activities
+from ..lookup import mapped
 from ..measure.detection import FLAGS, OFF_PACE, TIMELY_DAYS
 from ..measure.pointintime import days
 from ..stats.auc import poisson_weights
@@ -298,16 +299,16 @@ def assess(
     """Everything the capacity page shows, from the decisions and their `found` detection (measure.detection)."""
     kept = ["contract_id", "account_id", "arr", "renewed", "start_date", "end_date", "observation_date"]
     frame = pd.concat([decisions[kept], found], axis=1)
-    frame["csm"] = frame["account_id"].map(owner)
+    frame["csm"] = mapped(frame["account_id"], owner)
     at_risk = frame.loc[frame["at_risk"]]
-    book = books(contracts.assign(csm=contracts["account_id"].map(owner)), at_risk, as_of)
+    book = books(contracts.assign(csm=mapped(contracts["account_id"], owner)), at_risk, as_of)
     at_risk = book_at_onset(at_risk, book)
     frame = frame.join(at_risk[["book_accounts", "book_arr", "book_at_risk"]])
     judged, covariates = adjustment(at_risk, red_below)
     both = judged["timely"].nunique() == 2 and judged["renewed"].nunique() == 2
     effect = touch_effect(judged, covariates) if both and len(judged) >= min_decisions else None
     slow = slowdown(at_risk)
-    now = open_contracts.assign(csm=open_contracts["account_id"].map(owner))
+    now = open_contracts.assign(csm=mapped(open_contracts["account_id"], owner))
     return Capacity(
         detection=frame,
         lag=lag_summary(at_risk, frame),
@@ -343,7 +344,7 @@ def touch_mix(activities: Activities, decisions: pd.DataFrame, months: int = 12)
 def per_csm(detection: pd.DataFrame, open_contracts: pd.DataFrame, owner: pd.Series) -> pd.DataFrame:
     """Per CSM: today's book (accounts, ARR) and, over the window's at-risk decisions, the share answered in
     time and the median lag."""
-    now = open_contracts.assign(csm=open_contracts["account_id"].map(owner)).dropna(subset=["csm"])
+    now = open_contracts.assign(csm=mapped(open_contracts["account_id"], owner)).dropna(subset=["csm"])
     book = now.groupby("csm").agg(accounts=("account_id", "nunique"), arr=("arr", "sum"))
     risk = detection.loc[detection["at_risk"]].dropna(subset=["csm"])
     answered = risk.groupby("csm").agg(at_risk_decisions=("at_risk", "size"), timely_rate=("timely", "mean"))
