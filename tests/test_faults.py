@@ -187,6 +187,14 @@ def test_a_full_disk_while_rendering_takes_the_failure_path(small_world, tmp_pat
     assert "the disk is full" in str(error) and "untouched" in str(error)
 
 
+def test_a_failed_first_run_says_nothing_was_written_rather_than_a_previous_report_kept(small_world, tmp_path):
+    out = tmp_path / "reports" / AS_OF
+    out.parent.mkdir()
+    error = failed_run(small_world, out, notebook_folder(tmp_path / "notebooks", "raise RuntimeError('planted')"))
+    assert f"nothing was written to {out}" in str(error) and "previous report" not in str(error)
+    assert not out.exists()
+
+
 def test_an_unexpected_error_takes_the_failure_path(small_world, tmp_path, previous, monkeypatch):
     def broken(*args):
         raise ZeroDivisionError("planted")

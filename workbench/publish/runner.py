@@ -277,7 +277,7 @@ def _failed(error: BaseException, stage: str, staging: Path, out: Path) -> Study
         where = f"The executed notebook is kept at {kept / stage}; "
     else:
         where = f"The executed notebooks are kept at {kept}; " if kept else ""
-    where += f"the previous report at {out} is untouched."
+    where += f"the previous report at {out} is untouched." if out.exists() else f"nothing was written to {out}."
     return StudyFailed(f"{reason}\n{where}", exit_code)
 
 
