@@ -2,7 +2,8 @@
 
 Prints a table and writes it as JSON to benchmarks/results/. For the in-process stages, peak memory
 is this process's high-water mark (resident set) after each stage, so it only grows; the study runs
-as `workbench study` in its own process and its peak is that of the study and its kernels together.
+as `workbench study` in its own process and its peak is that of the study and its kernels together
+(their proportional memory, which counts the pages they share once: memory.py).
 """
 
 from __future__ import annotations
@@ -205,7 +206,7 @@ def different_figures(duckdb_results: Path, spark_results: Path) -> list[str]:
 
 def study(accounts: int, folder: Path, out: Path, options: tuple = (), stage: str = STUDY) -> list[dict]:
     """`workbench study` as a user runs it, in its own process, so its memory is its own: the peak is the
-    summed resident memory of the study and its notebook kernels, sampled while they run."""
+    summed proportional memory of the study and its notebook kernels (memory.py), sampled while they run."""
     command = [sys.executable, "-m", "workbench", "study", "--data", str(folder), "--as-of", AS_OF, "--out", str(out)]
     command += list(options)
     start = time.perf_counter()
@@ -226,7 +227,7 @@ def study(accounts: int, folder: Path, out: Path, options: tuple = (), stage: st
             f"stopped after {seconds:.0f} s, when its memory passed {ceiling:,.0f} MB ({CEILING:.0%} of the machine's)"
         )
         print(f"  {stage:44} {note}", flush=True)
-        return [{**row(accounts, stage, seconds, peak.summed_mb, note), "stopped": True}]
+        return [{**row(accounts, stage, seconds, peak.proportional_mb, note), "stopped": True}]
     if process.returncode:
         raise SystemExit(f"workbench study failed on {folder}:\n" + "".join(tail))
     rows = [
@@ -234,11 +235,14 @@ def study(accounts: int, folder: Path, out: Path, options: tuple = (), stage: st
             accounts,
             stage,
             seconds,
-            peak.summed_mb,
-            f"largest single process {peak.single_mb:,.0f} MB" if peak.single_mb else "",
+            peak.proportional_mb,
+            f"resident {peak.summed_mb:,.0f} MB summed over the processes (shared pages in each), largest single "
+            f"process {peak.single_mb:,.0f} MB"
+            if peak.single_mb
+            else "",
         )
     ]
-    print(f"  {stage:44} {seconds:9.2f} s   peak {rows[0]['peak_mb']} MB (study and kernels)", flush=True)
+    print(f"  {stage:44} {seconds:9.2f} s   peak {rows[0]['peak_mb']} MB (study and kernels, PSS)", flush=True)
     for page, page_seconds in pages:
         rows.append(row(accounts, f"  notebook {page} (run + HTML)", page_seconds))
         print(f"  {rows[-1]['stage']:44} {page_seconds:9.2f} s", flush=True)

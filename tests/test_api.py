@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 
 import workbench
-from workbench import Result, Study
+from workbench import Result, Study, columnar
 from workbench.errors import UsageError
 from workbench.generate import World, generate, write
 from workbench.measure.columns import COLUMNS
@@ -121,7 +121,7 @@ def test_an_analysis_one_kernel_shared_is_read_by_the_others_not_computed_again(
     shared = cache.parent / "analyses" / "revenue.pickle"
     assert pickle.loads(shared.read_bytes()) == first.revenue()
     shared.write_bytes(pickle.dumps("as the other kernel left it"))
-    other = pickle.loads(cache.read_bytes())  # another kernel's copy of the same study
+    other = columnar.load(cache)  # another kernel's copy of the same study
     other._shared = shared.parent
     assert other.revenue() == "as the other kernel left it"
     assert other.off_track() is not None  # what nobody shared is computed as before

@@ -64,8 +64,10 @@ def test_horizons_measured_in_one_pass_are_each_measured_as_alone(usage_drops):
     weights = study.config["scorecard_weights"]
     horizons = [30, 180, 365]
     for rows_per_pass in (10**9, 1):  # all in one pass; one pass each
-        together = snapshot.measure_at_horizons(
-            study.data, study.contracts, study.as_of, study.window_months, horizons, weights, rows_per_pass
+        together = dict(
+            snapshot.measure_at_horizons(
+                study.data, study.contracts, study.as_of, study.window_months, horizons, weights, rows_per_pass
+            )
         )
         for horizon in horizons:
             alone = snapshot.measure(

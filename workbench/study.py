@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from . import columnar
 from .errors import UsageError
 from .inputs import privacy
 from .inputs.config import load_config
@@ -250,16 +251,14 @@ class Study:
         return self
 
     def save(self, path) -> Path:
-        """Keep the prepared study in `path` (the usage and health-score stores moved beside it), for
-        ``Study.load(cache=path)``."""
+        """Keep the prepared study in `path` (the usage and health-score stores moved beside it, its large
+        frames as Arrow files that every process reading it maps: columnar.py), for ``Study.load(cache=path)``."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         for stored in self.data.stored.values():
             if stored is not None:
                 stored.move_to(path.parent)
-        with open(path, "wb") as file:
-            pickle.dump(self, file, protocol=pickle.HIGHEST_PROTOCOL)
-        return path
+        return columnar.dump(self, path)
 
     @property
     def accounts(self) -> int:
@@ -569,7 +568,7 @@ class Study:
             measured = snapshot.measure_at_horizons(
                 self.data, self.contracts, self.as_of, self.window_months, earlier, self.config["scorecard_weights"]
             )
-            boards = {horizon: self._judge(self.family, frame) for horizon, frame in measured.items()}
+            boards = {horizon: self._judge(self.family, frame) for horizon, frame in measured}
             boards[self.horizon_days] = self.scoreboard
             parts = [boards[h].assign(horizon_days=h) for h in sorted(boards)]
             table = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
@@ -804,12 +803,11 @@ _OPENED: dict = {}
 
 
 def open_cache(path: Path) -> Study:
-    """The study saved in `path`, read once per process: a kernel that runs several pages unpickles it once."""
+    """The study saved in `path`, read once per process: a kernel that runs several pages reads it once."""
     stat = path.stat()
     key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size)
     if key not in _OPENED:
         _OPENED.clear()
-        with open(path, "rb") as file:
-            _OPENED[key] = pickle.load(file)
+        _OPENED[key] = columnar.load(path)
         _OPENED[key]._shared = path.parent / "analyses"
     return _OPENED[key]

@@ -6,6 +6,8 @@ Every signal reads only rows dated on or before it (see pointintime).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 import pandas as pd
 
@@ -93,9 +95,10 @@ def measure_at_horizons(
     horizons: list[int],
     scorecard_weights: dict | None = None,
     rows_per_pass: int = ROWS_PER_PASS,
-) -> dict[int, pd.DataFrame]:
-    """The decisions measured at each of `horizons` days before renewal: several horizons in one pass of
-    `measure` (up to `rows_per_pass` rows), which looks up the large tables once per pass, not once per horizon."""
+) -> Iterator[tuple[int, pd.DataFrame]]:
+    """(horizon, the decisions measured `horizon` days before renewal) for each of `horizons`: several horizons
+    in one pass of `measure` (up to `rows_per_pass` rows), which looks up the large tables once per pass, not
+    once per horizon. A pass is measured when the one before has been used, so that only one is held."""
     frames = {horizon: decisions(contracts, as_of, window_months, horizon) for horizon in horizons}
     passes, rows = [], 0
     for horizon, frame in frames.items():
@@ -104,13 +107,11 @@ def measure_at_horizons(
             rows = 0
         passes[-1].append(horizon)
         rows += len(frame)
-    measured = {}
     for part in passes:
-        together = measure(data, pd.concat([frames[h] for h in part], ignore_index=True), scorecard_weights)
         sizes = [len(frames[h]) for h in part]
+        together = measure(data, pd.concat([frames.pop(h) for h in part], ignore_index=True), scorecard_weights)
         for horizon, end, size in zip(part, np.cumsum(sizes), sizes):
-            measured[horizon] = together.iloc[end - size : end].reset_index(drop=True)
-    return measured
+            yield horizon, together.iloc[end - size : end].reset_index(drop=True)
 
 
 def nps(
