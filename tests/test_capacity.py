@@ -18,6 +18,7 @@ from workbench import Study
 from workbench.generate import World, generate, write
 from workbench.judge.capacity import adjustment, findings
 from workbench.judge.touches import touch_effect
+from workbench.measure import detection
 from workbench.measure.pointintime import Timeline, days
 from workbench.stats.logistic import fit_logistic
 from workbench.stats.survival import km_median
@@ -114,6 +115,17 @@ def test_onset_is_the_first_checkpoint_the_data_show_and_no_later_data_leaks(pla
     onset = days(risky["onset"])
     next_touch = study.data.activities.following(risky["account_id"], onset)
     assert (np.isnan(next_touch) | (next_touch >= onset)).all()
+
+
+def test_detection_measured_a_block_of_decisions_at_a_time_is_detection_measured_at_once(planted, monkeypatch):
+    study = planted[0]
+    arguments = (study.data, study.decisions, study.config["health_red_below"], study.config["scorecard_weights"])
+    monkeypatch.setattr(detection, "DECISIONS_AT_A_TIME", 10**9)
+    at_once = detection.detection(*arguments, score=True, growth=study.growth)
+    monkeypatch.setattr(detection, "DECISIONS_AT_A_TIME", 97)
+    in_blocks = detection.detection(*arguments, score=True, growth=study.growth)
+    assert at_once["at_risk"].any() and at_once["touched"].any()
+    pd.testing.assert_frame_equal(in_blocks, at_once)
 
 
 def test_touches_are_asked_of_the_activities_where_they_lie_with_the_figures_pandas_gives(planted):

@@ -17,6 +17,9 @@ from .snapshot import overall_health
 
 CHECK_EVERY_DAYS = 30
 TIMELY_DAYS = 30
+# Decisions whose checkpoints are measured at a time: a million accounts' 9M checkpoints, each paired with its
+# account's goals and people, held 4.5 GB at once; a checkpoint's risk depends on its own decision only.
+DECISIONS_AT_A_TIME = 100_000
 # A goal is behind pace below 80% of the attainment its elapsed share of time asks for, judged once a quarter
 # of its time has passed (earlier, one slow month reads as a miss).
 OFF_PACE, MIN_ELAPSED = 0.8, 0.25
@@ -110,8 +113,11 @@ def detection(
     Columns: at_risk, onset, the flags and signals at onset, touch_date (the first human touch on or after
     onset, before the decision; NaT when none), lag_days (to it, or to the decision when none: censored),
     touched (a touch came before the decision) and timely (within `timely_days`)."""
-    risk = risk_at(data, checkpoints(decisions, every_days), red_below, weights, score, growth)
-    out = onsets(decisions, risk)
+    parts = []
+    for start in range(0, max(len(decisions), 1), DECISIONS_AT_A_TIME):
+        part = decisions.iloc[start : start + DECISIONS_AT_A_TIME]
+        parts.append(onsets(part, risk_at(data, checkpoints(part, every_days), red_below, weights, score, growth)))
+    out = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
     out.insert(0, "at_risk", out["onset"].notna())
     onset_day = days(out["onset"]).astype(float)
     onset_day[~out["at_risk"].to_numpy()] = np.nan
