@@ -75,15 +75,3 @@ def test_horizons_measured_in_one_pass_are_each_measured_as_alone(usage_drops):
             )
             assert alone["goal_attainment"].notna().any() and alone["health_decision_maker"].notna().any()
             pd.testing.assert_frame_equal(together[horizon][alone.columns], alone)
-
-
-def test_rows_measured_a_block_at_a_time_are_measured_as_at_once(usage_drops, monkeypatch):
-    study = usage_drops
-    frame = snapshot.decisions(study.contracts, study.as_of, study.window_months, 90)
-    weights = study.config["scorecard_weights"]
-    monkeypatch.setattr(snapshot, "ROWS_AT_A_TIME", 10**9)
-    at_once = snapshot.measure(study.data, frame, weights)
-    monkeypatch.setattr(snapshot, "ROWS_AT_A_TIME", 37)
-    in_blocks = snapshot.measure(study.data, frame, weights)
-    assert len(frame) > 37 and at_once["health_decision_maker"].notna().any() and "health_score" in at_once
-    pd.testing.assert_frame_equal(in_blocks, at_once)

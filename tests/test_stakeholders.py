@@ -9,7 +9,7 @@ from workbench.generate import World, generate, write
 from workbench.inputs.loader import load
 from workbench.inputs.scores import from_frame as scores_from_frame
 from workbench.judge.signals import validity, versus_reference
-from workbench.measure import stakeholders
+from workbench.measure import snapshot, stakeholders
 
 
 @pytest.fixture(scope="module")
@@ -100,3 +100,24 @@ def test_hidden_risk_lists_an_account_once_with_all_its_renewing_arr(tmp_path):
     assert len(risk) > 0 and risk["account_id"].is_unique
     held = study.open_contracts.groupby("account_id")["arr"].sum()
     assert np.allclose(risk["arr"], risk["account_id"].map(held))
+
+
+@pytest.mark.parametrize("scores", ["exported", "scorecard"])
+def test_rows_measured_a_block_at_a_time_are_measured_as_at_once(world, scores, monkeypatch):
+    # exported scores are looked up a block of rows at a time; a scorecard ranks everyone it scores at once
+    folder, study = world
+    data = study.data
+    if scores == "scorecard":
+        data = load(folder)
+        table = pd.read_csv(folder / "health_scores.csv")
+        data.health_scores = scores_from_frame(
+            table.loc[table["contact_id"].isna()], data["accounts"], data["contacts"]
+        )
+    frame = snapshot.decisions(study.contracts, study.as_of, study.window_months, study.horizon_days)
+    weights = study.config["scorecard_weights"]
+    monkeypatch.setattr(stakeholders, "ROWS_AT_A_TIME", 10**9)
+    people, measured = stakeholders.person_health(data, frame, weights), snapshot.measure(data, frame, weights)
+    monkeypatch.setattr(stakeholders, "ROWS_AT_A_TIME", 37)
+    assert (people["source"] == scores).all() and people["score"].notna().any()
+    pd.testing.assert_frame_equal(stakeholders.person_health(data, frame, weights), people)
+    pd.testing.assert_frame_equal(snapshot.measure(data, frame, weights), measured)

@@ -18,7 +18,8 @@ from .snapshot import overall_health
 CHECK_EVERY_DAYS = 30
 TIMELY_DAYS = 30
 # Decisions whose checkpoints are measured at a time: a million accounts' 9M checkpoints, each paired with its
-# account's goals and people, held 4.5 GB at once; a checkpoint's risk depends on its own decision only.
+# account's goals and people, held 4.5 GB at once. Where people's scores are exported, a checkpoint's risk
+# depends on its own decision only (stakeholders.rows_apart).
 DECISIONS_AT_A_TIME = 100_000
 # A goal is behind pace below 80% of the attainment its elapsed share of time asks for, judged once a quarter
 # of its time has passed (earlier, one slow month reads as a miss).
@@ -113,9 +114,9 @@ def detection(
     Columns: at_risk, onset, the flags and signals at onset, touch_date (the first human touch on or after
     onset, before the decision; NaT when none), lag_days (to it, or to the decision when none: censored),
     touched (a touch came before the decision) and timely (within `timely_days`)."""
-    parts = []
-    for start in range(0, max(len(decisions), 1), DECISIONS_AT_A_TIME):
-        part = decisions.iloc[start : start + DECISIONS_AT_A_TIME]
+    parts, block = [], DECISIONS_AT_A_TIME if stakeholders.rows_apart(data) else max(len(decisions), 1)
+    for start in range(0, max(len(decisions), 1), block):
+        part = decisions.iloc[start : start + block]
         parts.append(onsets(part, risk_at(data, checkpoints(part, every_days), red_below, weights, score, growth)))
     out = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
     out.insert(0, "at_risk", out["onset"].notna())

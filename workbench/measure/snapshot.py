@@ -20,10 +20,10 @@ from . import goals, stakeholders
 from .pointintime import Timeline, days
 
 NPS_DAYS, USAGE_DAYS = 365, 90
-# Rows `measure` measures at a time, and so in one pass of `measure_at_horizons`: the five horizons of a
-# 100k-account book (80k rows each) take two passes and 10 s, against 18 s one by one; all five in one pass took
-# 9 s but held 0.3 GB more at the study's peak. At a million accounts a horizon is four passes of its own.
-ROWS_AT_A_TIME = 250_000
+# Decisions measured in one pass of `measure_at_horizons`: the five horizons of a 100k-account book (80k rows
+# each) take two passes and 10 s, against 18 s one by one; all five in one pass took 9 s but held 0.3 GB more
+# at the study's peak. At a million accounts a horizon is a pass of its own.
+ROWS_PER_PASS = 250_000
 DEFAULT_WEIGHTS = DEFAULTS["scorecard_weights"]
 
 
@@ -60,25 +60,8 @@ def measure(
     data: Dataset, frame: pd.DataFrame, scorecard_weights: dict | None = None, people: pd.DataFrame | None = None
 ) -> pd.DataFrame:
     """Add every signal the data allows to `frame` (needs account_id, observation_date, start_date);
-    `people` is stakeholders.person_health of `frame` when the caller has it already. Without it, `ROWS_AT_A_TIME`
-    rows are measured at a time: a row's signals depend on its own account and day only, and a million accounts'
-    decisions paired with their people and goals at once held 3 GB."""
+    `people` is stakeholders.person_health of `frame` when the caller has it already."""
     scorecard_weights = scorecard_weights or DEFAULT_WEIGHTS
-    if people is not None or len(frame) <= ROWS_AT_A_TIME:
-        out = _measured(data, frame, scorecard_weights, people)
-    else:
-        parts = []
-        for start in range(0, len(frame), ROWS_AT_A_TIME):
-            part = frame.iloc[start : start + ROWS_AT_A_TIME]
-            parts.append(_measured(data, part.reset_index(drop=True), scorecard_weights).set_axis(part.index))
-        out = pd.concat(parts)
-    if "health_score" in out and out["health_score"].isna().all():  # no score for any row: not a signal here
-        out = out.drop(columns=["health_score", *data.health_scores.components])
-    return out
-
-
-def _measured(data: Dataset, frame: pd.DataFrame, scorecard_weights: dict, people: pd.DataFrame | None = None):
-    """`measure` of rows numbered from 0 (people and goals are paired with the rows by position)."""
     out = frame.copy()
     account, day = out["account_id"], days(out["observation_date"])
     if data.has("surveys"):
@@ -92,12 +75,14 @@ def _measured(data: Dataset, frame: pd.DataFrame, scorecard_weights: dict, peopl
         out["usage"] = data.usage.window_sums(account, day, USAGE_DAYS)
     if data.health_scores is not None:
         found = data.health_scores.latest("account", account, day, stakeholders.SCORE_MAX_AGE_DAYS)
-        out["health_score"] = found["score"].to_numpy()
-        out = out.assign(**{name: found[name].to_numpy() for name in data.health_scores.components})
+        if not found["score"].isna().all():
+            out["health_score"] = found["score"].to_numpy()
+            out = out.assign(**{name: found[name].to_numpy() for name in data.health_scores.components})
     if data.has("contacts"):
         if people is None:
-            people = stakeholders.person_health(data, out, scorecard_weights)
-        out = out.assign(**stakeholders.rollups(people, len(out)))
+            out = out.assign(**stakeholders.health_rollups(data, out, scorecard_weights))
+        else:
+            out = out.assign(**stakeholders.rollups(people, len(out)))
     if data.has("goals") and data.has("goal_progress"):
         out["goal_attainment"] = goal_attainment(data["goals"], data["goal_progress"], out)
     return out
@@ -110,7 +95,7 @@ def measure_at_horizons(
     window_months: int,
     horizons: list[int],
     scorecard_weights: dict | None = None,
-    rows_per_pass: int = ROWS_AT_A_TIME,
+    rows_per_pass: int = ROWS_PER_PASS,
 ) -> Iterator[tuple[int, pd.DataFrame]]:
     """(horizon, the decisions measured `horizon` days before renewal) for each of `horizons`: several horizons
     in one pass of `measure` (up to `rows_per_pass` rows), which looks up the large tables once per pass, not
