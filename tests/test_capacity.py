@@ -16,6 +16,7 @@ from statsmodels.duration.survfunc import SurvfuncRight
 
 from workbench import Study
 from workbench.generate import World, generate, write
+from workbench.judge import capacity as capacity_judge
 from workbench.judge.capacity import adjustment, findings
 from workbench.judge.touches import touch_effect
 from workbench.measure import detection
@@ -126,6 +127,22 @@ def test_detection_measured_a_block_of_decisions_at_a_time_is_detection_measured
     in_blocks = detection.detection(*arguments, score=True, growth=study.growth)
     assert at_once["at_risk"].any() and at_once["touched"].any()
     pd.testing.assert_frame_equal(in_blocks, at_once)
+
+
+def test_the_lag_s_bootstrap_drawn_a_block_of_replicates_at_a_time_gives_the_same_interval(planted, monkeypatch):
+    study, capacity, _ = planted
+    found = capacity.detection
+    at_risk = found.loc[found["at_risk"]]
+    whole = capacity_judge.lag_summary(at_risk, found)
+    monkeypatch.setattr(capacity_judge, "CELLS_AT_A_TIME", 7 * len(at_risk))  # 43 blocks of 7 replicates
+    blocks = capacity_judge.lag_summary(at_risk, found)
+    assert blocks == capacity_judge.lag_summary(at_risk, found)  # the seed still decides every draw
+    assert blocks["detection_lag_days"] == whole["detection_lag_days"]
+    for name in ("detection_lag", "timely_share"):
+        low, high = blocks[f"{name}_ci_low"], blocks[f"{name}_ci_high"]
+        width = whole[f"{name}_ci_high"] - whole[f"{name}_ci_low"]
+        assert low <= whole[name if name == "timely_share" else "detection_lag_days"] <= high
+        assert abs((high - low) - width) <= 0.35 * width  # another draw of the same bootstrap
 
 
 def test_touches_are_asked_of_the_activities_where_they_lie_with_the_figures_pandas_gives(planted):
