@@ -6,7 +6,7 @@ import pandas as pd
 from workbench.inputs.loader import load
 from workbench.inputs.scores import from_frame as scores_from_frame
 from workbench.inputs.usage import from_frame
-from workbench.lookup import contained, positions
+from workbench.lookup import Groups, contained, positions
 from workbench.measure import snapshot
 from workbench.measure.columns import SIGNALS
 from workbench.measure.pointintime import Timeline, days
@@ -150,3 +150,16 @@ def test_contained_agrees_with_isin_across_string_storages():
         assert found.tolist() == expected == [True, False, False, True, False, True], dtype
         assert found.dtype == bool
     assert contained(pd.Series([1, 2, 3]), [3, 1]).tolist() == [True, False, True]
+
+
+def test_groups_pair_rows_as_an_inner_merge_on_the_key_does():
+    contacts = pd.DataFrame(
+        {"account_id": ["a2", "a1", "a2", None, "a3", "a1", "a2"], "contact_id": [f"c{i}" for i in range(7)]}
+    )
+    rows = pd.DataFrame({"account_id": ["a1", "a9", "a2", "a1", "a3"]})
+    for dtype in ("str", object):
+        contacts_typed, rows_typed = contacts.astype({"account_id": dtype}), rows.astype({"account_id": dtype})
+        left, right = Groups(contacts_typed["account_id"]).pairs(rows_typed["account_id"])
+        merged = rows_typed.reset_index(names="row").merge(contacts_typed.reset_index(names="contact"), on="account_id")
+        assert left.tolist() == merged["row"].tolist() and right.tolist() == merged["contact"].tolist(), dtype
+    assert [len(a) for a in Groups(contacts["account_id"]).pairs(pd.Series(["a9"], dtype="str"))] == [0, 0]

@@ -61,3 +61,27 @@ def _strings(values) -> pa.Array | None:
         return pa.array(np.asarray(values, dtype=object), type=pa.large_string(), from_pandas=True)
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         return None
+
+
+class Groups:
+    """The rows of a table grouped by a key column, for pairing rows of another table with each row of theirs
+    that shares their key: a merge on the key, by position (pandas' merge makes Python strings of 7.3M contacts'
+    account ids first, 3 s a merge at a million accounts)."""
+
+    def __init__(self, keys: pd.Series):
+        codes, uniques = pd.factorize(keys)
+        self.index = pd.Index(uniques)
+        named = np.flatnonzero(codes >= 0)
+        self.order = named[np.argsort(codes[named], kind="stable")]  # each group's rows in the table's order
+        self.counts = np.bincount(codes[named], minlength=len(uniques))
+        self.starts = np.cumsum(self.counts) - self.counts
+
+    def pairs(self, values) -> tuple[np.ndarray, np.ndarray]:
+        """(position in `values`, position of a row of this table with that key) for every such pair, in the
+        order of `values`, then of this table's rows."""
+        found = positions(self.index, values)
+        known = found >= 0
+        count = np.where(known, self.counts[np.where(known, found, 0)], 0)
+        left = np.repeat(np.arange(len(found)), count)
+        within = np.arange(len(left)) - np.repeat(np.cumsum(count) - count, count)
+        return left, self.order[np.repeat(self.starts[np.where(known, found, 0)], count) + within]

@@ -95,14 +95,32 @@ def landmarks(decisions: pd.DataFrame, goals: pd.DataFrame, progress: pd.DataFra
 def growth_model(goals: pd.DataFrame, progress: pd.DataFrame, until=None) -> GrowthModel:
     """The growth-curve model fitted on measurements dated on or before `until` (all when None), on the form
     whose projection from month 6 missed month 12 least out of sample (`choose_form`); its check is kept."""
-    if until is not None:
-        progress = progress.loc[progress["date"] <= pd.Timestamp(until)]
-    observed = since_start(goals, progress)
+    observed, ids = _numbered_since_start(goals, progress, until)
     form, check = choose_form(observed)
     basis = (population_shape(observed) if form == "population shape" else None) or Basis(form)
     model = fit_growth(observed, basis)
+    model.goals["goal_id"] = ids.take(model.goals["goal_id"].to_numpy())
     model.check = check
     return model
+
+
+def _numbered_since_start(goals: pd.DataFrame, progress: pd.DataFrame, until=None) -> tuple[pd.DataFrame, pd.Index]:
+    """`since_start` of the measurements dated on or before `until`, as the growth models read it: each goal as
+    its number in the order of the goal ids (the order `choose_form` splits them in), month and attainment; and
+    the ids by number. At a million accounts the whole curves' 16M rows and ten columns held 3 GB."""
+    number, ids = pd.factorize(goals["goal_id"], sort=True)
+    position = positions(pd.Index(goals["goal_id"]), progress["goal_id"])
+    kept = position >= 0
+    if until is not None:
+        kept &= (progress["date"] <= pd.Timestamp(until)).to_numpy()
+    at = position[kept]
+    baseline, target = goals["baseline"].to_numpy()[at], goals["target"].to_numpy()[at]
+    attainment = (progress["value"].to_numpy()[kept] - baseline) / (target - baseline)
+    elapsed = pd.Series(progress["date"].to_numpy()[kept] - goals["start_date"].to_numpy()[at])
+    month = elapsed.dt.days.to_numpy() / DAYS_PER_MONTH
+    started = month >= 0
+    frame = pd.DataFrame({"goal_id": number[at][started], "month": month[started], "attainment": attainment[started]})
+    return frame, pd.Index(ids)
 
 
 def projection_check(

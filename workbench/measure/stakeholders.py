@@ -7,13 +7,15 @@ or, where there are none, from a scorecard of their own usage, survey answers an
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 import pandas as pd
 
 from ..inputs.contract import ROLES
 from ..inputs.scores import HealthScores
 from ..inputs.usage import Usage
-from ..lookup import contained, positions
+from ..lookup import Groups, contained, positions
 from .pointintime import Timeline, days
 from .renewals import per_account
 
@@ -21,21 +23,40 @@ SCORE_MAX_AGE_DAYS = 365
 SCORECARD_DAYS = 90
 RECENCY_FULL_DAYS, RECENCY_ZERO_DAYS = 30, 180
 ROWS_AT_A_TIME = 250_000
+_GROUPS: dict[int, Groups] = {}  # by id() of the contacts table, each dropped when its table goes
 
 
-def people_at(contacts: pd.DataFrame, frame: pd.DataFrame, known_from=None) -> pd.DataFrame:
-    """One row per (row of frame, contact of its account known by the row's observation date). `known_from`
-    (days since the epoch, one per row of `contacts`, in their order; see `known_from`) leaves out people
-    today's CRM has but who were not yet known then; without it every contact counts."""
-    columns = [c for c in ("contact_id", "account_id", "role", "name") if c in contacts]
-    listed = contacts[columns]
-    if known_from is not None:  # carried through the pairing: looking 5M people up by id took 8 s at 1M accounts
-        listed = listed.assign(known_since=np.asarray(known_from, dtype=float))
-    people = frame[["account_id", "observation_date"]].reset_index(names="row").merge(listed, on="account_id")
+def people_at(contacts: pd.DataFrame, frame: pd.DataFrame, known_from=None, roles=None) -> pd.DataFrame:
+    """One row per (row of frame, contact of its account, of `roles` when given, known by the row's observation
+    date). `known_from` (days since the epoch, one per row of `contacts`, in their order; see `known_from`)
+    leaves out people today's CRM has but who were not yet known then; without it every contact counts."""
+    row, contact = _groups(contacts).pairs(frame["account_id"])
+    keep = np.ones(len(row), dtype=bool)
+    if roles is not None:
+        keep &= contacts["role"].isin(roles).to_numpy()[contact]
     if known_from is not None:
-        known = people["known_since"].to_numpy() <= days(people["observation_date"])
-        people = people.loc[known].drop(columns="known_since").reset_index(drop=True)
+        keep &= np.asarray(known_from, dtype=float)[contact] <= days(frame["observation_date"])[row]
+    row, contact = row[keep], contact[keep]
+    people = pd.DataFrame(
+        {
+            "row": frame.index.to_numpy()[row],
+            "account_id": frame["account_id"].array.take(row),
+            "observation_date": frame["observation_date"].array.take(row),
+        }
+    )
+    for column in ("contact_id", "role", "name"):
+        if column in contacts:
+            people[column] = contacts[column].array.take(contact)
     return people
+
+
+def _groups(contacts: pd.DataFrame) -> Groups:
+    """The contacts grouped by account, kept while the table is the same object (a study pairs people a few
+    dozen times)."""
+    if id(contacts) not in _GROUPS:
+        _GROUPS[id(contacts)] = Groups(contacts["account_id"])
+        weakref.finalize(contacts, _GROUPS.pop, id(contacts), None)
+    return _GROUPS[id(contacts)]
 
 
 def known_from(data) -> pd.Series:
@@ -144,11 +165,7 @@ def person_health(data, frame: pd.DataFrame, weights: dict, lag_days: int = 0, r
             [person_health(data, frame.iloc[i : i + ROWS_AT_A_TIME], weights, lag_days, roles) for i in steps],
             ignore_index=True,
         )
-    contacts, since = data["contacts"], known_from(data).to_numpy()
-    if roles is not None:
-        chosen = contacts["role"].isin(roles).to_numpy()
-        contacts, since = contacts.loc[chosen], since[chosen]
-    people = people_at(contacts, frame, since)
+    people = people_at(data["contacts"], frame, known_from(data).to_numpy(), roles)
     if has_person_scores(data):
         people["score"] = exported_scores(data.health_scores, people, lag_days)
         people["source"] = "exported"
