@@ -96,8 +96,10 @@ def test_imports_are_warmed_and_long_pages_go_first(tmp_path):
 
 def test_as_many_kernels_as_the_free_memory_holds(tmp_path):
     cache = tmp_path / "study.pickle"
-    with open(cache, "wb") as file:
-        file.truncate(1024 * 2**20)  # a 1 GB study: a kernel needs about 2.4 GB with a page at work
+    for name, mb in (("study.pickle", 256), ("study.0.arrow", 512), ("study.1.arrow", 256), ("other.0.arrow", 999)):
+        with open(tmp_path / name, "wb") as file:
+            file.truncate(mb * 2**20)
+    # a 1 GB study, its frames' files counted: a kernel needs about 2.4 GB with a page at work
     assert affordable(cache, 4096) == 1
     assert affordable(cache, 16_384) == 5
     assert affordable(cache, 100) == 1  # never none

@@ -29,6 +29,11 @@ def dump(study, path: Path) -> Path:
     return path
 
 
+def size(path: Path) -> int:
+    """Bytes of what `dump` wrote to `path`: the pickle and its frames' files."""
+    return path.stat().st_size + sum(p.stat().st_size for p in path.parent.glob(f"{path.stem}.*.arrow"))
+
+
 def load(path: Path):
     """What `dump` wrote to `path`, its large frames mapped from their Arrow files."""
     with open(path, "rb") as file:

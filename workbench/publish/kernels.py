@@ -24,6 +24,7 @@ from jupyter_client.manager import AsyncKernelManager
 from jupyter_core.utils import run_sync
 from papermill.engines import NBClientEngine, papermill_engines
 
+from .. import columnar
 from ..inputs import duckdb_memory
 
 RESET = "get_ipython().reset(new_session=True); __import__('workbench.publish.memory').publish.memory.release_memory()"
@@ -119,7 +120,7 @@ def affordable(cache: Path, available_mb: float | None) -> int:
     page's working memory beside it (about as much again)."""
     if available_mb is None:
         return 1_000
-    per_kernel = BASE_MB + 2 * cache.stat().st_size / 2**20
+    per_kernel = BASE_MB + 2 * columnar.size(cache) / 2**20
     return max(1, int(0.8 * available_mb // per_kernel))
 
 
