@@ -102,6 +102,14 @@ def test_a_result_displays_itself_readably(study):
     assert result["auc"].equals(result.frame["auc"])
 
 
+def test_a_loaded_study_has_let_its_stores_go_and_opens_them_again_when_asked(small_world):
+    study = Study.load(small_world, AS_OF)
+    stores = [s for s in study.data.stored.values() if s is not None]
+    assert stores and all(s._duckdb is None for s in stores)  # their buffers freed before the growth model
+    assert study.data.usage._connection is None
+    assert len(study.behaviour()) and study.capacity() is not None  # usage and activities asked again
+
+
 def test_the_cache_is_used_only_for_the_same_arguments(small_world, tmp_path):
     study = Study.load(small_world, AS_OF)
     cache = study.save(tmp_path / "cache" / "study.pickle")
