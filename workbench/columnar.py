@@ -2,8 +2,8 @@
 
 A study's kernels each read the prepared study. Unpickled, every kernel held its own copy of the same tables
 (3.7 GB each at a million accounts); mapped, the operating system keeps one copy of their columns in its page
-cache and every kernel reads that (strings as Arrow arrays, numbers and dates as read-only NumPy views on the
-file). A frame with a column of any other type (object, categorical, nullable) stays in the pickle.
+cache and every kernel reads that (strings as Arrow arrays, numbers and dates as NumPy views on the file, mapped
+copy-on-write). A frame with a column of any other type (object, categorical, nullable) stays in the pickle.
 """
 
 from __future__ import annotations
@@ -85,7 +85,7 @@ def _mappable(frame: pd.DataFrame) -> bool:
 
 
 def _kind(dtype) -> str | None:
-    if isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow" and dtype == pd.StringDtype("pyarrow", np.nan):
+    if isinstance(dtype, pd.StringDtype) and dtype == pd.StringDtype("pyarrow", np.nan):
         return "str"
     return str(dtype) if isinstance(dtype, np.dtype) and dtype.kind in "biufM" else None
 

@@ -7,10 +7,24 @@ Arrow hashes them where they lie.
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+
+_KEPT: dict[tuple[str, int], object] = {}  # by what was built and id() of its table, dropped when the table goes
+
+
+def kept(name: str, table, build):
+    """`build(table)`, made once and kept while `table` is the same object: an index over a large table that a
+    study asks many questions of."""
+    key = (name, id(table))
+    if key not in _KEPT:
+        _KEPT[key] = build(table)
+        weakref.finalize(table, _KEPT.pop, key, None)
+    return _KEPT[key]
 
 
 def positions(index: pd.Index, values) -> np.ndarray:
@@ -80,8 +94,8 @@ class Groups:
         """(position in `values`, position of a row of this table with that key) for every such pair, in the
         order of `values`, then of this table's rows."""
         found = positions(self.index, values)
-        known = found >= 0
-        count = np.where(known, self.counts[np.where(known, found, 0)], 0)
+        group = np.maximum(found, 0)  # an absent value pairs with nothing: its count is set to 0
+        count = np.where(found >= 0, self.counts[group], 0)
         left = np.repeat(np.arange(len(found)), count)
         within = np.arange(len(left)) - np.repeat(np.cumsum(count) - count, count)
-        return left, self.order[np.repeat(self.starts[np.where(known, found, 0)], count) + within]
+        return left, self.order[np.repeat(self.starts[group], count) + within]

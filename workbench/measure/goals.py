@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import weakref
-
 import numpy as np
 import pandas as pd
 
 from ..inputs.goal_inputs import GoalInputs
-from ..lookup import mapped, positions
+from ..lookup import kept, mapped, positions
 from ..stats.growth import FORMS, Basis, GrowthModel, fit_growth, population_shape
 from .pointintime import Timeline, days
-
-_TIMELINES: dict[int, Timeline] = {}  # by id() of the progress table, each dropped when its table goes
 
 DAYS_PER_MONTH = 365.25 / 12
 LANDMARKS = (3, 6, 9)
@@ -28,15 +24,27 @@ def band(attainment: pd.Series) -> pd.Series:
 def curves(goals: pd.DataFrame, progress: pd.DataFrame) -> pd.DataFrame:
     """Every progress measurement as attainment (fraction of the way from baseline to target; lower-is-better
     targets handled by the sign of target - baseline) and months since the goal's start."""
+    measured, at, attainment, month = _measurements(goals, progress)
+    frame = progress.loc[measured].reset_index(drop=True)
+    for column in ("account_id", "baseline", "target", "start_date", "target_date"):
+        frame[column] = goals[column].take(at).array
+    frame["attainment"], frame["month"] = attainment, month
+    return frame
+
+
+def _measurements(goals: pd.DataFrame, progress: pd.DataFrame, until=None) -> tuple[np.ndarray, ...]:
+    """Which progress rows belong to a goal (and are dated on or before `until`), each one's goal (its row in
+    `goals`), attainment and months since the goal's start."""
     # A lookup by position, not a merge: goal ids are unique, and at 16M measurements the merge took 10 s.
     position = positions(pd.Index(goals["goal_id"]), progress["goal_id"])
-    known = position >= 0
-    frame = progress.loc[known].reset_index(drop=True)
-    for column in ("account_id", "baseline", "target", "start_date", "target_date"):
-        frame[column] = goals[column].take(position[known]).array
-    frame["attainment"] = (frame["value"] - frame["baseline"]) / (frame["target"] - frame["baseline"])
-    frame["month"] = (frame["date"] - frame["start_date"]).dt.days / DAYS_PER_MONTH
-    return frame
+    measured = position >= 0
+    if until is not None:
+        measured &= (progress["date"] <= pd.Timestamp(until)).to_numpy()
+    at = position[measured]
+    baseline, target = goals["baseline"].to_numpy()[at], goals["target"].to_numpy()[at]
+    attainment = (progress["value"].to_numpy()[measured] - baseline) / (target - baseline)
+    elapsed = pd.Series(progress["date"].to_numpy()[measured] - goals["start_date"].to_numpy()[at])
+    return measured, at, attainment, elapsed.dt.days.to_numpy() / DAYS_PER_MONTH
 
 
 def since_start(goals: pd.DataFrame, progress: pd.DataFrame) -> pd.DataFrame:
@@ -73,10 +81,7 @@ def per_decision(pairs: pd.DataFrame, values: np.ndarray, decisions: pd.DataFram
 def _timeline(progress: pd.DataFrame) -> Timeline:
     """The progress table indexed for point-in-time lookups, kept while it is the same object: a study asks
     attainment of one table a dozen times (decisions, landmarks, horizons, detection; 1.5 s each at 16M rows)."""
-    if id(progress) not in _TIMELINES:
-        _TIMELINES[id(progress)] = Timeline(progress["goal_id"], progress["date"], {"value": progress["value"]})
-        weakref.finalize(progress, _TIMELINES.pop, id(progress), None)
-    return _TIMELINES[id(progress)]
+    return kept("timeline", progress, lambda p: Timeline(p["goal_id"], p["date"], {"value": p["value"]}))
 
 
 def landmarks(decisions: pd.DataFrame, goals: pd.DataFrame, progress: pd.DataFrame, months=LANDMARKS) -> pd.DataFrame:
@@ -109,15 +114,7 @@ def _numbered_since_start(goals: pd.DataFrame, progress: pd.DataFrame, until=Non
     its number in the order of the goal ids (the order `choose_form` splits them in), month and attainment; and
     the ids by number. At a million accounts the whole curves' 16M rows and ten columns held 3 GB."""
     number, ids = pd.factorize(goals["goal_id"], sort=True)
-    position = positions(pd.Index(goals["goal_id"]), progress["goal_id"])
-    kept = position >= 0
-    if until is not None:
-        kept &= (progress["date"] <= pd.Timestamp(until)).to_numpy()
-    at = position[kept]
-    baseline, target = goals["baseline"].to_numpy()[at], goals["target"].to_numpy()[at]
-    attainment = (progress["value"].to_numpy()[kept] - baseline) / (target - baseline)
-    elapsed = pd.Series(progress["date"].to_numpy()[kept] - goals["start_date"].to_numpy()[at])
-    month = elapsed.dt.days.to_numpy() / DAYS_PER_MONTH
+    _, at, attainment, month = _measurements(goals, progress, until)
     started = month >= 0
     frame = pd.DataFrame({"goal_id": number[at][started], "month": month[started], "attainment": attainment[started]})
     return frame, pd.Index(ids)

@@ -7,15 +7,13 @@ or, where there are none, from a scorecard of their own usage, survey answers an
 
 from __future__ import annotations
 
-import weakref
-
 import numpy as np
 import pandas as pd
 
 from ..inputs.contract import ROLES
 from ..inputs.scores import HealthScores
 from ..inputs.usage import Usage
-from ..lookup import Groups, contained, positions
+from ..lookup import Groups, contained, kept, positions
 from .pointintime import Timeline, days
 from .renewals import per_account
 
@@ -23,7 +21,6 @@ SCORE_MAX_AGE_DAYS = 365
 SCORECARD_DAYS = 90
 RECENCY_FULL_DAYS, RECENCY_ZERO_DAYS = 30, 180
 ROWS_AT_A_TIME = 250_000
-_GROUPS: dict[int, Groups] = {}  # by id() of the contacts table, each dropped when its table goes
 
 
 def people_at(contacts: pd.DataFrame, frame: pd.DataFrame, known_from=None, roles=None) -> pd.DataFrame:
@@ -53,10 +50,7 @@ def people_at(contacts: pd.DataFrame, frame: pd.DataFrame, known_from=None, role
 def _groups(contacts: pd.DataFrame) -> Groups:
     """The contacts grouped by account, kept while the table is the same object (a study pairs people a few
     dozen times)."""
-    if id(contacts) not in _GROUPS:
-        _GROUPS[id(contacts)] = Groups(contacts["account_id"])
-        weakref.finalize(contacts, _GROUPS.pop, id(contacts), None)
-    return _GROUPS[id(contacts)]
+    return kept("groups", contacts, lambda c: Groups(c["account_id"]))
 
 
 def known_from(data) -> pd.Series:
