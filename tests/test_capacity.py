@@ -256,6 +256,45 @@ def test_replicates_fitted_in_blocks_give_the_same_intervals(planted, monkeypatc
         assert blocked[key] == pytest.approx(whole[key], abs=1e-6), key
 
 
+def test_slowdown_fitted_on_cases_by_csm_is_the_fit_of_every_row_weighted_by_its_csm_s_draw():
+    from workbench.stats.auc import poisson_weights
+
+    rng = np.random.default_rng(3)
+    csm, book = rng.integers(0, 40, 4000), rng.integers(5, 60, 4000).astype(float)
+    late = rng.random(4000) < 1 / (1 + np.exp(-(0.05 * (book - 30))))
+    cases, weights = capacity_judge._cases_by_cluster(book, late, csm, 40, 50, seed=0)
+    every_row = np.vstack([np.ones(4000), poisson_weights(np.random.default_rng(0), 50, 40)[:, csm]])
+    np.testing.assert_array_equal(fit_logistic(cases[:, 0], cases[:, 1], weights), fit_logistic(book, late, every_row))
+
+
+def test_books_count_each_csm_s_distinct_accounts_and_arr_month_by_month_as_pandas_does():
+    rng = np.random.default_rng(4)
+    start = pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 700, 3000), unit="D")
+    contracts = pd.DataFrame(
+        {
+            "account_id": [f"A{i}" for i in rng.integers(0, 800, 3000)],  # concurrent contracts of one account
+            "csm": pd.Series(rng.choice(["Ann", "Bo", "Cy", None], 3000), dtype="str"),
+            "start_date": start,
+            "end_date": start + pd.to_timedelta(rng.choice([30, 365, 400], 3000), unit="D"),
+            "arr": rng.integers(1, 500, 3000) * 100.0,
+        }
+    )
+    at_risk = contracts.sample(400, random_state=1).assign(onset=lambda f: f["start_date"] + pd.Timedelta(days=20))
+    table = capacity_judge.books(contracts, at_risk, "2026-10-31")
+    owned = contracts.dropna(subset=["csm"])
+    month = capacity_judge.month_code
+    last_day = (owned["end_date"] - pd.Timedelta(days=1)).clip(upper=pd.Timestamp("2026-10-31"))
+    spread = owned.assign(first=month(owned["start_date"]), last=month(last_day))
+    spread = spread.assign(month=[range(a, b + 1) for a, b in zip(spread["first"], spread["last"])]).explode("month")
+    expected = spread.groupby(["csm", "month"]).agg(accounts=("account_id", "nunique"), arr=("arr", "sum"))
+    risky = at_risk.dropna(subset=["csm"])
+    risky = risky.assign(month=[range(a, b) for a, b in zip(month(risky["onset"]), month(risky["end_date"]))])
+    counted = risky.explode("month").dropna(subset=["month"]).groupby(["csm", "month"])["account_id"].nunique()
+    expected["at_risk"] = counted.reindex(expected.index).fillna(0).astype(int)
+    expected = expected.reset_index().astype({"month": int, "csm": str})
+    pd.testing.assert_frame_equal(table.astype({"csm": str}), expected, check_dtype=False)
+
+
 def test_following_finds_the_first_event_on_or_after_a_day():
     timeline = Timeline(
         pd.Series(["a", "a", "b"]), pd.Series(pd.to_datetime(["2026-01-10", "2026-02-01", "2026-01-05"]))

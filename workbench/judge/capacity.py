@@ -7,9 +7,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 
 from ..inputs.activities import Activities
-from ..lookup import mapped
+from ..lookup import mapped, positions
 from ..measure.detection import FLAGS, OFF_PACE, TIMELY_DAYS
 from ..measure.pointintime import days
 from ..stats.auc import poisson_weights
@@ -88,12 +89,19 @@ def _spread(owner: np.ndarray, first: np.ndarray, last: np.ndarray) -> tuple[np.
     return row, np.repeat(first, months) + step
 
 
-def _held(csm, month, account, arr=None) -> pd.DataFrame:
-    """Per (csm, month): distinct accounts, and the summed `arr`."""
-    frame = pd.DataFrame({"csm": csm, "month": month, "account": account})
-    table = frame.drop_duplicates().groupby(["csm", "month"]).size().to_frame("accounts")
+def _held(csm: np.ndarray, month: np.ndarray, account: np.ndarray, arr=None) -> pd.DataFrame:
+    """Per (csm, month), indexed so: distinct accounts, and the summed `arr`. CSMs and accounts as numbers (a CSM
+    below 0: none): a million accounts' 16M account-months, paired with the CSMs' names, held 2 GB."""
+    owned = csm >= 0
+    csm, month, account = csm[owned], month[owned], account[owned]
+    first, span = (int(month.min()), int(month.max() - month.min() + 1)) if len(month) else (0, 1)
+    cell, cells = pd.factorize(csm.astype(np.int64) * span + (month - first), sort=True)  # hashed: np.unique sorts
+    many = np.int64(account.max(initial=0) + 1)
+    accounts = np.bincount(pd.unique(cell * many + account) // many, minlength=len(cells))
+    index = pd.MultiIndex.from_arrays([cells // span, cells % span + first], names=["csm", "month"])
+    table = pd.DataFrame({"accounts": accounts}, index=index)
     if arr is not None:
-        table["arr"] = pd.Series(arr).groupby([frame["csm"], frame["month"]]).sum()
+        table["arr"] = pd.Series(np.asarray(arr)[owned]).groupby(cell).sum().to_numpy()
     return table
 
 
@@ -101,17 +109,20 @@ def books(contracts: pd.DataFrame, at_risk: pd.DataFrame, as_of) -> pd.DataFrame
     """Per CSM and calendar month (`month_code`): the accounts and ARR under contract with them, and how many of
     those were at risk (turned at risk and not yet decided)."""
     owned = contracts.dropna(subset=["csm"])
+    csm, names = pd.factorize(owned["csm"], sort=True)
     first = month_code(owned["start_date"])
     last = month_code((owned["end_date"] - pd.Timedelta(days=1)).clip(upper=pd.Timestamp(as_of)))
     row, month = _spread(np.arange(len(owned)), first, last)
     account = pd.factorize(owned["account_id"])[0]
-    table = _held(owned["csm"].to_numpy()[row], month, account[row], owned["arr"].to_numpy(dtype=float)[row])
+    table = _held(csm[row], month, account[row], owned["arr"].to_numpy(dtype=float)[row])
     if len(at_risk):
         row, month = _spread(np.arange(len(at_risk)), month_code(at_risk["onset"]), month_code(at_risk["end_date"]) - 1)
         account = pd.factorize(at_risk["account_id"])[0]
-        table["at_risk"] = _held(at_risk["csm"].to_numpy()[row], month, account[row])["accounts"]
+        table["at_risk"] = _held(positions(names, at_risk["csm"])[row], month, account[row])["accounts"]
     table["at_risk"] = table.get("at_risk", pd.Series(dtype=float)).reindex(table.index).fillna(0).astype(int)
-    return table.reset_index()
+    table = table.reset_index()
+    table["csm"] = names.take(table["csm"].to_numpy())
+    return table
 
 
 def book_at_onset(frame: pd.DataFrame, book_table: pd.DataFrame) -> pd.DataFrame:
@@ -141,10 +152,8 @@ def slowdown(
     if len(csms) < MIN_CSMS or np.unique(x).size < 3 or late.all() or not late.any():
         return None
     centre = float(np.median(x))
-    weights = np.vstack(
-        [np.ones(len(x)), poisson_weights(np.random.default_rng(seed), replicates, len(csms))[:, codes]]
-    )
-    beta = fit_logistic(x - centre, late, weights)
+    cases, weights = _cases_by_cluster(x - centre, late, codes, len(csms), replicates, seed)
+    beta = fit_logistic(cases[:, 0], cases[:, 1], weights)
     a, b = beta[:, 0], beta[:, 1]
     p = 1 / (1 + np.exp(-a))
     per_ten = 10 * b * p * (1 - p)
@@ -166,6 +175,19 @@ def slowdown(
         "book_at_threshold_ci_high": float(high) if within and high < np.finfo(float).max else None,
         "books_observed": [float(x.min()), float(x.max())],
     }
+
+
+def _cases_by_cluster(
+    x: np.ndarray, y: np.ndarray, cluster: np.ndarray, clusters: int, replicates: int, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct (x, y) cases, and their weights: the copies of each, then per bootstrap replicate over
+    `clusters` (numbered by `cluster`), the copies weighted by their cluster's draw. The fits are those of every
+    row with its cluster's weight (fit_logistic sums repeated cases so), without a replicates-by-rows matrix:
+    a million accounts' 600k at-risk decisions in 300 replicates held 1.4 GB of weights."""
+    cases, case = np.unique(np.column_stack([x, y]), axis=0, return_inverse=True)
+    copies = sparse.csr_array((np.ones(len(x)), (case.ravel(), cluster)), shape=(len(cases), clusters))
+    drawn = poisson_weights(np.random.default_rng(seed), replicates, clusters).astype(float)
+    return cases, np.vstack([copies.sum(axis=1), (copies @ drawn.T).T])
 
 
 def curve(frame: pd.DataFrame, by: str = "book_accounts", bins: int = 4) -> pd.DataFrame:

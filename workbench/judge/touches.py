@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..stats.auc import poisson_weights
+from ..stats.auc import as_weights, poisson_levels
 from ..stats.logistic import Design, blocks, fit_logistic, predict
 from ..stats.sums import summed_per_group
 
@@ -132,11 +132,11 @@ def touch_effect(
     whole = estimates(fitted_on, treated, churned, np.ones((1, len(frame))), start)
     naive, weighted, stratified, score = (v[0] for v in whole)
     codes, accounts = pd.factorize(frame[cluster])
-    resampled = poisson_weights(np.random.default_rng(seed), replicates, len(accounts))
+    resampled = poisson_levels(np.random.default_rng(seed), replicates, len(accounts))
     # In blocks of replicates (as fit_logistic fits them): each estimate holds several replicates-by-cases matrices.
     draws = np.vstack(
         [
-            np.column_stack(estimates(fitted_on, treated, churned, resampled[block][:, codes], start)[:3])
+            np.column_stack(estimates(fitted_on, treated, churned, as_weights(resampled[block][:, codes]), start)[:3])
             for block in blocks(replicates, len(frame))
         ]
     )
