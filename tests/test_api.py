@@ -20,9 +20,10 @@ import workbench
 from workbench import Result, Study, columnar
 from workbench.errors import UsageError
 from workbench.generate import World, generate, write
+from workbench.measure import goals
 from workbench.measure.columns import COLUMNS
 from workbench.publish.results import LAYOUT, REQUIRED, record
-from workbench.study import _wait_while_computed_elsewhere, open_cache, share_scorecard
+from workbench.study import _wait_while_computed_elsewhere, open_cache, share_prepared, share_scorecard
 
 AS_OF = "2026-10-31"
 ROOT = Path(__file__).resolve().parent.parent
@@ -133,6 +134,20 @@ def test_an_analysis_one_kernel_shared_is_read_by_the_others_not_computed_again(
     other._shared = shared.parent
     assert other.revenue() == "as the other kernel left it"
     assert other.off_track() is not None  # what nobody shared is computed as before
+
+
+def test_the_growth_model_is_fitted_on_first_use_and_once_for_every_kernel_of_a_run(small_world, tmp_path, monkeypatch):
+    study = Study.load(small_world, AS_OF)
+    assert "growth" not in study._computed and study.has_goals  # loading does not fit it
+    cache = study.save(tmp_path / "cache" / "study.pickle")
+    share_prepared(cache, ["growth"])  # as `workbench study` does, before the kernels start
+    fitted = goals.growth_model(study.data["goals"], study.data["goal_progress"], study.as_of)
+    monkeypatch.setattr(goals, "growth_model", lambda *_: pytest.fail("a kernel fitted the growth model again"))
+    kernel = columnar.load(cache)
+    kernel._shared = cache.parent / "analyses"
+    pd.testing.assert_frame_equal(kernel.growth.goals, fitted.goals)
+    assert (kernel.growth.intercept, kernel.growth.slope) == (fitted.intercept, fitted.slope)
+    assert kernel.capacity() is not None and kernel.off_track() is not None  # which read it
 
 
 def test_the_scorecard_begun_from_the_measured_decisions_is_the_study_s(small_world, tmp_path):

@@ -74,4 +74,6 @@ def test_horizons_measured_in_one_pass_are_each_measured_as_alone(usage_drops):
                 study.data, snapshot.decisions(study.contracts, study.as_of, study.window_months, horizon), weights
             )
             assert alone["goal_attainment"].notna().any() and alone["health_decision_maker"].notna().any()
-            pd.testing.assert_frame_equal(together[horizon][alone.columns], alone)
+            measured = together[horizon]
+            assert set(measured.columns) - set(alone.columns) == set() and "goal_attainment" in measured
+            pd.testing.assert_frame_equal(measured, alone[measured.columns])

@@ -145,18 +145,9 @@ class Study:
         open_frame = snapshot.open_contracts(self.contracts, as_of)
         self.open_people = stakeholders.person_health(data, open_frame, weights) if data.has("contacts") else None
         self.open_contracts = snapshot.measure(data, open_frame, weights, self.open_people)
-        # Measured: the stores' DuckDB buffers (1.5 GB at a million accounts) go before the growth model is fitted
-        # beside everything measured; a later question opens its store again.
-        for stored in data.stored.values():
-            if stored is not None:
-                stored.close()
+        data.close_stores()  # measured: their DuckDB buffers (1.5 GB at a million accounts) are no longer needed
         release_memory()
         self.columns.update({c: component(c) for c in self.decisions if str(c).startswith("component_")})
-        self.growth = (
-            goals.growth_model(data["goals"], data["goal_progress"], as_of)
-            if data.has("goals") and data.has("goal_progress")
-            else None
-        )
         self.signals = [s for s in SIGNALS if s in self.decisions] + list(config["extra_signals"])
         self.family = _family(config, self.signals)
         self.scoreboard = self._judge(self.family)
@@ -242,13 +233,16 @@ class Study:
         return cls(loaded, settings, pd.Timestamp(as_of), window_months, horizon_days, parameters, on_decisions)
 
     def share(self, analyses=SHARED) -> Study:
-        """Compute `analyses` (method names) and leave each beside the cache this study was read from, where
-        the same study in another kernel of the run finds it instead of computing it again."""
+        """Compute `analyses` (names of methods, or of the `growth` property) and leave each beside the cache this
+        study was read from, where the same study in another kernel of the run finds it instead of computing it
+        again."""
         if self._shared is not None:
             self._shared.mkdir(exist_ok=True)
         try:
             for name in analyses:
-                getattr(self, name)()
+                analysis = getattr(self, name)
+                if callable(analysis):  # a method; `growth` is a property
+                    analysis()
                 if self._shared is not None:
                     _leave(self._shared, name, self._computed[name])
         finally:  # done or failed, nobody waits for these any more
@@ -429,10 +423,10 @@ class Study:
             if shared is not None:
                 _wait_while_computed_elsewhere(shared)
                 if shared.exists():
-                    with open(shared, "rb") as file:
-                        self._computed[name] = pickle.load(file)
+                    self._computed[name] = columnar.load(shared)
                     return self._computed[name]
             self._computed[name] = compute()
+            self.data.close_stores()  # the analysis is done with their buffers
         return self._computed[name]
 
     @property
@@ -447,7 +441,19 @@ class Study:
     @property
     def has_goals(self) -> bool:
         """True when the data has goals and their progress."""
-        return self.growth is not None
+        return self.data.has("goals") and self.data.has("goal_progress")
+
+    @property
+    def growth(self) -> goals.GrowthModel | None:
+        """The goals' growth-curve model, fitted on the progress measured by `as_of` on its first use (None
+        without goals): `workbench study` fits it once, from the saved study, for every page."""
+
+        def compute():
+            if not self.has_goals:
+                return None
+            return goals.growth_model(self.data["goals"], self.data["goal_progress"], self.as_of)
+
+        return self._once("growth", compute)
 
     def revenue(self) -> dict:
         """GRR, NRR and earned growth rate of the accounts under contract at the window's start, the dollar
@@ -654,6 +660,7 @@ class Study:
                 score="health_score" in predictive,
                 growth=self.growth,
             )
+            self.data.close_stores()
             return capacity_judge.assess(
                 self.decisions,
                 found,
@@ -784,10 +791,16 @@ def share_scorecard(decisions: Path, folder: Path) -> None:
         (folder / "scorecard.computing").unlink(missing_ok=True)
 
 
+def share_prepared(cache: Path, analyses) -> None:
+    """Compute `analyses` of the study saved in `cache` and leave them for the run's kernels: `workbench study`
+    fits the growth model so, on the saved study's mapped tables once its own copy is gone (at a million accounts
+    the fit beside that copy was the run's peak)."""
+    _read(cache).share(analyses)
+
+
 def _leave(folder: Path, name: str, analysis) -> None:
-    partial = folder / f".{name}.{os.getpid()}.partial"
-    with open(partial, "wb") as file:
-        pickle.dump(analysis, file, protocol=pickle.HIGHEST_PROTOCOL)
+    """`analysis` pickled for the run's other kernels, its large frames as Arrow files that each maps (columnar)."""
+    partial = columnar.dump(analysis, folder / f".{name}.{os.getpid()}.partial")
     partial.replace(folder / f"{name}.pickle")  # a reader never sees half of it
 
 
@@ -815,6 +828,11 @@ def open_cache(path: Path) -> Study:
     key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size)
     if key not in _OPENED:
         _OPENED.clear()
-        _OPENED[key] = columnar.load(path)
-        _OPENED[key]._shared = path.parent / "analyses"
+        _OPENED[key] = _read(path)
     return _OPENED[key]
+
+
+def _read(path: Path) -> Study:
+    study = columnar.load(path)
+    study._shared = path.parent / "analyses"
+    return study

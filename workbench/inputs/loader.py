@@ -60,6 +60,13 @@ class Dataset:
         """The tables kept where they lie, by name (None when not supplied)."""
         return {name: getattr(self, name) for name in STORED}
 
+    def close_stores(self) -> None:
+        """Close the stores' DuckDB connections, whose buffers (up to the process's DuckDB memory) a finished
+        question no longer needs; the next question opens them again."""
+        for stored in self.stored.values():
+            if stored is not None:
+                stored.close()
+
 
 def load(
     folder: str | Path,

@@ -25,6 +25,7 @@ NPS_DAYS, USAGE_DAYS = 365, 90
 # at the study's peak. At a million accounts a horizon is a pass of its own.
 ROWS_PER_PASS = 250_000
 DEFAULT_WEIGHTS = DEFAULTS["scorecard_weights"]
+MEASURED_AT_HORIZONS = ["contract_id", "account_id", "start_date", "end_date", "renewed"]
 
 
 def window_start(as_of: pd.Timestamp, window_months: int) -> pd.Timestamp:
@@ -99,20 +100,20 @@ def measure_at_horizons(
 ) -> Iterator[tuple[int, pd.DataFrame]]:
     """(horizon, the decisions measured `horizon` days before renewal) for each of `horizons`: several horizons
     in one pass of `measure` (up to `rows_per_pass` rows), which looks up the large tables once per pass, not
-    once per horizon. A pass is measured when the one before has been used, so that only one is held."""
-    frames = {horizon: decisions(contracts, as_of, window_months, horizon) for horizon in horizons}
-    passes, rows = [], 0
-    for horizon, frame in frames.items():
-        if not passes or rows + len(frame) > rows_per_pass:
-            passes.append([])
-            rows = 0
-        passes[-1].append(horizon)
-        rows += len(frame)
-    for part in passes:
-        sizes = [len(frames[h]) for h in part]
-        together = measure(data, pd.concat([frames.pop(h) for h in part], ignore_index=True), scorecard_weights)
-        for horizon, end, size in zip(part, np.cumsum(sizes), sizes):
-            yield horizon, together.iloc[end - size : end].reset_index(drop=True)
+    once per horizon. A pass is measured when the one before has been used, so that only one is held, and holds
+    only the columns that measuring and judging read (`MEASURED_AT_HORIZONS`) beside the signals."""
+    judged = decisions(contracts, as_of, window_months)[MEASURED_AT_HORIZONS]
+    per_pass = max(1, rows_per_pass // max(len(judged), 1))
+    for first in range(0, len(horizons), per_pass):
+        part = horizons[first : first + per_pass]
+        frame = pd.concat(
+            [judged.assign(observation_date=judged["end_date"] - pd.Timedelta(days=h)) for h in part],
+            ignore_index=True,
+        )
+        together = measure(data, frame, scorecard_weights)
+        data.close_stores()
+        for i, horizon in enumerate(part):
+            yield horizon, together.iloc[i * len(judged) : (i + 1) * len(judged)].reset_index(drop=True)
 
 
 def nps(

@@ -146,7 +146,7 @@ def _run(
     # Kernels start and import while the data is checked; any failure shuts them down.
     with Kernels(min(jobs, len(books)), books) as kernels:
         # Imported once the kernels are starting, whose own imports then overlap these.
-        from ..study import SHARED, Study, no_decisions
+        from ..study import SHARED, Study, no_decisions, share_prepared
 
         log(f"Checking the data in {data} and measuring every decision's signals ...")
         shared = staging / ".cache" / "analyses"
@@ -181,6 +181,9 @@ def _run(
         stage[0] = "saving the prepared data for the notebooks"
         cache = study.save(staging / ".cache" / "study.pickle")
         del study  # the notebooks read the cache; holding it here too would double the peak memory
+        release_memory()
+        stage[0] = "fitting the goals' growth curves"
+        share_prepared(cache, ["growth"])
         release_memory()
         if not chosen_jobs:
             kernels.keep(affordable(cache, available_mb()))
