@@ -23,7 +23,7 @@ from workbench.generate import World, generate, write
 from workbench.measure import goals
 from workbench.measure.columns import COLUMNS
 from workbench.publish.results import LAYOUT, REQUIRED, record
-from workbench.study import _wait_while_computed_elsewhere, open_cache, share_prepared, share_scorecard
+from workbench.study import _wait_while_computed_elsewhere, forget_analyses, open_cache, share_prepared, share_scorecard
 
 AS_OF = "2026-10-31"
 ROOT = Path(__file__).resolve().parent.parent
@@ -106,7 +106,7 @@ def test_a_result_displays_itself_readably(study):
 def test_a_loaded_study_has_let_its_stores_go_and_opens_them_again_when_asked(small_world):
     study = Study.load(small_world, AS_OF)
     stores = [s for s in study.data.stored.values() if s is not None]
-    assert stores and all(s._duckdb is None for s in stores)  # their buffers freed before the growth model
+    assert stores and all(s._duckdb is None for s in stores)  # measured: their DuckDB buffers are freed
     assert study.data.usage._connection is None
     assert len(study.behaviour()) and study.capacity() is not None  # usage and activities asked again
 
@@ -134,6 +134,18 @@ def test_an_analysis_one_kernel_shared_is_read_by_the_others_not_computed_again(
     other._shared = shared.parent
     assert other.revenue() == "as the other kernel left it"
     assert other.off_track() is not None  # what nobody shared is computed as before
+
+
+def test_between_pages_a_kernel_lets_its_analyses_go_and_reads_the_shared_ones_again(small_world, tmp_path):
+    cache = Study.load(small_world, AS_OF).save(tmp_path / "cache" / "study.pickle")
+    kernel = open_cache(cache)
+    kernel.share(["revenue"])
+    assert kernel.revenue() == pickle.loads((cache.parent / "analyses" / "revenue.pickle").read_bytes())
+    (cache.parent / "analyses" / "revenue.pickle").write_bytes(pickle.dumps("as the file holds it"))
+    kernel.lead_time()
+    forget_analyses()  # as the runner has each kernel do after a page
+    assert kernel._computed == {} and open_cache(cache) is kernel  # the study itself stays
+    assert kernel.revenue() == "as the file holds it"  # read again, not computed again
 
 
 def test_the_growth_model_is_fitted_on_first_use_and_once_for_every_kernel_of_a_run(small_world, tmp_path, monkeypatch):

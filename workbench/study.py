@@ -243,8 +243,8 @@ class Study:
                 analysis = getattr(self, name)
                 if callable(analysis):  # a method; `growth` is a property
                     analysis()
-                if self._shared is not None:
-                    _leave(self._shared, name, self._computed[name])
+                if self._shared is not None:  # then held as the other kernels hold it: mapped, not a copy of its own
+                    self._computed[name] = columnar.load(_leave(self._shared, name, self._computed[name]))
         finally:  # done or failed, nobody waits for these any more
             if self._shared is not None:
                 for name in analyses:
@@ -798,10 +798,10 @@ def share_prepared(cache: Path, analyses) -> None:
     _read(cache).share(analyses)
 
 
-def _leave(folder: Path, name: str, analysis) -> None:
+def _leave(folder: Path, name: str, analysis) -> Path:
     """`analysis` pickled for the run's other kernels, its large frames as Arrow files that each maps (columnar)."""
     partial = columnar.dump(analysis, folder / f".{name}.{os.getpid()}.partial")
-    partial.replace(folder / f"{name}.pickle")  # a reader never sees half of it
+    return partial.replace(folder / f"{name}.pickle")  # a reader never sees half of it
 
 
 def _wait_while_computed_elsewhere(shared: Path) -> None:
@@ -830,6 +830,14 @@ def open_cache(path: Path) -> Study:
         _OPENED.clear()
         _OPENED[key] = _read(path)
     return _OPENED[key]
+
+
+def forget_analyses() -> None:
+    """Let the analyses go that the studies opened in this process computed or read: a run's kernel calls it
+    between pages, since each page's own analyses are shown by no other, and the shared ones are mapped again
+    from their files when next asked."""
+    for study in _OPENED.values():
+        study._computed.clear()
 
 
 def _read(path: Path) -> Study:

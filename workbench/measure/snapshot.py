@@ -101,7 +101,8 @@ def measure_at_horizons(
     """(horizon, the decisions measured `horizon` days before renewal) for each of `horizons`: several horizons
     in one pass of `measure` (up to `rows_per_pass` rows), which looks up the large tables once per pass, not
     once per horizon. A pass is measured when the one before has been used, so that only one is held, and holds
-    only the columns that measuring and judging read (`MEASURED_AT_HORIZONS`) beside the signals."""
+    only the columns that measuring and judging read (`MEASURED_AT_HORIZONS`) beside the signals. Each pass closes
+    the data's stores when measured: their DuckDB buffers would otherwise stay held while the pass is judged."""
     judged = decisions(contracts, as_of, window_months)[MEASURED_AT_HORIZONS]
     per_pass = max(1, rows_per_pass // max(len(judged), 1))
     for first in range(0, len(horizons), per_pass):

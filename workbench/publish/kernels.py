@@ -3,9 +3,9 @@
 Starting a kernel and importing pandas, plotly and statsmodels into it costs more than most pages'
 own work on a small study, so each kernel is started once, warmed while the runner checks the data,
 and runs several pages one after another, its namespace reset between them (imports and the loaded
-study stay: `Study.load` keeps what it read from the cache). Pages do not depend on one another, so
-as many run at once as there are kernels, in `ORDER`: the longest first, those that show an analysis
-the kernels share last.
+study stay: `Study.load` keeps what it read from the cache; the analyses a page computed go). Pages do
+not depend on one another, so as many run at once as there are kernels, in `ORDER`: the longest first,
+those that show an analysis the kernels share last.
 """
 
 from __future__ import annotations
@@ -27,7 +27,11 @@ from papermill.engines import NBClientEngine, papermill_engines
 from .. import columnar
 from ..inputs import duckdb_memory
 
-RESET = "get_ipython().reset(new_session=True); __import__('workbench.publish.memory').publish.memory.release_memory()"
+# Between pages: the namespace, and the analyses the page computed (study.forget_analyses), let go and handed back.
+RESET = (
+    "get_ipython().reset(new_session=True); __import__('workbench.study').study.forget_analyses(); "
+    "__import__('workbench.publish.memory').publish.memory.release_memory()"
+)
 BASE_MB = 400  # a warmed kernel before it reads the study: Python, pandas, statsmodels, plotly
 KERNEL = "python3"
 # Pages longest first, measured at 1k to 100k accounts, except that the pages showing the scorecard or
