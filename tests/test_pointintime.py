@@ -2,6 +2,7 @@
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from workbench.inputs.loader import load
 from workbench.inputs.scores import from_frame as scores_from_frame
@@ -92,7 +93,8 @@ def test_decisions_are_the_window_and_open_contracts_never_count(small_world):
     assert not open_now["contract_id"].isin(decisions["contract_id"]).any()
 
 
-def test_the_latest_score_is_the_last_row_of_its_latest_day_for_accounts_and_people(tmp_path):
+@pytest.mark.parametrize("block", [1_000_000, 7])  # one block, and the points asked a few at a time
+def test_the_latest_score_is_the_last_row_of_its_latest_day_for_accounts_and_people(tmp_path, monkeypatch, block):
     # Enough rows for DuckDB to store them on several threads: the file's order must survive the parallel write.
     rng = np.random.default_rng(8)
     rows = 400_000
@@ -109,8 +111,11 @@ def test_the_latest_score_is_the_last_row_of_its_latest_day_for_accounts_and_peo
     )
     path = tmp_path / "health_scores.parquet"
     scores.to_parquet(path, row_group_size=50_000)
+    from workbench.inputs import scores as health_scores
     from workbench.inputs.scores import load_scores
     from workbench.inputs.stored import StoredSource
+
+    monkeypatch.setattr(health_scores, "QUESTION_BLOCK", block)
 
     stored, problems = load_scores(StoredSource(str(path), "row", 1, path=path), None, None)
     assert not problems
