@@ -167,7 +167,7 @@ def test_the_scorecard_begun_from_the_measured_decisions_is_the_study_s(small_wo
     study = Study.load(
         small_world, AS_OF, on_decisions=lambda decisions, settings: handed.append((decisions, settings))
     )
-    assert len(handed) == 1 and handed[0][0] is study.decisions  # the final decisions, before the rest is measured
+    assert len(handed) == 1 and handed[0][0] is study.decisions  # the final decisions, measured once
     measured, folder = tmp_path / "decisions.pickle", tmp_path / "analyses"
     measured.write_bytes(pickle.dumps(handed[0]))
     folder.mkdir()

@@ -40,6 +40,17 @@ def test_attainment_handles_lower_is_better_targets():
     assert observed.loc["up", "attainment"] == pytest.approx(1.5)
 
 
+def test_the_charted_sample_is_the_first_goals_of_the_whole_curves(goal_study):
+    study, _ = goal_study
+    table, progress = study.data["goals"], study.data["goal_progress"]
+    stray = progress.iloc[:3].assign(goal_id="no such goal")  # measured first, but for no goal of the table
+    progress = pd.concat([stray, progress], ignore_index=True)
+    observed = goals.curves(table, progress)
+    first = observed["goal_id"].drop_duplicates().head(7)
+    expected = observed.loc[observed["goal_id"].isin(first)].reset_index(drop=True)
+    pd.testing.assert_frame_equal(goals.sample_curves(table, progress, 7), expected)
+
+
 def test_missed_goals_drive_churn_band_by_band(goal_study):
     study, decisions = goal_study
     table = validity(decisions, study.signals).set_index("signal")

@@ -196,7 +196,7 @@ def test_people_count_only_from_when_they_were_known(small_world):
     frame = study.decisions[["account_id", "observation_date"]]
     people = people_at(data["contacts"], frame, since)
     assert (
-        people["contact_id"].map(since)
+        people["contact_id"].map(pd.Series(since, index=data["contacts"]["contact_id"]))
         <= people["observation_date"].astype("datetime64[ns]").astype("int64") // 86_400_000_000_000
     ).all()
     # a contact today's CRM has, with no trace before any observation date, is never counted

@@ -70,7 +70,7 @@ def risk_at(
     data, points: pd.DataFrame, red_below: float, weights: dict, score: bool = False, growth=None
 ) -> pd.DataFrame:
     """The early signals at each checkpoint and which of them flag risk."""
-    out = points.copy()
+    out = points.copy(deep=False)  # copy-on-write: `points` stays as it is
     flags = []
     if data.has("contacts"):
         people = stakeholders.person_health(data, out, weights, roles=["decision_maker"])

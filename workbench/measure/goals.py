@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from ..inputs.goal_inputs import GoalInputs
-from ..lookup import kept, mapped, positions
+from ..lookup import contained, kept, mapped, positions
 from ..stats.growth import FORMS, Basis, GrowthModel, fit_growth, population_shape
 from .pointintime import Timeline, days
 
@@ -30,6 +30,14 @@ def curves(goals: pd.DataFrame, progress: pd.DataFrame) -> pd.DataFrame:
         frame[column] = goals[column].take(at).array
     frame["attainment"], frame["month"] = attainment, month
     return frame
+
+
+def sample_curves(goals: pd.DataFrame, progress: pd.DataFrame, count: int = 60) -> pd.DataFrame:
+    """`curves` of the first `count` goals measured (in the progress table's order), for a chart: only their
+    measurements are looked up (a million accounts' 16M curves held 1.1 GB for a chart of 60)."""
+    measured = contained(progress["goal_id"], goals["goal_id"])
+    sampled = progress["goal_id"].loc[measured].drop_duplicates().head(count)
+    return curves(goals, progress.loc[contained(progress["goal_id"], sampled)])
 
 
 def _measurements(goals: pd.DataFrame, progress: pd.DataFrame, until=None) -> tuple[np.ndarray, ...]:
@@ -87,7 +95,7 @@ def _timeline(progress: pd.DataFrame) -> Timeline:
 def landmarks(decisions: pd.DataFrame, goals: pd.DataFrame, progress: pd.DataFrame, months=LANDMARKS) -> pd.DataFrame:
     """Attainment at months 3, 6, 9 of the goal (columns attainment_m3 ...) and at the term's end (final)."""
     pairs = term_goals(decisions, goals)
-    out = decisions.copy()
+    out = decisions.copy(deep=False)  # its own columns added; copy-on-write keeps the decisions as they are
     for month in months:
         day = pairs["start_date_goal"] + pd.to_timedelta(round(month * DAYS_PER_MONTH), unit="D")
         # A landmark after the observation date would use data the team did not have yet.

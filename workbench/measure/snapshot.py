@@ -63,7 +63,7 @@ def measure(
     """Add every signal the data allows to `frame` (needs account_id, observation_date, start_date);
     `people` is stakeholders.person_health of `frame` when the caller has it already."""
     scorecard_weights = scorecard_weights or DEFAULT_WEIGHTS
-    out = frame.copy()
+    out = frame.copy(deep=False)  # signals added as columns of its own; copy-on-write keeps `frame` as it is
     account, day = out["account_id"], days(out["observation_date"])
     if data.has("surveys"):
         surveys = data["surveys"]

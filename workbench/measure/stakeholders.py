@@ -53,24 +53,24 @@ def _groups(contacts: pd.DataFrame) -> Groups:
     return kept("groups", contacts, lambda c: Groups(c["account_id"]))
 
 
-def known_from(data) -> pd.Series:
-    """Per contact_id, in the contacts table's order: the first day (since the epoch) the person counts as
+def known_from(data) -> np.ndarray:
+    """Per row of the contacts table, in its order: the first day (since the epoch) the person counts as
     known, their created_date, or without one their first dated usage, score or survey answer (the contract's
     rule). A person with neither is never known: they are in today's CRM but left no trace before any
     observation date.
 
     Kept on the dataset while the tables it reads are the same objects: a study asks for it once per
-    set of people it scores."""
+    set of people it scores. Kept as a frame, so that a saved study's kernels map it (columnar.py) rather than
+    each unpickle its own copy."""
     sources = (data.tables.get("contacts"), data.health_scores, data.tables.get("surveys"), data.usage)
     kept = data.derived.get("known_from")
-    if kept is not None and all(a is b for a, b in zip(kept[0], sources)):
-        return kept[1]
-    since = _known_from(data)
-    data.derived["known_from"] = (sources, since)
-    return since
+    if kept is None or not all(a is b for a, b in zip(kept[0], sources)):
+        kept = (sources, pd.DataFrame({"day": _known_from(data)}))
+        data.derived["known_from"] = kept
+    return kept[1]["day"].to_numpy()
 
 
-def _known_from(data) -> pd.Series:
+def _known_from(data) -> np.ndarray:
     contacts = data["contacts"]
     ids = pd.Index(contacts["contact_id"])
     traces = []  # per source: each contact's first day there, indexed by contact_id
@@ -93,7 +93,7 @@ def _known_from(data) -> pd.Series:
     if "created_date" in contacts:
         created = pd.Series(days(contacts["created_date"]), index=contacts.index, dtype=float)
         since = created.where(contacts["created_date"].notna(), since)
-    return pd.Series(since.to_numpy(), index=ids)
+    return since.to_numpy()
 
 
 def exported_scores(scores: HealthScores, people: pd.DataFrame, lag_days: int = 0) -> np.ndarray:
@@ -159,7 +159,7 @@ def person_health(data, frame: pd.DataFrame, weights: dict, lag_days: int = 0, r
             [person_health(data, frame.iloc[i : i + ROWS_AT_A_TIME], weights, lag_days, roles) for i in steps],
             ignore_index=True,
         )
-    people = people_at(data["contacts"], frame, known_from(data).to_numpy(), roles)
+    people = people_at(data["contacts"], frame, known_from(data), roles)
     if has_person_scores(data):
         people["score"] = exported_scores(data.health_scores, people, lag_days)
         people["source"] = "exported"

@@ -152,7 +152,7 @@ def _run(
         shared = staging / ".cache" / "analyses"
 
         def start_scorecard(decisions, settings) -> None:
-            """The scorecard needs only the decisions: a kernel learns it while the runner measures the rest."""
+            """The scorecard needs only the decisions: a kernel learns it while the runner saves the study."""
             measured = shared.parent / "decisions.pickle"
             shared.mkdir(parents=True, exist_ok=True)
             with open(measured, "wb") as file:
