@@ -7,7 +7,7 @@ import pytest
 from workbench.inputs.loader import load
 from workbench.inputs.scores import from_frame as scores_from_frame
 from workbench.inputs.usage import from_frame
-from workbench.lookup import Groups, contained, positions
+from workbench.lookup import Groups, contained, forget, kept, positions
 from workbench.measure import snapshot
 from workbench.measure.columns import SIGNALS
 from workbench.measure.pointintime import Timeline, days
@@ -168,3 +168,15 @@ def test_groups_pair_rows_as_an_inner_merge_on_the_key_does():
         merged = rows_typed.reset_index(names="row").merge(contacts_typed.reset_index(names="contact"), on="account_id")
         assert left.tolist() == merged["row"].tolist() and right.tolist() == merged["contact"].tolist(), dtype
     assert [len(a) for a in Groups(contacts["account_id"]).pairs(pd.Series(["a9"], dtype="str"))] == [0, 0]
+
+
+def test_a_kept_index_is_built_once_until_forgotten():
+    table, built = pd.DataFrame({"id": ["a", "b"]}), []
+
+    def build(frame):
+        built.append(frame)
+        return len(built)
+
+    assert kept("ids", table, build) == kept("ids", table, build) == 1
+    forget()
+    assert kept("ids", table, build) == 2 and len(built) == 2

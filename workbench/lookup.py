@@ -27,6 +27,11 @@ def kept(name: str, table, build):
     return _KEPT[key]
 
 
+def forget() -> None:
+    """Let every kept index go (each is built again when next asked): for a step that needs the memory more."""
+    _KEPT.clear()
+
+
 def positions(index: pd.Index, values) -> np.ndarray:
     """Position of each of `values` in `index` (unique), -1 where it is absent or missing."""
     values = values if isinstance(values, (pd.Series, pd.Index)) else pd.Series(values)
