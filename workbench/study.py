@@ -804,7 +804,9 @@ def share_prepared(cache: Path, analyses) -> None:
 
 
 def _leave(folder: Path, name: str, analysis) -> Path:
-    """`analysis` pickled for the run's other kernels, its large frames as Arrow files that each maps (columnar)."""
+    """`analysis` pickled for the run's other kernels, its large frames as Arrow files that each maps (columnar).
+    The Arrow files keep the partial pickle's name, process id and all: two kernels that both computed an analysis
+    (one whose note went stale) never write the same file, nor one the other's readers have mapped."""
     partial = columnar.dump(analysis, folder / f".{name}.{os.getpid()}.partial")
     return partial.replace(folder / f"{name}.pickle")  # a reader never sees half of it
 
