@@ -29,6 +29,43 @@ AS_OF = "2026-10-31"
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_CONTRACT = ROOT.parent / "shared" / "contract.md"  # the contract other programs build to
 CONTRACT = ROOT / "docs" / "contract.md"  # its copy in the repository, for machines without ../shared
+# Passages of the contract not yet built, each with the words the copy keeps until its issue lands: the copy is
+# the contract as built, and a passage leaves this list with the change that builds it.
+PENDING = {
+    "mapping language (issues 35 and 42)": (
+        "terms derived from subscription rows, exact-duplicate removal, lookups that pick one of several\n"
+        "(dated) matches, part of a cell by pattern, and time zones; UTF-8 files with a byte-order mark load as\n"
+        "plain UTF-8. A preset names a known system's export (a CRM, a CS platform, a product-analytics or survey\n"
+        "tool) and stands for a complete mapping of it. Nothing dated after the export date decides an outcome:\n"
+        "a term that ends after it is `open`.",
+        "terms derived from subscription rows; UTF-8 files with a byte-order mark load as plain UTF-8.",
+    ),
+    "exploratory results (issue 36)": (
+        " Results a page shows outside the report's family carry `conclusion:\n  exploratory` and no "
+        "`predictive`/`inverse` verdict.",
+        "",
+    ),
+    "forecast (issue 44)": (
+        "- `forecast` is the next quarter's renewal forecast (`null` where fewer than four quarters of decided\n"
+        "  renewals allow no backtest): `quarter` (its first day), `expected_renewing_arr` with `ci_low`/`ci_high`\n"
+        "  (a 90% prediction interval), `backtest` (per earlier quarter: `quarter`, `forecast`, `actual`,\n"
+        "  `abs_pct_error`, `covered`), `mape`, `baseline_mape` (last year's dollar renewal rate applied to the\n"
+        "  quarter's ARR) and `coverage` (share of backtested quarters inside their interval).\n",
+        "",
+    ),
+    "automated touches (issue 38)": (
+        "  with its interval and the method in words; `automated_touch_effect` the same for a timely automated\n"
+        "  touch, and `human_minus_automated` the difference between the two.",
+        "  with its interval and the method in words.",
+    ),
+}
+
+
+def contract_as_built(text: str) -> str:
+    for passage, built in PENDING.values():
+        assert passage in text, f"the contract no longer says {passage[:60]!r}...: update PENDING"
+        text = text.replace(passage, built)
+    return text
 
 
 @pytest.fixture(scope="module")
@@ -182,8 +219,10 @@ def test_the_scorecard_begun_from_the_measured_decisions_is_the_study_s(small_wo
 
 
 @pytest.mark.skipif(not SHARED_CONTRACT.exists(), reason="../shared/contract.md is not beside this checkout")
-def test_the_contract_copy_is_the_contract():
-    assert CONTRACT.read_text() == SHARED_CONTRACT.read_text(), "copy ../shared/contract.md to docs/contract.md"
+def test_the_contract_copy_is_the_contract_as_built():
+    assert CONTRACT.read_text() == contract_as_built(SHARED_CONTRACT.read_text()), (
+        "copy ../shared/contract.md to docs/contract.md, less the passages PENDING names"
+    )
 
 
 def test_results_layout_holds_every_key_of_the_contract():

@@ -119,14 +119,14 @@ def test_intention_vs_action_and_nonresponse_by_hand():
     assert silence.loc["decision maker answered", "share_of_decisions"] == 0.25
 
 
-def test_feature_usage_separates_a_feature_only_renewals_use():
+def test_feature_usage_separates_a_feature_mostly_renewals_use():
     rng = np.random.default_rng(0)
     n = 400
     renewed = rng.random(n) < 0.7
     decisions = pd.DataFrame(
         {"account_id": [f"a{i}" for i in range(n)], "renewed": renewed, "observation_date": pd.Timestamp("2026-06-30")}
     )
-    used = np.flatnonzero(renewed & (rng.random(n) < 0.8))
+    used = np.flatnonzero(rng.random(n) < np.where(renewed, 0.8, 0.2))
     usage = pd.DataFrame(
         {
             "account_id": np.r_[decisions["account_id"].to_numpy(), decisions["account_id"].to_numpy()[used]],

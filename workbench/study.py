@@ -26,14 +26,14 @@ from .inputs.engines import check_engine
 from .inputs.loader import Dataset, load
 from .judge import capacity as capacity_judge
 from .judge.behaviour import judge_behaviour
-from .judge.revenue import cohort_revenue, renewal_rate
+from .judge.revenue import cohort_revenue, held_on, movers, renewal_rate
 from .judge.signals import validity, withhold
 from .measure import detection, goals, renewals, snapshot, stakeholders
 from .measure.behaviour import behaviour_metrics
 from .measure.columns import COLUMNS, SIGNALS, Column, component, describe
 from .measure.pointintime import Timeline, days
 from .publish.memory import release_memory
-from .tables import Result
+from .tables import Result, use_currency
 
 if TYPE_CHECKING:
     from .judge.scorecard import Scorecard
@@ -224,6 +224,7 @@ class Study:
         if cache and Path(cache).exists():
             saved = open_cache(Path(cache))
             if saved.parameters == parameters:
+                use_currency(saved.config.get("currency", "USD"))
                 return saved
         settings = load_config(config)
         if segment:
@@ -232,6 +233,7 @@ class Study:
         loaded = load(data, mapping or None, allow_outside_data, engine, settings["warehouse"])
         if pseudonymize:
             privacy.pseudonymize(loaded.tables)
+        use_currency(settings["currency"])
         return cls(loaded, settings, pd.Timestamp(as_of), window_months, horizon_days, parameters, on_decisions)
 
     def share(self, analyses=SHARED) -> Study:
@@ -272,6 +274,14 @@ class Study:
     def churned_accounts(self) -> int:
         """Distinct accounts with at least one churned decision."""
         return int(self.decisions.loc[~self.decisions["renewed"], "account_id"].nunique())
+
+    @property
+    def churned_accounts_staying(self) -> int:
+        """Accounts with a churned decision that still hold a contract at `as_of`: they let one contract go and
+        stayed customers, so logo churn does not count them."""
+        churned = pd.Series(self.decisions.loc[~self.decisions["renewed"], "account_id"].unique())
+        held = held_on(self.contracts, self.as_of)
+        return int(lookup.contained(churned, held.index[held > 0]).sum())
 
     @property
     def segment_note(self) -> str:
@@ -471,6 +481,20 @@ class Study:
             return figures
 
         return self._once("revenue", compute)
+
+    def revenue_movers(self, count: int = 5) -> Result:
+        """The accounts whose ARR moved most over the window (either way): what drives a GRR or NRR far from
+        the usual."""
+        moved = movers(self.contracts, self.window_start, self.as_of, count)
+        names = self.contracts.drop_duplicates("account_id").set_index("account_id")
+        if "account_name" in names:
+            moved.insert(1, "account_name", names["account_name"].reindex(moved["account_id"]).to_numpy())
+        return Result(
+            moved,
+            f"The {len(moved)} accounts whose ARR moved most between {self.window_start:%Y-%m-%d} and "
+            f"{self.as_of:%Y-%m-%d}.",
+            shown=[c for c in moved.columns if c != "account_id"],
+        )
 
     def hidden_risk(self) -> Result:
         """Open accounts whose score looks green while the decision maker or a champion is red, soonest

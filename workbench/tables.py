@@ -143,6 +143,9 @@ LABELS = {
     "top_decile_lift": "Lift in the riskiest tenth",
     "metric_group": "Group (moves together)",
     "warns_from_days": "Warns from (days before renewal)",
+    "arr_start": "ARR at the window's start",
+    "arr_end": "ARR today",
+    "arr_change": "Change",
 }
 FORMATS = {
     "auc": "{:.2f}",
@@ -206,6 +209,46 @@ FORMATS = {
         "{:.1%}",
     ),
 }
+# Columns that hold money: shown with the study's currency.
+MONEY = (
+    "arr",
+    "renewal_arr",
+    "churned_arr",
+    "churned_arr_flagged",
+    "referral_arr",
+    "referral_arr_per_account",
+    "expansion_arr",
+    "arr_per_csm",
+    "at_risk_arr",
+    "stale_arr",
+    "arr_start",
+    "arr_end",
+    "arr_change",
+)
+SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£"}
+_currency = ["USD"]
+
+
+def use_currency(code: str) -> None:
+    """The currency every money figure is shown in from now on (a study sets its config's)."""
+    _currency[0] = code
+
+
+def money(value, compact: bool = False) -> str:
+    """An amount as a reader expects it: '$4,410,240', or compact '$4.4M'; '–' where there is none."""
+    if value is None or pd.isna(value):
+        return "–"
+    code = _currency[0]
+    sign, amount = ("-" if value < 0 else ""), abs(float(value))
+    if compact and amount >= 1e3:
+        scale, suffix = next((s, x) for s, x in ((1e9, "B"), (1e6, "M"), (1e3, "k")) if amount >= s)
+        figure = f"{amount / scale:.1f}".removesuffix(".0") + suffix
+    else:
+        figure = f"{amount:,.0f}"
+    symbol = SYMBOLS.get(code)
+    return f"{sign}{symbol}{figure}" if symbol else f"{sign}{code} {figure}"
+
+
 # Values that are names from the code (signals, verdict codes): shown as a reader says them.
 NAMED_VALUES = ("signal", "conclusion", "feature", "role", "column", "component", "direction")
 
@@ -281,6 +324,8 @@ def readable(frame: pd.DataFrame, formats: dict[str, str] | None = None) -> pd.D
         spec = formats.get(column) or _format_of(column, series)
         if pd.api.types.is_datetime64_any_dtype(series):
             cells = [_cell(v, None) for v in series]
+        elif column in MONEY and column not in formats and pd.api.types.is_numeric_dtype(series):
+            cells = [money(v) for v in series]
         elif column in NAMED_VALUES:
             cells = [_cell(value_label(v), None) for v in series]
         else:

@@ -41,9 +41,8 @@ def _without_successor(contracts: pd.DataFrame, day: pd.Timestamp) -> pd.DataFra
     return contracts.loc[renewed.loc[~renewed["index"].isin(followed), "index"]]
 
 
-def cohort_revenue(contracts: pd.DataFrame, referrals: pd.DataFrame | None, start, end) -> dict:
-    """GRR, NRR and EGR of the accounts holding ARR on `start`, followed to `end`, with their parts."""
-    start, end = pd.Timestamp(start), pd.Timestamp(end)
+def _cohort_arr(contracts: pd.DataFrame, start, end) -> tuple[pd.Series, pd.Series, pd.DataFrame]:
+    """Per account holding ARR on `start`: that ARR, the ARR it holds on `end`, and its stale contracts."""
     arr_start = held_on(contracts, start)
     arr_start = arr_start.loc[arr_start > 0]
     cohort = contracts.loc[contained(contracts["account_id"], arr_start.index)]
@@ -55,6 +54,25 @@ def cohort_revenue(contracts: pd.DataFrame, referrals: pd.DataFrame | None, star
         .add(left_open.groupby("account_id")["arr"].sum(), fill_value=0)
         .reindex(arr_start.index, fill_value=0.0)
     )
+    return arr_start, arr_end, left_open
+
+
+def movers(contracts: pd.DataFrame, start, end, count: int = 5) -> pd.DataFrame:
+    """The `count` accounts of the cohort whose ARR moved most between `start` and `end` (either way): what
+    drives a retention figure far from the usual."""
+    arr_start, arr_end, _ = _cohort_arr(contracts, pd.Timestamp(start), pd.Timestamp(end))
+    moved = pd.DataFrame(
+        {"account_id": arr_start.index, "arr_start": arr_start.to_numpy(), "arr_end": arr_end.to_numpy()}
+    )
+    moved["arr_change"] = moved["arr_end"] - moved["arr_start"]
+    order = moved["arr_change"].abs().sort_values(ascending=False, kind="stable").index
+    return moved.loc[order].head(count).reset_index(drop=True)
+
+
+def cohort_revenue(contracts: pd.DataFrame, referrals: pd.DataFrame | None, start, end) -> dict:
+    """GRR, NRR and EGR of the accounts holding ARR on `start`, followed to `end`, with their parts."""
+    start, end = pd.Timestamp(start), pd.Timestamp(end)
+    arr_start, arr_end, left_open = _cohort_arr(contracts, start, end)
     referral_arr = None
     if referrals is not None:
         dated = (referrals["date"] > start) & (referrals["date"] <= end)

@@ -252,6 +252,15 @@ def propose(
     penalty = _choose_penalty(x, y, accounts)
     weights = _member_weights(_coefficients(x, y, penalty), groups)
     points = _points(weights)
+    if not (points > 0).any():
+        return Scorecard(
+            False,
+            f"no component earned any weight on the {fit['decisions']:,} earlier decisions: nothing measured there "
+            f"separated renewals from churn, so nothing is proposed and there is no score to colour",
+            split_date=split_date,
+            fit=fit,
+            tested=tested,
+        )
 
     def score_of(frame: pd.DataFrame) -> np.ndarray:
         parts = [percentile_scale(early[c], frame[c]) for c in names]
@@ -362,6 +371,8 @@ def _reason(proposed: bool, comparison: dict, tested: dict, has_reference: bool)
         f"on the {tested['decisions']:,} later decisions ({tested['accounts']:,} accounts, "
         f"{tested['churned']:,} churned)"
     )
+    if pd.isna(comparison["auc_ci_low"]):
+        return f"the learned score took too few distinct values {where} to be judged, so nothing is proposed"
     if not has_reference:
         verdict = "separated renewals from churn" if proposed else "did not separate renewals from churn clearly"
         return (
@@ -382,7 +393,7 @@ def _flagged(test, red_below, green_from, reference_red_below, reference_green_f
     churned_arr = test["arr"].where(~test["renewed"], 0.0)
     rows, melons = [], {}
     for score, red, green, name in (
-        (SCORE, red_below, green_from, "proposed score"),
+        (SCORE, red_below, green_from, "the learned score"),
         (REFERENCE, reference_red_below, reference_green_from, "the team's health score"),
     ):
         if score not in test:

@@ -14,6 +14,10 @@ from ..stats.rates import rate_table
 
 MIN_EVENTS = 10
 MIN_USEFUL_AUC = 0.60
+# Decisions on each outcome whose value differs from the signal's most common one: below this many (the
+# smaller of 30 and a tenth of that outcome's decisions, and never under 3) an AUC's variance rests on a
+# handful of tied values and its interval is narrower than the data allow, so the signal is not judged.
+MIN_VARIED, MIN_VARIED_SHARE, MIN_VARIED_FLOOR = 30, 0.10, 3
 CONCLUSIONS = ("predictive", "inverse", "ruled_out", "inconclusive", "not_judged")
 LABELS = {
     "nps": "NPS",
@@ -73,10 +77,14 @@ def validity(
                 "churned": int((~renewed).sum()),
                 "renewed": int(renewed.sum()),
                 "churned_accounts": int(units[~renewed].nunique()),
+                **_variation(frame[signal][known] if signal in frame else pd.Series(dtype=float), renewed),
             }
         )
-    table = pd.DataFrame(rows, columns=["signal", "n", "accounts", "churned", "renewed", "churned_accounts"])
+    columns = ["signal", "n", "accounts", "churned", "renewed", "churned_accounts", *VARIATION]
+    table = pd.DataFrame(rows, columns=columns)
     enough = (table["churned"] >= min_events) & (table["renewed"] >= min_events)
+    varied = _varied_enough(table)
+    enough &= varied
     family = family_size if family_size is not None else int(enough.sum())
     adjusted = 1 - (1 - level) / max(family, 1)
     measures = {key: [] for key in ("auc", "auc_ci_low", "auc_ci_high", "design_effect")}
@@ -126,12 +134,52 @@ def validity(
         if r.n == 0
         else f"too few events to judge: {r.churned} churned and {r.renewed} renewed decisions "
         f"(need {min_events} of each)"
-        if not ok
+        if r.churned < min_events or r.renewed < min_events
+        else _too_little_variation(r)
+        if not v
         else f"too few accounts to judge: its {r.n:,} decisions come from {r.accounts} account(s)"
-        for r, ok in zip(table.itertuples(), enough)
+        for r, ok, v in zip(table.itertuples(), enough, varied)
     ]
+    table["reason"] = table["warning"].where(table["conclusion"] == "not_judged")
     table["verdict"] = [verdict(row) for row in table.itertuples()]
-    return table
+    return table.drop(columns=list(VARIATION))
+
+
+VARIATION = ("distinct", "varied_churned", "varied_renewed")
+
+
+def _variation(values: pd.Series, renewed: np.ndarray) -> dict:
+    """How many distinct values a signal takes and, on each outcome, how many decisions differ from the
+    signal's most common value."""
+    codes, uniques = pd.factorize(values.to_numpy(float))
+    away = codes != np.bincount(codes).argmax() if len(codes) else codes.astype(bool)
+    return {
+        "distinct": len(uniques),
+        "varied_churned": int(away[~renewed].sum()),
+        "varied_renewed": int(away[renewed].sum()),
+    }
+
+
+def _needed_variation(decisions: pd.Series) -> np.ndarray:
+    return np.maximum(MIN_VARIED_FLOOR, np.minimum(MIN_VARIED, np.ceil(MIN_VARIED_SHARE * decisions)))
+
+
+def _varied_enough(table: pd.DataFrame) -> pd.Series:
+    return (
+        (table["distinct"] >= 2)
+        & (table["varied_churned"] >= _needed_variation(table["churned"]))
+        & (table["varied_renewed"] >= _needed_variation(table["renewed"]))
+    )
+
+
+def _too_little_variation(row) -> str:
+    if row.distinct < 2:
+        return "too little variation to judge: every decision has the same value"
+    side, away = min((("churned", row.varied_churned), ("renewed", row.varied_renewed)), key=lambda s: s[1])
+    return (
+        f"too little variation to judge: only {away:,} of the {getattr(row, side):,} {side} decisions differ "
+        f"from the most common value, too few for an interval to be trusted"
+    )
 
 
 def withhold(table: pd.DataFrame, signal: str, reason: str) -> pd.DataFrame:
@@ -142,7 +190,7 @@ def withhold(table: pd.DataFrame, signal: str, reason: str) -> pd.DataFrame:
     table.loc[row, ["auc_ci_low", "auc_ci_high"]] = np.nan
     table.loc[row, ["predictive", "inverse"]] = False
     table.loc[row, "conclusion"] = "not_judged"
-    table.loc[row, "warning"] = reason
+    table.loc[row, ["warning", "reason"]] = reason
     table.loc[row, "verdict"] = [verdict(r) for r in table.loc[row].itertuples()]
     return table
 
@@ -162,7 +210,7 @@ def verdict(row) -> str:
         if pd.notna(row.decisions_needed)
         else ""
     )
-    if row.warning:
+    if pd.notna(row.warning):
         text = f"{row.warning}; no verdict ({sizes}; {detectable}{needed})"
     else:
         figures = f"AUC {row.auc:.2f} [{row.auc_ci_low:.2f}, {row.auc_ci_high:.2f}] in {sizes}"
@@ -203,21 +251,32 @@ def conclusion(table: pd.DataFrame, study) -> str:
     churned = int((~decisions["renewed"]).sum())
 
     def names(mask) -> str:
-        chosen = [html.escape(label(s)) for s in table.loc[mask, "signal"]]
-        return ", ".join(chosen[:-1]) + (" and " if len(chosen) > 1 else "") + chosen[-1] if chosen else ""
+        return join_words([html.escape(label(s)) for s in table.loc[mask, "signal"]])
 
     period = (
         f"{len(decisions):,} renewal decisions from {study.accounts:,} accounts between "
         f"{study.window_start:%Y-%m-%d} and {study.as_of:%Y-%m-%d} ({churned:,} decisions churned, at "
         f"{study.churned_accounts:,} accounts){html.escape(study.segment_note)}"
     )
-    parts = [f"In {period}:"]
     kind = table["conclusion"]
+    judged = kind != "not_judged"
+    if table.empty:
+        return (
+            f"In {period}, no signal could be measured: the data has none of the tables signals are measured from "
+            f"(surveys, usage, health scores, goals, contacts)."
+        )
+    if not judged.any():
+        return (
+            f"In {period}, no signal could be judged: {_not_judged(table)}. Export the tables named on the data "
+            f"health page to measure more."
+        )
+    measured = f"{names(judged)} {'was' if judged.sum() == 1 else 'were'} measured and judged"
+    parts = [f"In {period}, {measured}."]
     useful = float(table["min_useful_auc"].iloc[0]) if len(table) else MIN_USEFUL_AUC
     parts.append(
         f"<b>{names(kind == 'predictive')}</b> predicted renewal."
         if (kind == "predictive").any()
-        else "<b>no signal</b> predicted renewal."
+        else "<b>none of them</b> predicted renewal."
     )
     if (kind == "inverse").any():
         parts.append(f"{names(kind == 'inverse')} ran against expectation: higher values went with more churn.")
@@ -238,12 +297,32 @@ def conclusion(table: pd.DataFrame, study) -> str:
             f"{names(open_question)} {'is' if open_question.sum() == 1 else 'are'} inconclusive: there is no "
             f"evidence either way, and{reach or ' the data are too few to tell'}{more}."
         )
-    if (kind == "not_judged").any():
-        parts.append(
-            f"{names(kind == 'not_judged')} could not be judged (not measured, or too few churned or "
-            f"renewed decisions)."
-        )
+    if (~judged).any():
+        parts.append(f"Not judged: {_not_judged(table)}.")
     return " ".join(re.sub(r"^((?:<[^>]+>)*)(\w)", lambda m: m.group(1) + m.group(2).upper(), part) for part in parts)
+
+
+NOT_JUDGED_BECAUSE = {
+    "not measured": "not measured at any observation date",
+    "too few events": "too few churned or renewed decisions",
+    "too little variation": "too little variation",
+    "too few accounts": "too few accounts",
+}
+
+
+def _not_judged(table: pd.DataFrame) -> str:
+    """The signals not judged, grouped by why, in words: 'NPS and CSAT (not measured ...); usage (...)'."""
+    rows = table.loc[table["conclusion"] == "not_judged"]
+    groups = {}
+    for signal, reason in zip(rows["signal"], rows["reason"].fillna("")):
+        because = next((words for key, words in NOT_JUDGED_BECAUSE.items() if reason.startswith(key)), "no verdict")
+        groups.setdefault(because, []).append(html.escape(label(signal)))
+    return "; ".join(f"{join_words(signals)} ({because})" for because, signals in groups.items())
+
+
+def join_words(words: list[str]) -> str:
+    """'a', 'a and b', 'a, b and c'."""
+    return ", ".join(words[:-1]) + (" and " if len(words) > 1 else "") + words[-1] if words else ""
 
 
 def versus_reference(

@@ -20,12 +20,15 @@ from IPython.display import HTML, display
 from plotly.offline import get_plotlyjs
 
 from ..tables import Result, html_table
+from ..tables import money as money  # the pages format money as tables do
 
 STYLE = """
 <style>
 .wb-finding {font-size: 1.05em; line-height: 1.5; margin: 0.4em 0;}
 .wb-warning {border-left: 4px solid #d97706; background: #fffbeb; padding: 0.5em 0.8em; margin: 0.6em 0;}
 .wb-headline {border-left: 4px solid #2563eb; background: #eff6ff; padding: 0.6em 0.9em; margin: 0.6em 0;}
+.wb-missing {border-left: 4px solid #6b7280; background: #f3f4f6; padding: 0.6em 0.9em; margin: 0.6em 0;}
+.wb-skipped {color: #4b5563; font-size: 0.95em; margin: 0.3em 0;}
 table.wb-table {border-collapse: collapse; margin: 0.5em 0; font-size: 0.92em;}
 table.wb-table th, table.wb-table td {padding: 3px 10px; border-bottom: 1px solid #e5e7eb; text-align: right;}
 table.wb-table th:first-child, table.wb-table td:first-child {text-align: left;}
@@ -116,6 +119,33 @@ def warn(template: str, **values) -> None:
     display(HTML(f'<div class="wb-warning">⚠ {fill(template, **values)}</div>'))
 
 
+SKIPPED, MISSING = "wb-skipped", "wb-missing"
+
+
+def skip(what: str, because: str, **values) -> None:
+    """A part of the page this data cannot show, and why. On the rendered page a section that holds nothing
+    else is dropped, and its note joins the list of what the page could not show."""
+    display(HTML(f'<p class="{SKIPPED}">Not shown: {fill(what, **values)}, because {fill(because, **values)}.</p>'))
+
+
+def needs(study, notebook: str) -> bool:
+    """True where the data holds what the page needs (see `pages`); otherwise one note that says what is
+    missing and what to export to switch the page on, and False."""
+    from .pages import page
+
+    lacking = page(notebook).missing(study)
+    if lacking:
+        what = " and ".join(need.what for need in lacking)
+        export = "; ".join(need.export for need in lacking)
+        display(
+            HTML(
+                f'<div class="{MISSING}"><b>This page needs {html.escape(what)}</b>, which this data does not have. '
+                f"To switch it on, export {html.escape(export)}.</div>"
+            )
+        )
+    return not lacking
+
+
 def fill(template: str, **values) -> str:
     return template.format(**{k: html.escape(str(v)) for k, v in values.items()})
 
@@ -126,6 +156,11 @@ def table(result, formats: dict[str, str] | None = None, caption: str | None = N
     frame = result.frame[result.shown] if isinstance(result, Result) else result
     caption = caption if caption is not None else getattr(result, "caption", "")
     display(HTML(html_table(frame, formats, caption or "")))
+
+
+def plural(count: int, one: str, many: str | None = None) -> str:
+    """'1 row', '2 rows', '1,204 accounts' ('many' where the plural is not one + s)."""
+    return f"{count:,} {one if count == 1 else (many or one + 's')}"
 
 
 def percent(value, digits: int = 0) -> str:

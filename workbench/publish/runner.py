@@ -34,6 +34,7 @@ from .folders import (
 )
 from .kernels import Kernels, affordable, available_mb, by_length, default_jobs
 from .memory import release_memory
+from .pages import missing, page
 from .render import to_html, write_page_css
 from .report import write_plotlyjs
 from .results import REQUIRED, merge, plain
@@ -60,7 +61,7 @@ def notebooks(folder: Path = NOTEBOOKS) -> list[Path]:
 
 
 def title(notebook: Path) -> str:
-    return notebook.stem.split("_", 1)[1].replace("_", " ").capitalize()
+    return page(notebook.stem).title
 
 
 def run_study(
@@ -177,6 +178,7 @@ def _run(
         )
         if len(study.decisions) == 0:
             raise UsageError(no_decisions(study))
+        lacking = missing(study)
         results_dir = staging / ".results"
         stage[0] = "saving the prepared data for the notebooks"
         cache = study.save(staging / ".cache" / "study.pickle")
@@ -213,15 +215,15 @@ def _run(
             to_html(executed, staging / f"{notebook.stem}.html", title(notebook))
 
         kernels.run([(n, staging / n.name) for n in by_length(books)], parameters, stage, log, render)
-    pages = [(title(n), f"{n.stem}.html") for n in books]
+    pages = [(title(n), f"{n.stem}.html", [need.what for need in lacking.get(n.stem, [])]) for n in books]
 
     stage[0] = "assembling results.json"
     base = {"as_of": as_of, "window_months": window_months, "horizon_days": horizon_days}
     results = merge(results_dir, base)
-    missing = [k for k in REQUIRED if k not in results]
-    if missing:
+    unrecorded = [k for k in REQUIRED if k not in results]
+    if unrecorded:
         raise _Incomplete(
-            f"the notebooks did not record {', '.join(missing)} for results.json, so the run is not "
+            f"the notebooks did not record {', '.join(unrecorded)} for results.json, so the run is not "
             f"published; a notebook skipped the cell that records them"
         )
     results["run"] = {

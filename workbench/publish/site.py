@@ -15,6 +15,7 @@ PAGE = """<!DOCTYPE html>
 body {{font-family: system-ui, sans-serif; max-width: 60em; margin: 2em auto; padding: 0 1em; color: #111827;}}
 table {{border-collapse: collapse;}} td, th {{padding: 4px 12px; border-bottom: 1px solid #e5e7eb; text-align: left;}}
 .figure {{display: inline-block; margin: 0 2em 1em 0;}} .figure b {{display: block; font-size: 1.6em;}}
+.needs {{color: #4b5563;}}
 </style></head><body>
 {body}
 </body></html>
@@ -36,13 +37,20 @@ def headline_figures(results: dict) -> list[tuple[str, str]]:
     ]
 
 
-def write_run_index(folder: Path, results: dict, pages: list[tuple[str, str]]) -> Path:
+def write_run_index(folder: Path, results: dict, pages: list[tuple[str, str, list[str]]]) -> Path:
+    """The run's index: its headline figures and its pages, each page the data could not fill marked with
+    what it needs."""
     figures = "".join(
         f'<div class="figure">{html.escape(label)}<b>{html.escape(value)}</b></div>'
         for label, value in headline_figures(results)
     )
     predictive = [value_label(s["signal"]) for s in results.get("signals", []) if s.get("predictive")]
-    links = "".join(f'<li><a href="{html.escape(href)}">{html.escape(name)}</a></li>' for name, href in pages)
+    links = "".join(
+        f'<li><a href="{html.escape(href)}">{html.escape(name)}</a>'
+        + (f' <span class="needs">(not run: needs {html.escape(" and ".join(needs))})</span>' if needs else "")
+        + "</li>"
+        for name, href, needs in pages
+    )
     body = (
         f"<h1>Customer success study as of {html.escape(results['as_of'])}</h1>"
         f"<p>Renewal decisions in the {results['window_months']} months to {html.escape(results['as_of'])}; "
