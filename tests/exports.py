@@ -128,3 +128,29 @@ def billing_export(folder: Path, accounts: int = 120, seed: int = 0) -> tuple[Pa
     tickets.loc[rng.random(len(tickets)) < 0.3, "satisfaction"] = np.nan  # blank: no answer
     tickets.to_csv(folder / "tickets.csv", index=False)
     return folder, pd.DataFrame(truth)
+
+
+def contract_export(folder: Path, keep: tuple[str, ...], accounts: int = 300, seed: int = 11, **knobs) -> Path:
+    """A world in the contract's own tables, with only the tables a system exports (`keep`, besides accounts
+    and contracts): a CRM and CS platform without product usage, say."""
+    from workbench.generate import World, generate, write
+
+    tables = generate(World(accounts=accounts, seed=seed, **knobs))
+    kept = {name: frame for name, frame in tables.items() if name in ("accounts", "contracts", "truth", *keep)}
+    return write(kept, folder)
+
+
+def crm_export(folder: Path, seed: int = 11) -> Path:
+    """A CRM and CS platform export: accounts, contracts, contacts with roles, NPS, health scores and activities;
+    no product usage, no goals."""
+    return contract_export(folder, ("contacts", "surveys", "health_scores", "activities"), seed=seed)
+
+
+def thin_export(folder: Path, seed: int = 12) -> Path:
+    """Accounts, contracts, usage by account alone (no person, no feature) and NPS answers by account alone."""
+    path = contract_export(folder, ("usage", "surveys"), seed=seed)
+    usage = pd.read_csv(path / "usage.csv")
+    usage.groupby(["account_id", "date"], as_index=False)["events"].sum().to_csv(path / "usage.csv", index=False)
+    surveys = pd.read_csv(path / "surveys.csv")
+    surveys.loc[surveys["survey"] == "nps"].drop(columns="contact_id").to_csv(path / "surveys.csv", index=False)
+    return path

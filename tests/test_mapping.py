@@ -428,3 +428,21 @@ def test_an_export_s_own_outcomes_are_used_only_when_the_mapping_says_so():
     assert terms["outcome"].tolist() == ["churned", "open", "churned"]  # the export's word stands for a
     assert terms["renewal_arr"].iloc[0] == 0 and np.isnan(terms["renewal_arr"].iloc[1])
     assert terms["renewal_arr"].iloc[2] == 0
+
+
+def test_nothing_after_the_export_date_decides_a_term(tmp_path):
+    """An export date set months before the export's last rows: every term that ends after it is open, and
+    the terms that end by it keep the outcomes they were planted with."""
+    from exports import MAPPING, billing_export
+
+    export, truth = billing_export(tmp_path / "export", accounts=150)
+    mapping = tmp_path / "mapping.yml"
+    mapping.write_text(MAPPING.replace('export_date: "2026-11-01"', 'export_date: "2026-05-01"'))
+    terms = load(export, mapping)["contracts"]
+    export_date = pd.Timestamp("2026-05-01")
+    after = terms["end_date"] > export_date
+    assert after.sum() > 50 and (terms.loc[after, "outcome"] == "open").all()
+    assert terms.loc[after, "renewal_arr"].isna().all()
+    known = truth.loc[truth["end_date"] <= export_date]
+    got = terms.loc[~after].merge(known, on=["account_id", "end_date", "arr"], suffixes=("", "_planted"))
+    assert len(got) == len(known) and (got["outcome"] == got["outcome_planted"]).all()

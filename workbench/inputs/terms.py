@@ -3,9 +3,10 @@
 A row is a subscription (or one term of it): a key (`group_by`, the account by default, a subscription
 where accounts hold several at once), a start, an end (empty while it runs) and an ARR. The rows are
 turned into the contract's terms: cut into billing terms where asked, ended by their billing period
-where the export has no end, and decided: a term followed in its group by one starting on or after its
-end, within `successor_days`, was renewed (the next term's ARR is its renewal_arr); a term without a
-successor churned when it ended by the export date, and is open otherwise.
+where the export has no end, and decided as of the export date: a term followed in its group by one
+starting on or after its end, within `successor_days`, and by the export date, was renewed (the next
+term's ARR is its renewal_arr); a term without a successor churned when it ended by the export date;
+every other term (ending after the export date, or followed only after it) is open.
 """
 
 from __future__ import annotations
@@ -161,11 +162,15 @@ def _decide(frame: pd.DataFrame, cutoff: pd.Timestamp, successor_days: int, use_
     matched = matched.loc[matched["_next"].ne(matched["_row"]) & matched["_next"].notna()]
     successor_arr = pd.Series(np.nan, index=frame.index)
     successor_arr[matched["_row"].to_numpy()] = matched["_next_arr"].to_numpy()
-    renewed = pd.Series(False, index=frame.index)
-    renewed[matched["_row"].to_numpy()] = True
+    successor_start = pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns]")
+    successor_start[matched["_row"].to_numpy()] = matched["_start"].to_numpy()
     ended = (frame["_end"] <= cutoff).to_numpy()
-    derived = np.select([renewed, ended], ["renewed", "churned"], "open")
-    renewal = np.where(renewed, successor_arr, np.where(ended, 0.0, np.nan))
+    followed = successor_start.notna().to_numpy()
+    # Nothing dated after the export date decides an outcome: a term that ends after it, or whose successor
+    # starts after it, is open.
+    renewed = followed & ended & (successor_start <= cutoff).to_numpy()
+    derived = np.select([renewed, ended & ~followed], ["renewed", "churned"], "open")
+    renewal = np.where(renewed, successor_arr, np.where(derived == "churned", 0.0, np.nan))
     given = frame["outcome"].notna() if use_given and "outcome" in frame else pd.Series(False, index=frame.index)
     frame["outcome"] = np.where(given, frame.get("outcome"), derived)
     frame["renewal_arr"] = np.where(given, frame.get("renewal_arr", np.nan), renewal)

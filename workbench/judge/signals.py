@@ -276,7 +276,7 @@ def conclusion(table: pd.DataFrame, study) -> str:
     parts.append(
         f"<b>{names(kind == 'predictive')}</b> predicted renewal."
         if (kind == "predictive").any()
-        else "<b>none of them</b> predicted renewal."
+        else "<b>not one of them</b> predicted renewal."
     )
     if (kind == "inverse").any():
         parts.append(f"{names(kind == 'inverse')} ran against expectation: higher values went with more churn.")

@@ -1,0 +1,53 @@
+"""Every page of a study, on the exports real teams have, reads as a reader expects (see page_audit)."""
+
+import json
+
+import pytest
+from exports import MAPPING, billing_export, crm_export, thin_export
+from page_audit import faults
+
+from workbench.cli import main
+
+AS_OF = "2026-10-31"
+
+
+def billing(folder):
+    export, _ = billing_export(folder, accounts=150)
+    (folder.parent / "mapping.yml").write_text(MAPPING)
+    return export, ["--mapping", str(folder.parent / "mapping.yml")]
+
+
+SHAPES = {
+    "billing: accounts, subscriptions, usage, CSAT": billing,
+    "CRM and CS platform, no usage": lambda folder: (crm_export(folder), []),
+    "thin: usage and NPS by account": lambda folder: (thin_export(folder), []),
+}
+NOT_RUN = {
+    "billing: accounts, subscriptions, usage, CSAT": {"Stakeholder health", "Goal attainment", "Capacity"},
+    "CRM and CS platform, no usage": {"Goal attainment"},
+    "thin: usage and NPS by account": {"Stakeholder health", "Goal attainment", "Capacity"},
+    "full": set(),
+}
+
+
+def study(data, out, options=()) -> dict:
+    assert main(["study", "--data", str(data), "--as-of", AS_OF, "--out", str(out), *options]) == 0
+    return json.loads((out / "results.json").read_text())
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_every_page_of_an_export_reads_true(shape, tmp_path):
+    data, options = SHAPES[shape](tmp_path / "export")
+    out = tmp_path / AS_OF
+    results = study(data, out, options)
+    assert faults(out) == []
+    index = (out / "index.html").read_text()
+    not_run = {line.split("</a>")[0].rsplit(">", 1)[1] for line in index.split("<li>") if "not run: needs" in line}
+    assert not_run == NOT_RUN[shape]
+    assert all(s["conclusion"] != "not_judged" or s["reason"] for s in results["signals"])
+
+
+def test_every_page_of_a_full_study_reads_true(small_world, tmp_path):
+    out = tmp_path / AS_OF
+    study(small_world, out)
+    assert faults(out) == [] and "not run" not in (out / "index.html").read_text()
