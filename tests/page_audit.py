@@ -7,6 +7,7 @@ signal's or a column's name), a link to a file the folder lacks, and number slip
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -39,11 +40,13 @@ def faults(folder: Path) -> list[str]:
 
 
 def page_faults(page: Path) -> list[str]:
-    soup = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser")
+    markup = page.read_text(encoding="utf-8")
+    soup = BeautifulSoup(markup, "html.parser")
     for hidden in soup(["script", "style", "head"]):
         hidden.decompose()
+    found = [f"chart: {fault}" for fault in chart_faults(markup)]
     notebook = soup.find(class_="jp-Notebook") is not None  # a study page, not an index
-    found = [f"heading with nothing under it: {h!r}" for h in empty_headings(soup)] if notebook else []
+    found += [f"heading with nothing under it: {h!r}" for h in empty_headings(soup)] if notebook else []
     text = " ".join(soup.get_text(" ").split())
     found += [f"interval with equal bounds: {m.group(0)!r} in {around(text, m)}" for m in EQUAL_BOUNDS.finditer(text)]
     found += [f"raw value {m.group(1)!r} in {around(text, m)}" for m in RAW_VALUES.finditer(text)]
@@ -62,6 +65,30 @@ def page_faults(page: Path) -> list[str]:
         if target and not re.match(r"^(https?:|mailto:|#|data:)", target) and not (page.parent / target).exists():
             found.append(f"links {target!r}, which the folder lacks")
     return found
+
+
+def chart_faults(markup: str) -> list[str]:
+    """The words a chart shows (titles, axis titles, trace names, category labels), read for the same faults."""
+    found = []
+    for payload in re.findall(r"var f=(\{.*?\});Plotly\.newPlot", markup):
+        words = [w for w in _strings(json.loads(payload)) if re.search(r"[A-Za-z]", w)]
+        for word in words:
+            if RAW_VALUES.search(word) or any(re.search(rf"(?<![\w.]){n}(?![\w.])", word) for n in CODE_NAMES):
+                found.append(f"raw value or name from the code in {word!r}")
+            if any(re.search(rf"\b{n}\b", word) for n in CAPITALIZED):
+                found.append(f"an acronym capitalized as a word in {word!r}")
+    return found
+
+
+def _strings(spec, key: str = "") -> list[str]:
+    if isinstance(spec, str):
+        return [spec] if key in ("x", "y", "name", "text", "title", "labels", "ticktext") else []
+    if isinstance(spec, list):
+        return [s for item in spec for s in _strings(item, key)]
+    if isinstance(spec, dict):
+        skip = ("hovertemplate", "texttemplate", "template", "customdata", "marker", "line", "font")
+        return [s for k, v in spec.items() if k not in skip for s in _strings(v, k)]
+    return []
 
 
 def empty_headings(soup) -> list[str]:

@@ -234,19 +234,22 @@ def use_currency(code: str) -> None:
     _currency[0] = code
 
 
+def currency_symbol() -> str:
+    """The prefix money figures carry: '$', '€', '£', or the currency's code and a space."""
+    return SYMBOLS.get(_currency[0], f"{_currency[0]} ")
+
+
 def money(value, compact: bool = False) -> str:
     """An amount as a reader expects it: '$4,410,240', or compact '$4.4M'; '–' where there is none."""
     if value is None or pd.isna(value):
         return "–"
-    code = _currency[0]
     sign, amount = ("-" if value < 0 else ""), abs(float(value))
     if compact and amount >= 1e3:
         scale, suffix = next((s, x) for s, x in ((1e9, "B"), (1e6, "M"), (1e3, "k")) if amount >= s)
         figure = f"{amount / scale:.1f}".removesuffix(".0") + suffix
     else:
         figure = f"{amount:,.0f}"
-    symbol = SYMBOLS.get(code)
-    return f"{sign}{symbol}{figure}" if symbol else f"{sign}{code} {figure}"
+    return f"{sign}{currency_symbol()}{figure}"
 
 
 # Values that are names from the code (signals, verdict codes): shown as a reader says them.

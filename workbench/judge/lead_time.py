@@ -7,7 +7,7 @@ import html
 
 import pandas as pd
 
-from .signals import label
+from .signals import capital, label
 
 SEPARATED = ("predictive", "inverse")
 TOO_LATE_DAYS = 30
@@ -64,7 +64,7 @@ def findings(lead: pd.DataFrame) -> list[str]:
     if len(ahead):
         best = ahead.idxmax()
         said.append(
-            f"Is 30 days before renewal too late? {html.escape(label(best)).capitalize()} already warned "
+            f"Is 30 days before renewal too late? {capital(html.escape(label(best)))} already warned "
             f"{int(ahead.max())} days ahead: waiting for the last month gives up "
             f"{int(ahead.max()) - TOO_LATE_DAYS} days in which the team could have acted."
         )

@@ -41,6 +41,11 @@ def label(signal: str) -> str:
     return LABELS.get(signal, signal.replace("_", " "))
 
 
+def capital(text: str) -> str:
+    """`text` with its first letter capitalized and the rest as it was ('CSAT' stays CSAT)."""
+    return text[:1].upper() + text[1:]
+
+
 def validity(
     frame: pd.DataFrame,
     signals: list[str],

@@ -9,8 +9,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from ..judge.signals import label
-from ..tables import value_label
+from ..tables import currency_symbol, money, value_label
 from .report import COLORS
 
 
@@ -24,7 +23,7 @@ def auc_forest(validity: pd.DataFrame) -> go.Figure:
     fig = go.Figure(
         go.Scatter(
             x=table["auc"],
-            y=table["signal"].map(label),
+            y=table["signal"].map(value_label),
             mode="markers",
             marker={"size": 11, "color": color},
             error_x={
@@ -57,7 +56,7 @@ def churn_by_band(bands: dict[str, pd.DataFrame], columns: int = 3) -> go.Figure
     fig = make_subplots(
         rows=rows,
         cols=columns,
-        subplot_titles=[html.escape(label(n).capitalize()) for n in names],
+        subplot_titles=[html.escape(value_label(n)) for n in names],
         shared_yaxes=True,
         vertical_spacing=0.12 if rows > 1 else 0.2,
     )
@@ -431,31 +430,34 @@ def gap_distribution(frame: pd.DataFrame) -> go.Figure:
 
 
 def revenue_waterfall(revenue: dict) -> go.Figure:
-    """From the cohort's ARR at the window's start to what it holds now, plus the new ARR customers referred."""
+    """From the cohort's ARR at the window's start to what it holds now, plus (where the data has referrals)
+    the new ARR customers referred."""
+    referred = revenue["referral_arr"] is not None
     steps = [
         ("ARR at the start", revenue["starting_arr"], "absolute"),
-        ("churned", -revenue["churned_arr"], "relative"),
-        ("contracted", -revenue["contraction_arr"], "relative"),
-        ("expanded", revenue["expansion_arr"], "relative"),
-        ("referred", revenue["referral_arr"] or 0.0, "relative"),
+        ("Churned", -revenue["churned_arr"], "relative"),
+        ("Contracted", -revenue["contraction_arr"], "relative"),
+        ("Expanded", revenue["expansion_arr"], "relative"),
+        *([("Referred", revenue["referral_arr"], "relative")] if referred else []),
     ]
+    end = sum(s[1] for s in steps)
     fig = go.Figure(
         go.Waterfall(
-            x=[s[0] for s in steps] + ["held now + referred"],
+            x=[s[0] for s in steps] + ["Held now + referred" if referred else "Held now"],
             y=[s[1] for s in steps] + [0],
             measure=[s[2] for s in steps] + ["total"],
             connector={"line": {"color": "#9ca3af"}},
             decreasing={"marker": {"color": COLORS["churned"]}},
             increasing={"marker": {"color": COLORS["green"]}},
             totals={"marker": {"color": COLORS["renewed"]}},
-            texttemplate="%{delta:,.0f}",
+            text=[money(s[1], compact=True) for s in steps] + [money(end, compact=True)],
             textposition="outside",
         )
     )
     fig.update_layout(
         title="Where the ARR of the accounts under contract a window ago went",
         height=420,
-        yaxis={"title": "ARR", "tickformat": ",.0f"},
+        yaxis={"title": "ARR", "tickformat": ",.0f", "tickprefix": currency_symbol()},
     )
     return fig
 
@@ -535,7 +537,7 @@ def scorecard_weights(components: pd.DataFrame) -> go.Figure:
         )
     )
     fig.update_layout(
-        title="Proposed scorecard: points per component (of 100), with 95% intervals over resamples",
+        title="The learned scorecard: points per component (of 100), with 95% intervals over resamples",
         xaxis={"title": "points", "range": [0, 100]},
         height=max(260, 120 + 38 * len(table)),
         margin={"l": 230},
