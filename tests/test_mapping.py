@@ -424,7 +424,7 @@ def test_an_export_s_own_outcomes_are_used_only_when_the_mapping_says_so():
     )
     with pytest.raises(TermsError, match="outcomes: use"):
         derive_terms(rows, "%Y-%m-%d", "2026-11-01")
-    terms = derive_terms(rows, "%Y-%m-%d", "2026-11-01", outcomes="use")
+    terms, _ = derive_terms(rows, "%Y-%m-%d", "2026-11-01", outcomes="use")
     assert terms["outcome"].tolist() == ["churned", "open", "churned"]  # the export's word stands for a
     assert terms["renewal_arr"].iloc[0] == 0 and np.isnan(terms["renewal_arr"].iloc[1])
     assert terms["renewal_arr"].iloc[2] == 0

@@ -35,7 +35,7 @@ def test_two_months_give_two_folders_an_index_and_a_trend(two_months):
     assert set(trend["as_of"].dt.strftime("%Y-%m-%d")) == {"2026-09-30", "2026-10-31"}
     assert set(trend.loc[trend["kind"] == "revenue", "measure"]) == {"GRR", "NRR", "Earned growth rate"}
     summary = (reports / "2026-10-31" / "00_summary.html").read_text()
-    assert "This run and 1 earlier run(s)" in summary
+    assert "This run and 1 earlier run in the report folder" in summary
 
 
 def test_each_run_keeps_its_parameters_in_its_executed_notebooks(two_months):

@@ -13,6 +13,9 @@ AS_OF = "2026-10-31"
 
 def billing(folder):
     export, _ = billing_export(folder, accounts=150)
+    subscriptions = export / "subscriptions.csv"
+    same_day = "sub_same_{0},cus_000{0},Pro,50.0,Monthly,03-03-2025,03-03-2025\n"  # cancelled the day it began
+    subscriptions.write_text(subscriptions.read_text() + "".join(same_day.format(i) for i in range(3)))
     (folder.parent / "mapping.yml").write_text(MAPPING)
     return export, ["--mapping", str(folder.parent / "mapping.yml")]
 
@@ -45,6 +48,11 @@ def test_every_page_of_an_export_reads_true(shape, tmp_path):
     not_run = {line.split("</a>")[0].rsplit(">", 1)[1] for line in index.split("<li>") if "not run: needs" in line}
     assert not_run == NOT_RUN[shape]
     assert all(s["conclusion"] != "not_judged" or s["reason"] for s in results["signals"])
+    if shape.startswith("billing"):  # every row a mapping rule left out is counted where the data is described
+        health = " ".join((out / "01_data_health.html").read_text().split())
+        assert "subscriptions.csv: 3 rows left out of the contracts table by the mapping's rule derive: terms" in health
+        assert "left out of the contracts table by the mapping's rule where: {plan: {ne: Trial}}" in health
+        assert "feature_usage.csv: " in health and "usage.csv: " not in health.replace("feature_usage.csv: ", "")
 
 
 def test_every_page_of_a_full_study_reads_true(small_world, tmp_path):

@@ -48,6 +48,8 @@ class Dataset:
     goal_inputs: GoalInputs | None = None
     activities: Activities | None = None
     derived: dict = field(default_factory=dict, repr=False)  # costly values derived from the tables, kept on first use
+    dropped: dict = field(default_factory=dict)  # per table: (source file, [(mapping rule, rows it left out)])
+    files: dict = field(default_factory=dict)  # per table: the file(s) it was read from, as people name them
 
     def __getitem__(self, name: str) -> pd.DataFrame:
         return self.tables[name]
@@ -163,7 +165,13 @@ def load(
     errors = [p for p in problems if p.severity == "error"]
     if errors:
         raise DataError(errors)
-    return Dataset(folder, tables, missing, usage, health_scores, goal_inputs, activities)
+    dropped = {
+        name: (source.label, list(source.dropped))
+        for name, source in sources.items()
+        if isinstance(source, Source) and source.dropped
+    }
+    files = {name: source.label for name, source in sources.items() if isinstance(source, (Source, StoredSource))}
+    return Dataset(folder, tables, missing, usage, health_scores, goal_inputs, activities, dropped=dropped, files=files)
 
 
 def check_table(table: Table, source: Source) -> tuple[pd.DataFrame | None, list[Problem]]:

@@ -209,6 +209,7 @@ def _mapped(folder: Path, mapping_path: Path, name: str, entry: dict, allow_outs
     frame = pd.concat(
         [p.frame.assign(**{PART: i, POSITION: np.arange(len(p.frame))}) for i, p in enumerate(parts)], ignore_index=True
     )
+    dropped = []
     for column, rule in (entry.get("where") or {}).items():
         if column not in frame:
             return Problem(
@@ -219,7 +220,10 @@ def _mapped(folder: Path, mapping_path: Path, name: str, entry: dict, allow_outs
                 "correct `where:` in the mapping file",
             )
         try:
-            frame = frame.loc[condition(frame[column], rule, date_format)].reset_index(drop=True)
+            kept = condition(frame[column], rule, date_format)
+            if (~kept).any():
+                dropped.append((f"where: {{{column}: {_inline(rule)}}}", int((~kept).sum())))
+            frame = frame.loc[kept].reset_index(drop=True)
         except ExpressionError as error:
             return Problem(
                 str(mapping_path),
@@ -278,7 +282,7 @@ def _mapped(folder: Path, mapping_path: Path, name: str, entry: dict, allow_outs
             )
     if entry.get("derive") == "terms":
         try:
-            frame = derive_terms(
+            frame, empty = derive_terms(
                 frame,
                 date_format,
                 entry.get("export_date"),
@@ -298,6 +302,10 @@ def _mapped(folder: Path, mapping_path: Path, name: str, entry: dict, allow_outs
                 "correct the mapping (docs/mapping.md)",
             )
         date_format = "%Y-%m-%d"
+        if empty:
+            dropped.append(
+                ("derive: terms with cut: true (a subscription that ends the day it starts has no term)", empty)
+            )
     elif any(key in entry for key in DERIVE_OPTIONS):
         return Problem(
             str(mapping_path),
@@ -309,7 +317,16 @@ def _mapped(folder: Path, mapping_path: Path, name: str, entry: dict, allow_outs
     label = parts[0].label if len(parts) == 1 else " + ".join(p.label for p in parts)
     renamed = {str(v): str(k) for k, v in (entry.get("rename") or {}).items()}
     origin = Origin(parts, frame.pop(PART).to_numpy(), frame.pop(POSITION).to_numpy(), renamed)
-    return Source(label, frame.reset_index(drop=True), parts[0].row_word, parts[0].row_offset, date_format, origin)
+    return Source(
+        label, frame.reset_index(drop=True), parts[0].row_word, parts[0].row_offset, date_format, origin, tuple(dropped)
+    )
+
+
+def _inline(rule) -> str:
+    """A rule as the mapping file writes it inline: {ne: Trial}."""
+    if isinstance(rule, dict):
+        return "{" + ", ".join(f"{k}: {_inline(v)}" for k, v in rule.items()) + "}"
+    return str(rule).lower() if isinstance(rule, bool) else str(rule)
 
 
 def _source_path(folder: Path, mapping_path: Path, name: str, file: str, allow_outside_data: bool) -> Path | Problem:

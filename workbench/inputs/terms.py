@@ -62,8 +62,9 @@ def derive_terms(
     cut: bool = False,
     successor_days: int = 31,
     outcomes: str | None = None,
-) -> pd.DataFrame:
-    """The contract terms of subscription `rows` (see the module docstring); raises TermsError."""
+) -> tuple[pd.DataFrame, int]:
+    """The contract terms of subscription `rows` (see the module docstring), and how many rows gave none (with
+    `cut`, a subscription that ends the day it starts); raises TermsError."""
     for column in (group_by, "start_date", "arr") + ((term_column,) if term_column else ()):
         if column not in rows:
             raise TermsError(f"derive: terms needs a column '{column}' (columns found: {', '.join(map(str, rows))})")
@@ -82,14 +83,16 @@ def derive_terms(
     months = _months(rows, term, term_column)
     cutoff = pd.Timestamp(export_date) if export_date else max(end.max(), start.max())
     frame = rows.assign(_start=start, _end=end, _months=months, _group=rows[group_by].astype("str"))
+    empty = 0
     if cut:
+        empty = int((end.notna() & start.notna() & (end <= start)).sum())
         frame = _cut(frame, cutoff)
     needs_end = frame["_end"].isna() & frame["_months"].notna() & frame["_start"].notna()
     if needs_end.any():
         frame.loc[needs_end, "_end"] = add_months(
             frame.loc[needs_end, "_start"].to_numpy(), frame.loc[needs_end, "_months"].to_numpy()
         )
-    return _decide(frame, cutoff, successor_days, outcomes == "use")
+    return _decide(frame, cutoff, successor_days, outcomes == "use"), empty
 
 
 def _months(rows: pd.DataFrame, term: str | None, term_column: str | None) -> pd.Series:

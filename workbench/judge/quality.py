@@ -54,22 +54,36 @@ def warnings(data: Dataset, as_of=None, window_months: int = 12) -> list[Problem
     found: list[Problem] = []
     folder = str(data.folder)
 
-    def warn(file, column, message, expected, fix, rows=(), count=0):
-        found.append(Problem(f"{folder}/{file}", column, message, expected, fix, tuple(rows), count, "warning"))
+    def warn(table, column, message, expected, fix, rows=(), count=0):
+        file = data.files.get(table) or f"{folder}/{table}.csv"  # the export's own file, where a mapping named it
+        found.append(Problem(file, column, message, expected, fix, tuple(rows), count, "warning"))
 
     for name in data.missing:
         warn(
-            f"{name}.csv",
+            name,
             None,
             f"no {name} table: the analyses that need it are skipped",
-            f"a {name} table (optional)",
+            f"{'an' if name[0] in 'aeio' else 'a'} {name} table (optional)",
             f"export {name} to switch those analyses on",
         )
+    for name, (source, rules) in getattr(data, "dropped", {}).items():
+        for rule, count in rules:
+            found.append(
+                Problem(
+                    source,
+                    None,
+                    f"{count:,} {'row' if count == 1 else 'rows'} left out of the {name} table by the mapping's "
+                    f"rule {rule}",
+                    "rows the study should not count (trials, tests, cancelled orders)",
+                    "nothing, where the rule means it; otherwise change the rule in the mapping file",
+                    severity="warning",
+                )
+            )
     contracts = data["contracts"]
     without = ~contained(data["accounts"]["account_id"], contracts["account_id"])
     if without.any():
         warn(
-            "accounts.csv",
+            "accounts",
             "account_id",
             f"{int(without.sum())} accounts have no contract and are never studied",
             "a contract per account",
@@ -79,7 +93,7 @@ def warnings(data: Dataset, as_of=None, window_months: int = 12) -> list[Problem
         )
     if "renewal_arr" not in contracts:
         warn(
-            "contracts.csv",
+            "contracts",
             "renewal_arr",
             "no renewal_arr column: GRR, NRR and expansion cannot be computed",
             "the ARR of the next term for decided contracts",
@@ -94,7 +108,7 @@ def warnings(data: Dataset, as_of=None, window_months: int = 12) -> list[Problem
     for name, repeated in repeats.items():
         if repeated:
             warn(
-                f"{name}.csv",
+                name,
                 None,
                 f"{repeated} rows repeat another row exactly",
                 "each measurement once",
@@ -107,7 +121,7 @@ def warnings(data: Dataset, as_of=None, window_months: int = 12) -> list[Problem
         churned = int((window["outcome"] == "churned").sum())
         if len(window) < MIN_DECISIONS or churned < MIN_CHURNED:
             warn(
-                "contracts.csv",
+                "contracts",
                 "end_date",
                 f"only {len(window)} renewal decisions ({churned} churned) in the "
                 f"{window_months} months to {as_of:%Y-%m-%d}: verdicts will be uncertain or withheld",
@@ -118,7 +132,7 @@ def warnings(data: Dataset, as_of=None, window_months: int = 12) -> list[Problem
         if len(per_account) and per_account.max() > 1:
             spread = per_account.describe(percentiles=[0.5, 0.9])
             warn(
-                "contracts.csv",
+                "contracts",
                 "account_id",
                 f"{len(window):,} renewal decisions come from {len(per_account):,} accounts "
                 f"({(per_account > 1).mean():.0%} of them with several: median {spread['50%']:.0f}, "
@@ -134,7 +148,7 @@ def warnings(data: Dataset, as_of=None, window_months: int = 12) -> list[Problem
         no_dm = ~contained(data["accounts"]["account_id"], deciders)
         if no_dm.mean() > 0.2:
             warn(
-                "contacts.csv",
+                "contacts",
                 "role",
                 f"{no_dm.mean():.0%} of accounts have no decision maker on record",
                 "a decision-maker contact per account",
