@@ -118,6 +118,43 @@ def test_added_signals_read_only_rows_dated_by_the_observation_date(study):
         study.add_signal("nps", later)
 
 
+def test_an_analysts_day_first_dates_are_read_as_written_or_refused(small_world):
+    """Day-first text dates are never guessed month-first: refused with an example without date_format, read
+    exactly with it; the dates whose day is 12 or less are the ones a guess would move."""
+    study = Study.load(small_world, AS_OF)
+    tickets = pd.read_csv(small_world / "support_tickets.csv")
+    day_first = tickets.assign(opened=pd.to_datetime(tickets["opened"]).dt.strftime("%d-%m-%Y"))
+    assert (pd.to_datetime(tickets["opened"]).dt.day <= 12).any()
+    with pytest.raises(UsageError, match=r"not written YYYY-MM-DD .* e\.g\. row 0: '\d\d-\d\d-\d{4}'.*date_format="):
+        study.add_signal("tickets", day_first, date="opened")
+    study.add_signal("tickets", day_first, date="opened", date_format="%d-%m-%Y")
+    study.add_signal("tickets_iso", tickets, date="opened")
+    assert study.decisions["tickets"].equals(study.decisions["tickets_iso"])
+    with pytest.raises(UsageError, match=r"not written as '%m-%d-%Y'"):
+        study.add_signal("tickets_us", day_first, date="opened", date_format="%m-%d-%Y")
+    study.add_signal("tickets", tickets.iloc[:0], date="opened", replace=True)  # a cell run again
+    assert (study.decisions["tickets"] == 0).all() and study.signals.count("tickets") == 1
+    with pytest.raises(UsageError, match="replace=True"):
+        study.add_signal("tickets", tickets, date="opened")
+
+
+def test_what_cannot_be_a_signal_is_refused_in_the_workbench_s_own_words(study):
+    tickets = pd.DataFrame({"account_id": ["A1"], "date": ["2026-01-01"], "priority": ["high"]})
+    refused = {
+        "the outcome": (lambda: study.validity(["renewal_arr"]), "outcome or derived from it"),
+        "text": (lambda: study.validity(["segment"]), "not numeric .* as a segment"),
+        "a misspelling": (lambda: study.validity(["nsp"]), "did you mean 'nps'"),
+        "a name, not a list": (lambda: study.validity("nps"), "a list of names"),
+        "a text value": (lambda: study.add_signal("p", tickets, how="mean", value="priority"), "not numeric"),
+        "an outcome's name": (lambda: study.add_signal("renewed", tickets), "outcome"),
+        "a window in text": (lambda: study.add_signal("p", tickets, window_days="90"), "window_days="),
+    }
+    for what, (call, words) in refused.items():
+        with pytest.raises(UsageError, match=words):
+            call()
+        assert "p" not in study.decisions, what
+
+
 def test_every_column_of_the_decisions_is_declared(study):
     described = study.describe().frame.set_index("column")
     undeclared = [c for c in study.decisions if c not in COLUMNS and c not in study.columns]

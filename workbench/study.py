@@ -9,6 +9,7 @@ study.validity(["tickets"])                          # judged to the same standa
 
 from __future__ import annotations
 
+import difflib
 import os
 import pickle
 import time
@@ -62,6 +63,7 @@ OUTCOME_COLUMNS = (
 
 
 MEASURES = ("count", "sum", "mean", "latest")
+ANALYST = "the analyst's own table"  # the source of a signal added with add_signal
 # "Renewing next quarter": 92 days covers any three calendar months.
 RENEWALS_DUE_DAYS = 92
 HORIZONS = (30, 60, 90, 180, 270, 365)
@@ -231,6 +233,12 @@ class Study:
             settings["segment"] = segment
         engine = check_engine(engine or settings["engine"], settings["warehouse"])
         loaded = load(data, mapping or None, allow_outside_data, engine, settings["warehouse"])
+        if loaded.export_date is not None and pd.Timestamp(as_of) > loaded.export_date:
+            raise UsageError(
+                f"as_of {pd.Timestamp(as_of):%Y-%m-%d} is after the export date the mapping gives "
+                f"({loaded.export_date:%Y-%m-%d}): nothing after the export is known, so contracts would be judged "
+                f"on outcomes the data cannot have. Study as of {loaded.export_date:%Y-%m-%d} or earlier"
+            )
         if pseudonymize:
             privacy.pseudonymize(loaded.tables)
         use_currency(settings["currency"])
@@ -351,13 +359,33 @@ class Study:
         ]
         if signals is None:
             return Result(self.scoreboard, caption, key="signals", shown=shown)
-        unknown = [s for s in signals if s not in self.decisions]
-        if unknown:
-            raise UsageError(
-                f"not signals of this study: {unknown}; it has {', '.join(self.signals)} and any column of its "
-                f"decisions, such as those added with add_signal"
-            )
+        self._check_signals(signals)
         return Result(self._judge(list(dict.fromkeys(signals))), caption, shown=shown)
+
+    def _check_signals(self, signals) -> None:
+        """Signals to judge: numeric columns of the decisions measured before the decision, or a UsageError."""
+        if isinstance(signals, str) or not all(isinstance(s, str) for s in signals):
+            raise UsageError(f"validity: signals={signals!r}; expected a list of names, e.g. ['nps', 'usage']")
+        for signal in signals:
+            if signal in OUTCOME_COLUMNS:
+                raise UsageError(
+                    f"validity: {signal!r} is the outcome or derived from it (known only at or after the decision), "
+                    f"never a signal"
+                )
+            if signal not in self.decisions:
+                near = difflib.get_close_matches(signal, [*self.signals, *self.decisions.columns], n=1)
+                hint = f"did you mean {near[0]!r}? " if near else ""
+                raise UsageError(
+                    f"validity: {signal!r} is not a signal of this study; {hint}its signals: {', '.join(self.signals)} "
+                    f"(and any numeric column of study.decisions, such as one added with add_signal)"
+                )
+            column = self.decisions[signal]
+            if not pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column):
+                example = f" (values like {column.dropna().iloc[0]!r})" if column.notna().any() else ""
+                raise UsageError(
+                    f"validity: {signal!r} is not numeric{example}: a signal needs numbers; study a text column as "
+                    f"a segment instead (config `segment_column: {signal}`, then `segment:`)"
+                )
 
     def add_signal(
         self,
@@ -370,6 +398,8 @@ class Study:
         account: str = "account_id",
         window_days: int = 90,
         description: str = "",
+        date_format: str | None = None,
+        replace: bool = False,
     ) -> Study:
         """Measure an analyst's own dated table at every observation date, as a new signal.
 
@@ -393,26 +423,50 @@ class Study:
             The window before each observation date.
         description : str
             What the signal is, for `describe`.
+        date_format : str, optional
+            How `date` is written when it is text and not YYYY-MM-DD, as in a mapping file (``"%d-%m-%Y"``).
+            Dates that do not follow it, or text dates without it that are not YYYY-MM-DD, are refused with
+            an example: a day-first date read month-first would move it silently.
+        replace : bool
+            Measure again a signal added before under the same name (a re-run notebook cell).
 
         Returns
         -------
         Study
             This study with the signal added, so calls chain.
+
+        Raises
+        ------
+        UsageError
+            Naming the argument, the column and an example row, where the table cannot be measured as asked.
         """
-        if name in self.decisions:
-            raise UsageError(f"add_signal: {name!r} is a column of the decisions already; choose another name")
+        if name in OUTCOME_COLUMNS:
+            raise UsageError(
+                f"add_signal: {name!r} is the outcome or derived from it, never a signal; choose another name"
+            )
+        if name in self.decisions and not (replace and name in self.columns and self.columns[name].source == ANALYST):
+            raise UsageError(
+                f"add_signal: {name!r} is a column of the decisions already; choose another name"
+                + (
+                    ", or pass replace=True to measure it again"
+                    if name in self.columns and self.columns[name].source == ANALYST
+                    else ""
+                )
+            )
         if how not in MEASURES:
             raise UsageError(f"add_signal: how={how!r}; expected one of {', '.join(MEASURES)}")
         if how != "count" and not value:
             raise UsageError(f"add_signal: how={how!r} needs value=, the numeric column to {how}")
+        if not isinstance(window_days, (int, np.integer)) or isinstance(window_days, bool) or window_days < 1:
+            raise UsageError(f"add_signal: window_days={window_days!r}; expected a whole number of days, 1 or more")
         missing = [c for c in (account, date, value) if c and c not in table]
         if missing:
             raise UsageError(
                 f"add_signal: the table has no column {missing}; its columns: {list(table.columns)}. "
                 f"Name them with account=, date= and value="
             )
-        when = pd.to_datetime(table[date], errors="coerce", format="mixed")
-        numbers = pd.to_numeric(table[value], errors="coerce") if value else pd.Series(1.0, index=table.index)
+        when = _dates(table[date], date_format, date)
+        numbers = _numbers(table[value], value) if value else pd.Series(1.0, index=table.index)
         timeline = Timeline(table[account].astype(str), when, {"value": numbers.to_numpy(dtype=float)})
         for frame in (self.decisions, self.open_contracts):
             account_ids = frame["account_id"].astype(str)
@@ -421,12 +475,13 @@ class Study:
             name,
             name.replace("_", " ").capitalize(),
             description or f"{how} of the analyst's table over {window_days} days",
-            "the analyst's own table",
+            ANALYST,
             f"rows dated in the {window_days} days up to the observation date",
             "{:,.2f}",
             True,
         )
-        self.signals.append(name)
+        if name not in self.signals:
+            self.signals.append(name)
         return self
 
     def _once(self, name: str, compute):
@@ -730,6 +785,45 @@ class Study:
             )
 
         return self._once("stakeholder_views", compute)
+
+
+def _dates(column: pd.Series, date_format: str | None, name: str) -> pd.Series:
+    """The table's dates, parsed as written: `date_format` where given, otherwise datetimes or YYYY-MM-DD text;
+    anything else is refused with an example rather than guessed (a day-first date guessed month-first moves)."""
+    if pd.api.types.is_datetime64_any_dtype(column) and date_format is None:
+        return pd.to_datetime(column).dt.tz_localize(None) if getattr(column.dt, "tz", None) else column
+    text = column.astype("string").str.strip()
+    written = text.notna() & (text != "")
+    fmt = date_format or "ISO8601"
+    parsed = pd.to_datetime(text.where(written), format=fmt, errors="coerce")
+    wrong = written & parsed.isna()
+    if wrong.any():
+        row = int(np.flatnonzero(wrong.to_numpy())[0])
+        example = f"row {row}: {text.iloc[row]!r}"
+        if date_format:
+            raise UsageError(
+                f"add_signal: date column {name!r} has dates not written as {date_format!r} ({int(wrong.sum()):,} "
+                f"rows, e.g. {example}); pass the date_format= they follow"
+            )
+        raise UsageError(
+            f"add_signal: date column {name!r} is not written YYYY-MM-DD ({int(wrong.sum()):,} rows, e.g. {example}); "
+            f"pass date_format= as it is written, e.g. date_format='%d-%m-%Y' for 13-02-2024 (day first) or "
+            f"'%m/%d/%Y' for 02/13/2024"
+        )
+    return parsed
+
+
+def _numbers(column: pd.Series, name: str) -> pd.Series:
+    """The value column as numbers; text that is not a number is refused with an example."""
+    numbers = pd.to_numeric(column, errors="coerce")
+    wrong = column.notna() & numbers.isna()
+    if wrong.any():
+        row = int(np.flatnonzero(wrong.to_numpy())[0])
+        raise UsageError(
+            f"add_signal: value column {name!r} is not numeric ({int(wrong.sum()):,} rows, e.g. row {row}: "
+            f"{column.iloc[row]!r}); count rows with how='count', or map the text onto numbers first"
+        )
+    return numbers
 
 
 def _family(settings: dict, signals: list[str]) -> list[str]:

@@ -30,6 +30,7 @@ class Source:
     date_format: str = "%Y-%m-%d"
     origin: Origin | None = None  # for a table a mapping made: where each row came from
     dropped: tuple[tuple[str, int], ...] = ()  # rows a mapping's rules left out: (the rule in words, how many)
+    export_date: str | None = None  # the day the export was taken, where a mapping says so
 
     def rows(self, mask: np.ndarray, values: pd.Series) -> tuple[tuple[tuple[str, str], ...], int]:
         positions = np.flatnonzero(mask)

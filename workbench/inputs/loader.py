@@ -50,6 +50,7 @@ class Dataset:
     derived: dict = field(default_factory=dict, repr=False)  # costly values derived from the tables, kept on first use
     dropped: dict = field(default_factory=dict)  # per table: (source file, [(mapping rule, rows it left out)])
     files: dict = field(default_factory=dict)  # per table: the file(s) it was read from, as people name them
+    export_date: pd.Timestamp | None = None  # the day the export was taken, where the mapping says so
 
     def __getitem__(self, name: str) -> pd.DataFrame:
         return self.tables[name]

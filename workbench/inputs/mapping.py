@@ -318,7 +318,14 @@ def _mapped(folder: Path, mapping_path: Path, name: str, entry: dict, allow_outs
     renamed = {str(v): str(k) for k, v in (entry.get("rename") or {}).items()}
     origin = Origin(parts, frame.pop(PART).to_numpy(), frame.pop(POSITION).to_numpy(), renamed)
     return Source(
-        label, frame.reset_index(drop=True), parts[0].row_word, parts[0].row_offset, date_format, origin, tuple(dropped)
+        label,
+        frame.reset_index(drop=True),
+        parts[0].row_word,
+        parts[0].row_offset,
+        date_format,
+        origin,
+        tuple(dropped),
+        str(entry["export_date"]) if entry.get("export_date") else None,
     )
 
 
