@@ -595,37 +595,39 @@ class Study:
     def renewals_due(self, days: int = RENEWALS_DUE_DAYS) -> Result:
         """Accounts with a contract renewing in the next `days`, one row each (ARR of all their renewing
         contracts, soonest renewal date), flagged where a risk shows: `hidden_risk` (a red decision maker or
-        champion behind a green score) and `off_track` (a goal projected to be missed). A flag the data
-        cannot assess is absent, and `at_risk` is then missing too when neither can be assessed."""
+        champion behind a green score), `off_track` (a goal projected to be missed) and `weak_signals` (the
+        other signals this study found to go with renewal on which the account sits in the riskiest quarter of
+        the decided renewals, see `renewals.weak_signals`; person health and goal attainment count there only
+        where their own flag cannot be assessed). A flag the data cannot assess is absent, and `at_risk` is then
+        missing too when none can be assessed."""
         due = self.open_contracts.loc[self.open_contracts["days_to_renewal"] <= days]
-        columns = [
-            c
-            for c in (
-                "account_id",
-                "account_name",
-                "csm",
-                "arr",
-                "end_date",
-                "health_score",
-                "health_decision_maker",
-                "goal_attainment",
-            )
-            if c in due
-        ]
-        table = renewals.per_account(due, columns)
-        table.insert(1, "contracts", table["account_id"].map(due["account_id"].value_counts()))
-        flags = []
+        flags = {}
         if self.open_people is not None and "health_mean" in due:
-            table["hidden_risk"] = table["account_id"].isin(self.hidden_risk()["account_id"])
-            flags.append("hidden_risk")
+            flags["hidden_risk"] = due["account_id"].isin(self.hidden_risk()["account_id"])
         if self.has_goals:
-            table["off_track"] = table["account_id"].isin(self.off_track()["account_id"])
-            flags.append("off_track")
+            flags["off_track"] = due["account_id"].isin(self.off_track()["account_id"])
+        covered = {"goal_attainment"} if "off_track" in flags else set()
+        if "hidden_risk" in flags:
+            covered |= {s for s in self.scoreboard["signal"] if s.startswith("health_") and s != "health_score"}
+        board = self.scoreboard
+        found = board.loc[
+            board["conclusion"].isin(["predictive", "inverse"])
+            & board["signal"].isin(due.columns)
+            & ~board["signal"].isin(covered)
+        ]
+        if len(found):
+            found = found.assign(name=describe(due[found["signal"]], self.columns)["label"].to_numpy())
+            flags["weak_signals"] = renewals.weak_signals(due, self.decisions, found)
+        shown = ["health_score", "health_decision_maker", "goal_attainment", *found["signal"], *flags]
+        due = due.assign(**flags)
+        columns = ["account_id", "account_name", "csm", "arr", "end_date", *dict.fromkeys(shown)]
+        table = renewals.per_account(due, [c for c in columns if c in due])
+        table.insert(1, "contracts", table["account_id"].map(due["account_id"].value_counts()))
         if flags:
-            table["at_risk"] = table[flags].any(axis=1)
+            table["at_risk"] = table[list(flags)].astype(bool).any(axis=1)
         return Result(
             table.sort_values("arr", ascending=False),
-            f"Accounts renewing in the next {days} days.",
+            renewals.risk_words(flags, found["name"].tolist() if len(found) else []),
             key="renewals_next_quarter",
         )
 

@@ -91,6 +91,7 @@ LABELS = {
     "red_people": "Red decision maker or champion",
     "hidden_risk": "Hidden risk",
     "off_track": "Goal off track",
+    "weak_signals": "Weak on",
     "decision_maker_coverage": "What we knew of the decision maker",
     "table": "Table",
     "rows": "Rows",

@@ -49,6 +49,21 @@ def profile(data: Dataset) -> pd.DataFrame:
     )
 
 
+def absent(data: Dataset) -> list[Problem]:
+    """One warning per optional table the data does not have (the first of `warnings`)."""
+    return [
+        Problem(
+            data.files.get(name) or f"{data.folder}/{name}.csv",
+            None,
+            f"no {name} table: the analyses that need it are skipped",
+            f"{'an' if name[0] in 'aeio' else 'a'} {name} table (optional)",
+            f"export {name} to switch those analyses on",
+            severity="warning",
+        )
+        for name in data.missing
+    ]
+
+
 def warnings(data: Dataset, as_of=None, window_months: int = 12) -> list[Problem]:
     """Problems a study can live with, each with where it is and what to do about it."""
     found: list[Problem] = []
@@ -58,14 +73,7 @@ def warnings(data: Dataset, as_of=None, window_months: int = 12) -> list[Problem
         file = data.files.get(table) or f"{folder}/{table}.csv"  # the export's own file, where a mapping named it
         found.append(Problem(file, column, message, expected, fix, tuple(rows), count, "warning"))
 
-    for name in data.missing:
-        warn(
-            name,
-            None,
-            f"no {name} table: the analyses that need it are skipped",
-            f"{'an' if name[0] in 'aeio' else 'a'} {name} table (optional)",
-            f"export {name} to switch those analyses on",
-        )
+    found.extend(absent(data))
     for name, (source, rules) in getattr(data, "dropped", {}).items():
         for rule, count in rules:
             found.append(

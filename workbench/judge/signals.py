@@ -325,9 +325,9 @@ def _not_judged(table: pd.DataFrame) -> str:
     return "; ".join(f"{join_words(signals)} ({because})" for because, signals in groups.items())
 
 
-def join_words(words: list[str]) -> str:
-    """'a', 'a and b', 'a, b and c'."""
-    return ", ".join(words[:-1]) + (" and " if len(words) > 1 else "") + words[-1] if words else ""
+def join_words(words: list[str], last: str = "and") -> str:
+    """'a', 'a and b', 'a, b and c' (`last`: the word before the last one, 'or' for alternatives)."""
+    return ", ".join(words[:-1]) + (f" {last} " if len(words) > 1 else "") + words[-1] if words else ""
 
 
 def versus_reference(
