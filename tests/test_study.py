@@ -130,8 +130,8 @@ def test_pages_read_without_code_names_or_raw_booleans(report):
         cells = [c.strip() for c in re.findall(r"<td[^>]*>([^<]*)</td>", text)]
         assert not [h for h in headers if re.search(r"[a-z]_[a-z]", h)], (page.name, headers)
         assert not [c for c in cells if c in ("True", "False", "nan", "NaN", "None")], page.name
-        signals = re.findall(r"Signals that predicted renewal: ([^<]*)", text)
-        assert not [s for s in signals if re.search(r"[a-z]_[a-z]", s)], signals
+    verdicts = re.findall(r"Of the signals judged \(([^)]*)\), ([^<]*)", (report / "index.html").read_text())
+    assert verdicts and not [v for v in verdicts if re.search(r"[a-z]_[a-z]", " ".join(v))], verdicts
 
 
 def test_one_copy_of_plotlyjs_and_the_stylesheet_per_report_folder_loaded_by_relative_path(report):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
+from ..judge.signals import join_words
 from ..tables import value_label
 from .folders import SITE_GENERATOR, may_write_site, write_atomically
 from .history import runs
@@ -30,6 +31,7 @@ def headline_figures(results: dict) -> list[tuple[str, str]]:
     revenue = results.get("revenue") or {}
     return [
         ("Renewal decisions", f"{results.get('decisions', 0):,}"),
+        ("Accounts", f"{results.get('accounts', 0):,}"),
         ("Churned", f"{results.get('churned', 0):,}"),
         ("GRR", _percent(revenue.get("grr"))),
         ("NRR", _percent(revenue.get("nrr"))),
@@ -44,7 +46,21 @@ def write_run_index(folder: Path, results: dict, pages: list[tuple[str, str, lis
         f'<div class="figure">{html.escape(label)}<b>{html.escape(value)}</b></div>'
         for label, value in headline_figures(results)
     )
-    predictive = [value_label(s["signal"]) for s in results.get("signals", []) if s.get("predictive")]
+    signals = results.get("signals", [])
+    measured = [value_label(s["signal"]) for s in signals if s.get("conclusion") != "not_judged"]
+    predictive = [value_label(s["signal"]) for s in signals if s.get("predictive")]
+    inverse = [value_label(s["signal"]) for s in signals if s.get("inverse")]
+    verdict = (
+        f"Of the signals judged ({join_words(measured)}), "
+        + (f"{join_words(predictive)} predicted renewal" if predictive else "none predicted renewal")
+        + (f"; {join_words(inverse)} ran against it" if inverse else "")
+        + "."
+        if measured
+        else "No signal could be judged on this data."
+    )
+    revenue = results.get("revenue") or {}
+    if revenue.get("grr") is not None and revenue.get("earned_growth_rate") is None:
+        verdict += " The earned growth rate needs a referrals table."
     links = "".join(
         f'<li><a href="{html.escape(href)}">{html.escape(name)}</a>'
         + (f' <span class="needs">(not run: needs {html.escape(" and ".join(needs))})</span>' if needs else "")
@@ -55,7 +71,7 @@ def write_run_index(folder: Path, results: dict, pages: list[tuple[str, str, lis
         f"<h1>Customer success study as of {html.escape(results['as_of'])}</h1>"
         f"<p>Renewal decisions in the {results['window_months']} months to {html.escape(results['as_of'])}; "
         f"signals measured {results['horizon_days']} days before each renewal.</p>{figures}"
-        f"<p>Signals that predicted renewal: {html.escape(', '.join(predictive) or 'none')}.</p>"
+        f"<p>{html.escape(verdict)}</p>"
         f'<h2>Pages</h2><ul>{links}<li><a href="results.json">results.json</a> (machine-readable)</li></ul>'
     )
     path = folder / "index.html"
@@ -78,7 +94,16 @@ def write_site(reports_dir: Path, log=print) -> Path | None:
     history = runs(reports_dir, log)
     header = "".join(
         f"<th>{html.escape(label)}</th>"
-        for label in ["As of", "Renewal decisions", "Churned", "GRR", "NRR", "Earned growth rate", "Predicted renewal"]
+        for label in [
+            "As of",
+            "Renewal decisions",
+            "Accounts",
+            "Churned",
+            "GRR",
+            "NRR",
+            "Earned growth rate",
+            "Predicted renewal",
+        ]
     )
     rows = []
     for run in reversed(history):
@@ -87,7 +112,10 @@ def write_site(reports_dir: Path, log=print) -> Path | None:
             ", ".join(value_label(s["signal"]) for s in run.get("signals", []) if s.get("predictive")) or "none"
         )
         cells = [f'<a href="{html.escape(run["folder"])}/index.html">{html.escape(run["as_of"])}</a>']
-        cells += [html.escape(figures[k]) for k in ("Renewal decisions", "Churned", "GRR", "NRR", "Earned growth rate")]
+        cells += [
+            html.escape(figures[k])
+            for k in ("Renewal decisions", "Accounts", "Churned", "GRR", "NRR", "Earned growth rate")
+        ]
         cells.append(html.escape(predictive))
         rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
     body = (
