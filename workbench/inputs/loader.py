@@ -211,7 +211,9 @@ def check_table(table: Table, source: Source) -> tuple[pd.DataFrame | None, list
                     table.unique,
                     f"{count} rows share an ID with another row",
                     f"each {table.unique} once",
-                    "remove the duplicate rows or give them their own IDs",
+                    "remove the duplicate rows or give them their own IDs; a mapping file drops rows exported twice "
+                    f"with `dedupe: exact`, or keeps one per ID with `dedupe: {{key: {table.unique}, latest: DATE}}` "
+                    "(docs/mapping.md)",
                     rows,
                     count,
                 )

@@ -12,6 +12,7 @@ the mapping does not name are read from NAME.csv / NAME.parquet as usual.
 from __future__ import annotations
 
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 import pandas as pd
@@ -26,6 +27,8 @@ from .schema import problems
 from .terms import TermsError, derive_terms
 
 _TEXT = {"type": ["string", "number", "boolean"]}
+PICKS = ("first", "latest", "nearest")
+AGGREGATES = ("count", "sum", "max")
 _COLUMN_MAP = {"type": "object", "additionalProperties": _TEXT}
 TABLE_SCHEMA = {
     "type": "object",
@@ -84,9 +87,49 @@ TABLE_SCHEMA = {
                     "value": {"type": "string", "minLength": 1},
                     "from": {"type": "string", "minLength": 1},
                     "missing": {"enum": ["error", "empty"]},
+                    "pick": {"enum": list(PICKS)},
+                    "how": {"enum": list(AGGREGATES)},
+                    "on_date": {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "required": ["from", "key"],
+                        "properties": {
+                            "from": {"type": "string", "minLength": 1},
+                            "key": {"type": "string", "minLength": 1},
+                            "within_days": {"type": "integer", "minimum": 0},
+                            "date_format": {"type": "string", "minLength": 2},
+                        },
+                    },
                 },
             },
         },
+        "dedupe": {
+            "oneOf": [
+                {"enum": ["exact"]},
+                {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "required": ["key"],
+                    "properties": {
+                        "key": {"type": "string", "minLength": 1},
+                        "latest": {"type": "string", "minLength": 1},
+                    },
+                },
+            ]
+        },
+        "extract": {
+            "type": "object",
+            "additionalProperties": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["from", "pattern"],
+                "properties": {
+                    "from": {"type": "string", "minLength": 1},
+                    "pattern": {"type": "string", "minLength": 1},
+                },
+            },
+        },
+        "timezone": {"type": "string", "minLength": 1},
         "compute": {"type": "object", "additionalProperties": {"type": "string", "minLength": 1}},
         "derive": {"enum": ["terms"]},
         "export_date": {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}$", "description": "a date YYYY-MM-DD"},
@@ -210,6 +253,13 @@ def _mapped(folder: Path, mapping_path: Path, name: str, entry: dict, allow_outs
         [p.frame.assign(**{PART: i, POSITION: np.arange(len(p.frame))}) for i, p in enumerate(parts)], ignore_index=True
     )
     dropped = []
+    if "dedupe" in entry:
+        deduped = _dedupe(frame, entry["dedupe"], date_format, parts[0].label)
+        if isinstance(deduped, Problem):
+            return deduped
+        if len(deduped) < len(frame):
+            dropped.append((f"dedupe: {_inline(entry['dedupe'])}", len(frame) - len(deduped)))
+        frame = deduped.reset_index(drop=True)
     for column, rule in (entry.get("where") or {}).items():
         if column not in frame:
             return Problem(
@@ -243,8 +293,13 @@ def _mapped(folder: Path, mapping_path: Path, name: str, entry: dict, allow_outs
                 "correct `copy:` in the mapping file",
             )
         frame[str(column)] = frame[source]
+    for column, spec in (entry.get("extract") or {}).items():
+        extracted = _extract(frame, spec, f"tables.{name}.extract.{column}", str(mapping_path))
+        if isinstance(extracted, Problem):
+            return extracted
+        frame[str(column)] = extracted
     for column, spec in (entry.get("lookup") or {}).items():
-        looked_up = _lookup(folder, mapping_path, name, frame, spec, allow_outside_data)
+        looked_up = _lookup(folder, mapping_path, name, frame, spec, allow_outside_data, date_format)
         if isinstance(looked_up, Problem):
             return looked_up
         frame[column] = looked_up
@@ -280,6 +335,11 @@ def _mapped(folder: Path, mapping_path: Path, name: str, entry: dict, allow_outs
             frame[column] = (
                 (new_low + (values - low) * (new_high - new_low) / (high - low)).round().where(values.notna())
             )
+    if "timezone" in entry:
+        zoned = _local_dates(frame, name, entry["timezone"], date_format, str(mapping_path))
+        if isinstance(zoned, Problem):
+            return zoned
+        frame, date_format = zoned, "%Y-%m-%d"
     if entry.get("derive") == "terms":
         try:
             frame, empty = derive_terms(
@@ -359,11 +419,19 @@ def _source_path(folder: Path, mapping_path: Path, name: str, file: str, allow_o
 
 
 def _lookup(
-    folder: Path, mapping_path: Path, name: str, frame: pd.DataFrame, spec: dict, allow_outside_data: bool
+    folder: Path,
+    mapping_path: Path,
+    name: str,
+    frame: pd.DataFrame,
+    spec: dict,
+    allow_outside_data: bool,
+    date_format: str,
 ) -> pd.Series | Problem:
     """A column looked up by key in another file (usage keyed by subscription, reaching its account). Every
     key must be found unless `missing: empty` says an unmatched one leaves its cell empty (a churn reason
-    only churned subscriptions have)."""
+    only churned subscriptions have). A key with several rows in the file needs `pick` (one of them) or
+    `how` (all of them, counted, summed or the largest); `on_date` compares a date of each row with one of
+    the file's."""
     path = _source_path(folder, mapping_path, name, spec["file"], allow_outside_data)
     if isinstance(path, Problem):
         return path
@@ -371,7 +439,11 @@ def _lookup(
     if isinstance(other, Problem):
         return other
     table = other.frame
-    for column, where in ((spec["key"], path.name), (spec["value"], path.name), (spec["from"], f"the {name} table")):
+    on = spec.get("on_date")
+    needed = [(spec["key"], path.name), (spec["value"], path.name), (spec["from"], f"the {name} table")]
+    if on:
+        needed += [(on["key"], path.name), (on["from"], f"the {name} table")]
+    for column, where in needed:
         if column not in (table if where == path.name else frame):
             return Problem(
                 str(mapping_path),
@@ -380,6 +452,54 @@ def _lookup(
                 f"a column '{column}' in {where}",
                 "correct `lookup:` in the mapping file",
             )
+    misuse = _lookup_misuse(spec)
+    if misuse:
+        return Problem(
+            str(mapping_path),
+            spec["value"],
+            misuse,
+            "pick or how, as docs/mapping.md shows",
+            "correct `lookup:` in the mapping file",
+        )
+    keys = frame[spec["from"]].astype("str").str.strip().where(frame[spec["from"]].notna())
+    if not (spec.get("pick") or spec.get("how") or on):
+        found = _one_per_key(table, spec, path)
+        if isinstance(found, Problem):
+            return found
+        found = keys.map(found)
+    else:
+        found = _matched(frame, table, keys, spec, date_format, path, name)
+        if isinstance(found, Problem):
+            return found
+        if spec.get("how"):
+            return found
+    unmatched = (keys.notna() & found.isna()).to_numpy()
+    if unmatched.any() and spec.get("missing", "error") == "error":
+        positions = np.flatnonzero(unmatched)
+        return Problem(
+            f"{name} (as mapped)",
+            spec["from"],
+            f"{len(positions)} rows have a {spec['from']} that {path.name} does not list under {spec['key']}"
+            + (" within the dates on_date allows" if on else ""),
+            f"every {spec['from']} in {path.name}",
+            f"add the missing keys to {path.name}, filter those rows out with `where:`, or set `missing: empty`",
+            tuple((f"row {p + 1}", str(keys.iloc[p])) for p in positions[:5]),
+            len(positions),
+        )
+    return found
+
+
+def _lookup_misuse(spec: dict) -> str | None:
+    if spec.get("pick") and spec.get("how"):
+        return "a lookup takes `pick` (one match) or `how` (all of them), not both"
+    if spec.get("pick") in ("latest", "nearest") and not spec.get("on_date"):
+        return f"`pick: {spec['pick']}` compares dates: it needs `on_date` (this table's date and the file's)"
+    if spec.get("how") and spec.get("missing"):
+        return "`missing` does not apply with `how` (no match counts 0; a sum or maximum of none is empty)"
+    return None
+
+
+def _one_per_key(table: pd.DataFrame, spec: dict, path: Path) -> pd.Series | Problem:
     pairs = table[[spec["key"], spec["value"]]].dropna().astype(str).drop_duplicates()
     clash = pairs.loc[pairs[spec["key"]].duplicated(keep=False), spec["key"]].unique()
     if len(clash):
@@ -387,26 +507,154 @@ def _lookup(
             str(path),
             spec["key"],
             f"{len(clash)} {spec['key']} values each have several {spec['value']}s",
-            f"one {spec['value']} per {spec['key']}",
-            "correct the file, or look up by another key",
+            f"one {spec['value']} per {spec['key']}, or `pick:` / `how:` to say which or how many",
+            "add `pick: first`, `pick: latest` or `pick: nearest` with `on_date:`, or `how: count` (docs/mapping.md)",
             tuple(("key", k) for k in clash[:5]),
             len(clash),
         )
-    keys = frame[spec["from"]].astype("str").str.strip().where(frame[spec["from"]].notna())
-    found = keys.map(pairs.set_index(spec["key"])[spec["value"]])
-    unmatched = (keys.notna() & found.isna()).to_numpy()
-    if unmatched.any() and spec.get("missing", "error") == "error":
-        positions = np.flatnonzero(unmatched)
+    return pairs.set_index(spec["key"])[spec["value"]]
+
+
+def _matched(frame, table, keys: pd.Series, spec: dict, date_format: str, path: Path, name: str):
+    """Each row's match in `table` as `pick` chooses it, or its matches as `how` sums them up; with
+    `on_date`, only matches within `within_days` of the row's date count, and `latest` takes the latest
+    dated on or before it. A Problem names the dates that could not be read."""
+    on = spec.get("on_date") or {}
+    matches = pd.DataFrame(
+        {
+            "key": table[spec["key"]].astype("str").str.strip().where(table[spec["key"]].notna()),
+            "value": table[spec["value"]],
+            "order": np.arange(len(table)),
+        }
+    ).dropna(subset=["key"])
+    rows = pd.DataFrame({"key": keys, "row": np.arange(len(frame))}).dropna(subset=["key"])
+    if on:
+        theirs_format = on.get("date_format", date_format)
+        for where, column, written in (
+            (str(path), on["key"], theirs_format),
+            (f"{name} (as mapped)", on["from"], date_format),
+        ):
+            dates = _dates((table if where == str(path) else frame)[column], written)
+            if isinstance(dates, str):
+                return Problem(
+                    where,
+                    column,
+                    f"lookup on_date: {dates}",
+                    f"dates written {written}",
+                    "set date_format (on_date.date_format for the file's dates) in the mapping file",
+                )
+            if where == str(path):
+                matches["date"] = dates.reindex(matches.index)
+            else:
+                rows["date"] = dates.to_numpy()[rows["row"]]
+    paired = rows.merge(matches, on="key", suffixes=("", "_match"))
+    if on:
+        apart = (paired["date_match"] - paired["date"]).dt.days
+        keep = paired["date_match"].notna() & paired["date"].notna()
+        if "within_days" in on:
+            keep &= apart.abs() <= on["within_days"]
+        if spec.get("pick") == "latest":
+            keep &= apart <= 0
+        paired = paired.loc[keep].assign(apart=apart.abs())
+    how = spec.get("how")
+    if how == "count":
+        return paired.groupby("row").size().reindex(np.arange(len(frame)), fill_value=0).astype(float)
+    if how:
+        numbers = pd.to_numeric(paired["value"], errors="coerce")
+        return numbers.groupby(paired["row"]).agg(how).reindex(np.arange(len(frame)))
+    order = {"first": ["order"], "latest": ["date_match", "order"], "nearest": ["apart", "order"]}
+    ascending = {"first": [True], "latest": [False, True], "nearest": [True, True]}
+    pick = spec.get("pick", "first")
+    chosen = paired.sort_values(order[pick], ascending=ascending[pick], kind="stable").drop_duplicates("row")
+    return chosen.set_index("row")["value"].reindex(np.arange(len(frame)))
+
+
+def _dates(column: pd.Series, date_format: str) -> pd.Series | str:
+    text = column.astype("str").str.strip().where(column.notna())
+    dates = pd.to_datetime(text, format=date_format, errors="coerce")
+    bad = text.notna() & dates.isna()
+    if bad.any():
+        return f"{int(bad.sum())} cells are not dates written {date_format} (first: {text[bad].iloc[0]!r})"
+    return dates
+
+
+def _dedupe(frame: pd.DataFrame, spec, date_format: str, label: str) -> pd.DataFrame | Problem:
+    """`frame` without rows repeated exactly (`exact`), or one row per `key`: the first, or the one with
+    the `latest` date."""
+    columns = [c for c in frame.columns if c not in (PART, POSITION)]
+    if spec == "exact":
+        return frame.loc[~frame.duplicated(subset=columns)]
+    for column in (spec["key"], spec.get("latest")):
+        if column is not None and column not in frame:
+            return Problem(
+                label,
+                column,
+                "`dedupe` names a column the file does not have (it names the export's own columns)",
+                f"one of: {', '.join(map(str, columns))}",
+                "correct `dedupe:` in the mapping file",
+            )
+    if "latest" not in spec:
+        return frame.loc[~frame.duplicated(subset=[spec["key"]])]
+    dates = _dates(frame[spec["latest"]], date_format)
+    if isinstance(dates, str):
         return Problem(
-            f"{name} (as mapped)",
-            spec["from"],
-            f"{len(positions)} rows have a {spec['from']} that {path.name} does not list under {spec['key']}",
-            f"every {spec['from']} in {path.name}",
-            f"add the missing keys to {path.name}, or filter those rows out with `where:`",
-            tuple((f"row {p + 1}", str(keys.iloc[p])) for p in positions[:5]),
-            len(positions),
+            label, spec["latest"], dates, f"dates written {date_format}", "set date_format, or dedupe by another column"
         )
-    return found
+    latest = dates.groupby(frame[spec["key"]], dropna=False).transform("max")
+    chosen = frame.loc[(dates == latest) | latest.isna()]
+    return chosen.loc[~chosen.duplicated(subset=[spec["key"]], keep="last")]
+
+
+def _extract(frame: pd.DataFrame, spec: dict, where: str, mapping_path: str) -> pd.Series | Problem:
+    """The first group of `pattern` (or the whole match when it has none) in each cell of `from`; empty
+    where it does not match. RE2: linear time, once per distinct value."""
+    if spec["from"] not in frame:
+        return Problem(
+            mapping_path,
+            spec["from"],
+            f"{where}: the table has no column '{spec['from']}' (after `rename`)",
+            f"one of: {', '.join(str(c) for c in frame.columns if c not in (PART, POSITION))}",
+            "correct `extract:` in the mapping file",
+        )
+    try:
+        compiled = re2.compile(spec["pattern"], _RE2_OPTIONS)
+    except re2.error as error:
+        return Problem(
+            mapping_path,
+            spec["from"],
+            f"{where}: the pattern {spec['pattern']!r} cannot be used: {_re2_reason(error)}",
+            "a regular expression without look-around or back-references (RE2 syntax)",
+            "rewrite the pattern",
+        )
+    text = frame[spec["from"]].astype("str").where(frame[spec["from"]].notna())
+    distinct = text.dropna().unique()
+    group = 1 if compiled.groups else 0
+    found = {value: (match.group(group) if (match := compiled.search(value)) else None) for value in distinct}
+    return text.map(found)
+
+
+def _local_dates(frame: pd.DataFrame, name: str, zone: str, date_format: str, mapping_path: str):
+    """The table's date columns as calendar dates in `zone`: each cell a timestamp, read with `date_format`
+    where it has a time (its own offset, or UTC without one), else as ISO 8601. A cell that is no timestamp
+    is left as written, for the contract's check to quote."""
+    try:
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        return Problem(
+            mapping_path,
+            None,
+            f"tables.{name}.timezone: '{zone}' is not a time zone",
+            "an IANA time zone name, such as Europe/Berlin, America/New_York or UTC",
+            "correct `timezone:` in the mapping file",
+        )
+    timed = any(code in date_format for code in ("%H", "%z", "%I"))
+    frame = frame.copy()
+    for column in (c.name for c in TABLES[name].columns if c.kind == "date" and c.name in frame):
+        text = frame[column].astype("str").str.strip().where(frame[column].notna())
+        stamps = pd.to_datetime(text, format=date_format if timed else "ISO8601", errors="coerce", utc=True)
+        local = stamps.dt.tz_convert(zone).dt.strftime("%Y-%m-%d")
+        frame[column] = local.where(stamps.notna(), text)
+    return frame
 
 
 def _map_values(column: pd.Series, value_map: dict) -> pd.Series | str:
@@ -421,11 +669,12 @@ def _map_values(column: pd.Series, value_map: dict) -> pd.Series | str:
         try:
             compiled = re2.compile(str(pattern), _RE2_OPTIONS)
         except re2.error as error:
-            reason = (
-                error.args[0].decode(errors="replace") if error.args and isinstance(error.args[0], bytes) else error
-            )
-            return f"the pattern {str(pattern)!r} cannot be used: {reason}"
+            return f"the pattern {str(pattern)!r} cannot be used: {_re2_reason(error)}"
         matching = set(distinct[[compiled.search(value) is not None for value in distinct]])
         mapped = mapped.mask(mapped.isna() & text.isin(list(matching)), str(target))
     fallback = value_map.get("default")
     return mapped.fillna(str(fallback)) if fallback is not None else mapped.fillna(text).where(column.notna())
+
+
+def _re2_reason(error) -> str:
+    return error.args[0].decode(errors="replace") if error.args and isinstance(error.args[0], bytes) else str(error)

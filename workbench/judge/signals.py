@@ -11,6 +11,7 @@ import pandas as pd
 from ..stats.auc import auc_interval, degrees_of_freedom, delong, interval, paired_difference
 from ..stats.power import decisions_needed, min_detectable_auc
 from ..stats.rates import rate_table
+from ..tables import join_words
 
 MIN_EVENTS = 10
 MIN_USEFUL_AUC = 0.60
@@ -323,11 +324,6 @@ def _not_judged(table: pd.DataFrame) -> str:
         because = next((words for key, words in NOT_JUDGED_BECAUSE.items() if reason.startswith(key)), "no verdict")
         groups.setdefault(because, []).append(html.escape(label(signal)))
     return "; ".join(f"{join_words(signals)} ({because})" for because, signals in groups.items())
-
-
-def join_words(words: list[str], last: str = "and") -> str:
-    """'a', 'a and b', 'a, b and c' (`last`: the word before the last one, 'or' for alternatives)."""
-    return ", ".join(words[:-1]) + (f" {last} " if len(words) > 1 else "") + words[-1] if words else ""
 
 
 def versus_reference(

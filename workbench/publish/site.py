@@ -5,8 +5,7 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
-from ..judge.signals import join_words
-from ..tables import value_label
+from ..tables import join_words, value_label
 from .folders import SITE_GENERATOR, may_write_site, write_atomically
 from .history import runs
 

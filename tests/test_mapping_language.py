@@ -1,0 +1,129 @@
+"""The mapping language on exports as they come: rows exported twice, several dated matches per key, a key
+inside a structured cell, UTC timestamps of a business that bills at local midnight."""
+
+import textwrap
+
+import pandas as pd
+import pytest
+
+from workbench.errors import DataError
+from workbench.inputs.loader import load
+
+ACCOUNTS = "account_id,account_name\nA1,Acme\nA2,Globex\nA3,Initech\n"
+CONTRACTS = (
+    "contract_id,account_id,start_date,end_date,arr,outcome,plan\n"
+    "C1,A1,2025-01-01,2026-01-01,1200,churned,plan:item_10;seats=5\n"
+    "C2,A2,2025-02-01,2026-02-01,2400,renewed,plan:item_20;seats=9\n"
+    "C3,A3,2025-03-01,2026-03-01,3600,churned,plan:item_10\n"
+)
+EVENTS = (  # several per account, dated: the reason is the one nearest the cancellation
+    "customer,reason,logged\n"
+    "A1,PRICE,2025-06-01\n"
+    "A1,NO_VALUE,2025-12-28\n"
+    "A3,ACQUIRED,2026-03-03\n"
+    "A3,OTHER,2024-01-01\n"
+    "A2,PRICE,2025-05-05\n"
+)
+
+
+REASONS = "{PRICE: value, NO_VALUE: value, ACQUIRED: external, OTHER: unknown}"
+
+
+def export(tmp_path, mapping: str, **files) -> tuple:
+    folder = tmp_path / "export"
+    folder.mkdir(parents=True)
+    for name, text in {"accounts.csv": ACCOUNTS, "contracts.csv": CONTRACTS, **files}.items():
+        (folder / name).write_text(text)
+    (tmp_path / "mapping.yml").write_text("tables:\n" + textwrap.indent(textwrap.dedent(mapping), "  "))
+    return folder, tmp_path / "mapping.yml"
+
+
+def reasons(tmp_path, lookup: str) -> list:
+    folder, mapping = export(
+        tmp_path,
+        f"contracts:\n  lookup:\n    churn_reason: {lookup}\n  values: {{churn_reason: {REASONS}}}\n",
+        **{"events.csv": EVENTS},
+    )
+    contracts = load(folder, mapping)["contracts"].sort_values("contract_id")
+    return [None if pd.isna(reason) else reason for reason in contracts["churn_reason"]]
+
+
+def test_rows_exported_twice_are_dropped_by_dedupe_and_counted(tmp_path):
+    twice = ACCOUNTS + "A2,Globex\n"
+    folder, mapping = export(tmp_path, "accounts:\n  dedupe: exact\n", **{"accounts.csv": twice})
+    data = load(folder, mapping)
+    assert len(data["accounts"]) == 3
+    assert data.dropped["accounts"][1] == [("dedupe: exact", 1)]
+    (tmp_path / "mapping.yml").write_text("tables:\n  accounts: {file: accounts.csv}\n")
+    with pytest.raises(DataError, match="dedupe: exact"):
+        load(folder, mapping)
+
+
+def test_dedupe_by_key_keeps_the_latest_row(tmp_path):
+    updated = "account_id,account_name,updated\nA1,Acme old,2025-01-01\nA1,Acme,2025-06-01\nA2,Globex,2025-01-01\n"
+    updated += "A3,Initech,2025-01-01\n"
+    folder, mapping = export(
+        tmp_path, "accounts:\n  dedupe: {key: account_id, latest: updated}\n", **{"accounts.csv": updated}
+    )
+    accounts = load(folder, mapping)["accounts"]
+    assert accounts.set_index("account_id").loc["A1", "account_name"] == "Acme"
+    assert len(accounts) == 3
+
+
+def test_a_lookup_picks_the_event_nearest_a_date_within_a_tolerance(tmp_path):
+    nearest = (
+        "{file: events.csv, key: customer, value: reason, from: account_id, pick: nearest, missing: empty,\n"
+        "       on_date: {from: end_date, key: logged, within_days: 31}}"
+    )
+    assert reasons(tmp_path / "nearest", nearest) == ["value", None, "external"]
+    latest = nearest.replace("pick: nearest", "pick: latest")  # on or before the end: A3's is after it
+    assert reasons(tmp_path / "latest", latest) == ["value", None, None]
+    first = "{file: events.csv, key: customer, value: reason, from: account_id, pick: first}"
+    assert reasons(tmp_path / "first", first) == ["value", "value", "external"]
+
+
+def test_a_lookup_counts_or_sums_the_matches(tmp_path):
+    folder, mapping = export(
+        tmp_path,
+        "contracts:\n  lookup:\n    seats: {file: events.csv, key: customer, value: reason, from: account_id,"
+        " how: count}\n",
+        **{"events.csv": EVENTS},
+    )
+    contracts = load(folder, mapping)["contracts"].sort_values("contract_id")
+    assert contracts["seats"].tolist() == [2, 1, 2]
+
+
+def test_several_matches_without_pick_or_how_say_how_to_choose(tmp_path):
+    with pytest.raises(DataError, match="pick: first") as caught:
+        reasons(tmp_path, "{file: events.csv, key: customer, value: reason, from: account_id}")
+    assert "events.csv" in str(caught.value) and "A1" in str(caught.value)
+    with pytest.raises(DataError, match="needs `on_date`"):
+        reasons(tmp_path / "b", "{file: events.csv, key: customer, value: reason, from: account_id, pick: latest}")
+
+
+def test_extract_takes_a_key_out_of_a_structured_cell_for_a_lookup(tmp_path):
+    prices = "item,monthly\n10,100\n20,200\n"
+    folder, mapping = export(
+        tmp_path,
+        """\
+        contracts:
+          extract: {item: {from: plan, pattern: "item_(\\\\d+)"}}
+          lookup: {monthly: {file: prices.csv, key: item, value: monthly, from: item}}
+          compute: {arr: monthly * 12}
+        """,
+        **{"prices.csv": prices},
+    )
+    contracts = load(folder, mapping)["contracts"].sort_values("contract_id")
+    assert contracts["arr"].tolist() == [1200, 2400, 1200]
+
+
+def test_utc_timestamps_become_the_business_s_local_dates(tmp_path):
+    utc = CONTRACTS.replace("2025-01-01,2026-01-01", "2024-12-31T23:00:00Z,2025-12-31T23:00:00Z")
+    folder, mapping = export(tmp_path, "contracts:\n  timezone: Europe/Berlin\n", **{"contracts.csv": utc})
+    contracts = load(folder, mapping)["contracts"].set_index("contract_id")
+    assert contracts.loc["C1", "start_date"] == pd.Timestamp("2025-01-01")
+    assert contracts.loc["C1", "end_date"] == pd.Timestamp("2026-01-01")
+    assert contracts.loc["C2", "start_date"] == pd.Timestamp("2025-02-01")  # a plain date stays that date
+    (tmp_path / "mapping.yml").write_text("tables:\n  contracts: {timezone: Europe/Bonn}\n")
+    with pytest.raises(DataError, match="'Europe/Bonn' is not a time zone"):
+        load(folder, mapping)
