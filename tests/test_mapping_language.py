@@ -127,3 +127,26 @@ def test_utc_timestamps_become_the_business_s_local_dates(tmp_path):
     (tmp_path / "mapping.yml").write_text("tables:\n  contracts: {timezone: Europe/Bonn}\n")
     with pytest.raises(DataError, match="'Europe/Bonn' is not a time zone"):
         load(folder, mapping)
+
+
+def test_a_value_map_s_default_the_contract_refuses_is_named_beside_the_cell(tmp_path):
+    contacts = "contact_id,account_id,title\nP1,A1,Chief Revenue Officer\nP2,A2,Analyst\n"
+    folder, mapping = export(
+        tmp_path,
+        "contacts:\n  rename: {title: role}\n  values: {role: {Chief Revenue Officer: decision_maker, default: superuser}}\n",
+        **{"contacts.csv": contacts},
+    )
+    with pytest.raises(DataError) as caught:
+        load(folder, mapping)
+    assert "line 3 (mapped to 'superuser'): 'Analyst'" in str(caught.value)
+    assert "line 2" not in str(caught.value)
+
+
+def test_a_file_in_another_encoding_says_so_with_its_line(tmp_path):
+    usage = "account_id,date,events\nA1,2025-06-01,3\nA\xe9,2025-06-02,4\n".encode("latin-1")
+    folder, mapping = export(tmp_path, "accounts: {file: accounts.csv}\n")
+    (folder / "usage.csv").write_bytes(usage)
+    with pytest.raises(DataError) as caught:
+        load(folder, mapping)
+    assert "usage.csv: the file is not UTF-8 text (first on line 3)" in str(caught.value)
+    assert "encoding: latin-1" in str(caught.value)

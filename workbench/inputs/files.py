@@ -35,10 +35,7 @@ class Source:
     def rows(self, mask: np.ndarray, values: pd.Series) -> tuple[tuple[tuple[str, str], ...], int]:
         positions = np.flatnonzero(mask)
         if self.origin is not None:
-            shown = tuple(
-                (self.origin.where(p), self.origin.written(p, values.name, values.iloc[p]))
-                for p in positions[:SHOWN_ROWS]
-            )
+            shown = tuple(self.origin.quoted(p, values.name, values.iloc[p]) for p in positions[:SHOWN_ROWS])
         else:
             shown = tuple(
                 (f"{self.row_word} {p + self.row_offset}", str(values.iloc[p])) for p in positions[:SHOWN_ROWS]
@@ -60,6 +57,13 @@ class Origin:
         part = self.parts[self.part[row]]
         line = f"{part.row_word} {self.position[row] + part.row_offset}"
         return f"{Path(part.label).name} {line}" if len(self.parts) > 1 else line
+
+    def quoted(self, row: int, column, value) -> tuple[str, str]:
+        """(where the row is, the cell as written), the value the mapping made of it named beside the row
+        where the two differ (a value map's `default` that the contract refuses)."""
+        written = self.written(row, column, value)
+        mapped = "" if pd.isna(value) or str(value) == written else f" (mapped to {str(value)!r})"
+        return self.where(row) + mapped, written
 
     def written(self, row: int, column, value) -> str:
         frame = self.parts[self.part[row]].frame
@@ -166,7 +170,7 @@ def read_file(path: Path, date_format: str = "%Y-%m-%d", encoding: str = "utf-8-
             None,
             f"the file is not UTF-8 text ({error.reason} at byte {error.start})",
             "UTF-8 encoded CSV",
-            "save the file as UTF-8, or name its encoding in a mapping file",
+            "save the file as UTF-8, or name its encoding in a mapping file (`encoding: latin-1`, docs/mapping.md)",
         )
     except (pd.errors.ParserError, ValueError, OSError) as error:
         return unreadable(str(path), str(error))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import getpass
 import os
+import re
 import shutil
 import tempfile
 import weakref
@@ -182,7 +183,7 @@ def store(
         configure(connection)
         described, problems = _check_and_store(connection, source, table, known)
     except duckdb.Error as error:
-        described, problems = None, [unreadable(source.label, duckdb_reason(error))]
+        described, problems = None, [_not_utf8(source.label, error) or unreadable(source.label, duckdb_reason(error))]
     finally:
         connection.close()
     if described is None:
@@ -216,6 +217,20 @@ def _alive(pid: int) -> bool:
     except OSError:  # another user's process, or a platform that cannot tell: keep its folder
         return True
     return True
+
+
+def _not_utf8(label: str, error: Exception) -> Problem | None:
+    """DuckDB's complaint about a file in another encoding, in the words `read_file` uses for one."""
+    if "Invalid unicode" not in str(error):
+        return None
+    line = re.search(r"CSV Error on Line: (\d+)", str(error))
+    return Problem(
+        label,
+        None,
+        "the file is not UTF-8 text" + (f" (first on line {line.group(1)})" if line else ""),
+        "UTF-8 encoded CSV",
+        "save the file as UTF-8, or name its encoding in a mapping file (`encoding: latin-1`, docs/mapping.md)",
+    )
 
 
 def duckdb_reason(error: Exception, limit: int = 2000) -> str:
