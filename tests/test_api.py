@@ -32,13 +32,10 @@ CONTRACT = ROOT / "docs" / "contract.md"  # its copy in the repository, for mach
 # Passages of the contract not yet built, each with the words the copy keeps until its issue lands: the copy is
 # the contract as built, and a passage leaves this list with the change that builds it.
 PENDING = {
-    "mapping language (issues 35 and 42)": (
-        "terms derived from subscription rows, exact-duplicate removal, lookups that pick one of several\n"
-        "(dated) matches, part of a cell by pattern, and time zones; UTF-8 files with a byte-order mark load as\n"
-        "plain UTF-8. A preset names a known system's export (a CRM, a CS platform, a product-analytics or survey\n"
-        "tool) and stands for a complete mapping of it. Nothing dated after the export date decides an outcome:\n"
-        "a term that ends after it is `open`.",
-        "terms derived from subscription rows; UTF-8 files with a byte-order mark load as plain UTF-8.",
+    "presets (issue 42)": (
+        " A preset names a known system's export (a CRM, a CS platform, a product-analytics or survey\n"
+        "tool) and stands for a complete mapping of it.",
+        "",
     ),
     "exploratory results (issue 36)": (
         " Results a page shows outside the report's family carry `conclusion:\n  exploratory` and no "

@@ -150,3 +150,30 @@ def test_a_file_in_another_encoding_says_so_with_its_line(tmp_path):
         load(folder, mapping)
     assert "usage.csv: the file is not UTF-8 text (first on line 3)" in str(caught.value)
     assert "encoding: latin-1" in str(caught.value)
+
+
+def test_the_draft_reads_a_bare_id_as_the_table_s_key_and_explains_a_snapshot_table(tmp_path, capsys):
+    import yaml
+
+    from workbench.cli import main
+
+    folder = tmp_path / "export"
+    folder.mkdir()
+    (folder / "customers.csv").write_text("id,name,owner\n1,Acme,Ana\n2,Globex,Ben\n")
+    (folder / "subscriptions.csv").write_text(
+        "subscription_id,customer_id,started,cancelled,arr\nS1,1,2025-01-01,2026-01-01,1200\n"
+        "S2,2,2025-02-01,,2400\n"
+    )
+    (folder / "telco_churn.csv").write_text(  # a typical public churn table: no dates, a flag
+        "customerID,tenure,Contract,MonthlyCharges,Churn\n7590-VHVEG,1,Month-to-month,29.85,No\n"
+        "5575-GNVDE,34,One year,56.95,Yes\n"
+    )
+    draft = tmp_path / "draft.yml"
+    assert main(["map", "--draft", str(folder), "--out", str(draft)]) == 0
+    text = draft.read_text()
+    tables = yaml.safe_load(text)["tables"]
+    assert tables["accounts"]["file"] == "customers.csv" and tables["accounts"]["rename"]["id"] == "account_id"
+    assert tables["contracts"]["derive"] == "terms"
+    assert "telco_churn.csv looks like a snapshot churn table" in text and "cannot be" in text
+    assert "point-in-time" in text and "start and end" in text
+    assert all(entry.get("file") != "telco_churn.csv" for entry in tables.values())

@@ -53,6 +53,9 @@ def test_every_page_of_an_export_reads_true(shape, tmp_path):
         assert "subscriptions.csv: 3 rows left out of the contracts table by the mapping's rule derive: terms" in health
         assert "left out of the contracts table by the mapping's rule where: {plan: {ne: Trial}}" in health
         assert "feature_usage.csv: " in health and "usage.csv: " not in health.replace("feature_usage.csv: ", "")
+        signal = " ".join((out / "10_signal_validity.html").read_text().split())
+        for page in (health, signal):  # most observation dates of a monthly book fall before their own term
+            assert "before their own term's start" in page and "--horizon-days 14" in page
 
 
 def test_every_page_of_a_full_study_reads_true(small_world, tmp_path):

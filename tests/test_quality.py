@@ -26,3 +26,21 @@ def test_repeated_health_scores_are_warned_with_their_count(world_copy):
     pd.concat([scores, scores.iloc[[3, 3, 8]]]).to_csv(world_copy / "health_scores.csv", index=False)
     found = [p for p in warnings(load(world_copy)) if "repeat another row" in p.message]
     assert [(p.file.split("/")[-1], p.count) for p in found] == [("health_scores.csv", 3)]
+
+
+def test_a_horizon_longer_than_the_terms_is_named_with_one_the_data_supports():
+    from workbench.judge.quality import horizon_note, observation_coverage, supported_horizon
+
+    starts = pd.date_range("2025-01-01", periods=24, freq="MS")
+    monthly = pd.DataFrame({"start_date": starts, "end_date": starts + pd.DateOffset(months=1)})
+    monthly["observation_date"] = monthly["end_date"] - pd.Timedelta(days=90)
+    profile = pd.DataFrame({"table": ["usage"], "first_date": [pd.Timestamp("2025-03-01")]})
+    coverage = observation_coverage(monthly, profile).set_index("before")["decisions"]
+    assert coverage["their own term's start"] == 24
+    assert coverage["the first row of usage"] == (monthly["observation_date"] < "2025-03-01").sum() > 0
+    assert supported_horizon(monthly, 90) == 14
+    assert "--horizon-days 14" in horizon_note(monthly, profile, 90)
+    annual = monthly.assign(end_date=monthly["start_date"] + pd.DateOffset(years=1))
+    annual["observation_date"] = annual["end_date"] - pd.Timedelta(days=90)
+    assert supported_horizon(annual, 90) is None
+    assert horizon_note(annual, profile.assign(first_date=pd.Timestamp("2020-01-01")), 90) is None

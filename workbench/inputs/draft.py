@@ -120,6 +120,8 @@ def contract_name(column: str, table: str) -> str | None:
     wanted = [c.name for c in TABLES[table].columns]
     if name in wanted:
         return name
+    if name == "id" and TABLES[table].unique:  # a bare id is the key of the table's own rows
+        return TABLES[table].unique
     for target in wanted:
         if name in SYNONYMS.get(target, ()):
             return target
@@ -154,12 +156,32 @@ def draft(export: Path) -> str:
             frame = read_sample(path)
             if frame is not None:
                 sources.append(SourceFile(path, frame))
+    snapshots = [s for s in sources if _is_snapshot(s)]
+    sources = [s for s in sources if s not in snapshots]
     _assign_tables(sources)
     for source in sources:
         if source.table:
             _columns(source)
     _settle_dates(sources)
-    return _write(export, sources)
+    return _write(export, sources, snapshots)
+
+
+CHURN_FLAGS = ("churn", "churned", "exited", "attrition", "is_churned", "churn_flag", "churn_label", "churn_value")
+
+
+def _is_snapshot(source: SourceFile) -> bool:
+    """One row per customer with a churn flag and no dates: a table read on the export day."""
+    flagged = any(normal(c) in CHURN_FLAGS for c in source.columns)
+    return flagged and not any(date_formats(source.frame[c]) for c in source.columns)
+
+
+SNAPSHOT_NOTE = (
+    "# {file} looks like a snapshot churn table: one row per customer, a churn flag, no dates. It cannot be",
+    "# backtested point-in-time: every column was read on the export day, after the outcome, so a column in it",
+    "# may follow from churn rather than warn of it, and nothing says what was known before each renewal. To",
+    "# study this book, export the subscriptions or contracts with their start and end (or cancellation) dates,",
+    "# and the signals with the date each was measured (usage events, survey answers, health scores).",
+)
 
 
 def _assign_tables(sources: list[SourceFile]) -> None:
@@ -213,12 +235,14 @@ def _keys(sources: list[SourceFile]) -> dict[str, tuple[SourceFile, str, str]]:
     return keys
 
 
-def _write(export: Path, sources: list[SourceFile]) -> str:
+def _write(export: Path, sources: list[SourceFile], snapshots: list[SourceFile]) -> str:
     lines = [
         f"# Draft mapping for {export.name}/, written by `workbench map --draft`. Check every line, fill in each",
         "# TODO, then run: workbench validate --data EXPORT --mapping THIS_FILE  (docs/mapping.md: every key)",
-        "tables:",
     ]
+    for snapshot in snapshots:
+        lines += [line.format(file=snapshot.path.name) for line in SNAPSHOT_NOTE]
+    lines.append("tables:")
     keys = _keys(sources)
     for table in TABLES:
         source = next((s for s in sources if s.table == table), None)

@@ -11,6 +11,7 @@ from ..inputs.loader import Dataset
 from ..lookup import contained
 from ..measure.snapshot import decisions as decisions_in_window
 from ..stats.rates import wilson
+from ..tables import join_words
 
 MIN_DECISIONS, MIN_CHURNED = 50, 10
 
@@ -120,7 +121,8 @@ def warnings(data: Dataset, as_of=None, window_months: int = 12) -> list[Problem
                 None,
                 f"{repeated} rows repeat another row exactly",
                 "each measurement once",
-                "remove repeated exports; repeated usage is counted twice",
+                "remove repeated exports, or drop them with `dedupe: exact` in a mapping file; repeated usage is "
+                "counted twice",
                 count=repeated,
             )
     if as_of is not None:
@@ -203,3 +205,55 @@ def response_rates(data: Dataset, as_of, days: int = 365) -> pd.DataFrame:
     table["response_rate"] = table["answered"] / table["n"]
     table["ci_low"], table["ci_high"] = wilson(table["answered"], table["n"])
     return table
+
+
+HORIZONS_TO_PROPOSE = (7, 14, 30, 60, 90, 180)
+
+
+def observation_coverage(decisions: pd.DataFrame, profile: pd.DataFrame) -> pd.DataFrame:
+    """How many decisions have their observation date before their own term began, and before each dated
+    table's first row (a signal measured there sees nothing of that table): one row per `before`, with
+    `decisions` and `share`."""
+    observed = decisions["observation_date"]
+    rows = [{"before": "their own term's start", "decisions": int((observed < decisions["start_date"]).sum())}]
+    for table, first in profile.dropna(subset=["first_date"])[["table", "first_date"]].itertuples(index=False):
+        if table not in ("accounts", "contracts"):
+            rows.append(
+                {"before": f"the first row of {table.replace('_', ' ')}", "decisions": int((observed < first).sum())}
+            )
+    frame = pd.DataFrame(rows)
+    return frame.assign(share=frame["decisions"] / max(len(decisions), 1))
+
+
+def supported_horizon(decisions: pd.DataFrame, horizon_days: int) -> int | None:
+    """A horizon to propose where most observation dates fall before their own term's start: the longest of
+    HORIZONS_TO_PROPOSE within half the median term (14 days for monthly terms); None where the horizon fits."""
+    if not len(decisions) or (decisions["observation_date"] < decisions["start_date"]).mean() <= 0.5:
+        return None
+    term = (decisions["end_date"] - decisions["start_date"]).dt.days.median()
+    fitting = [h for h in HORIZONS_TO_PROPOSE if h <= term / 2 and h < horizon_days]
+    return max(fitting) if fitting else None
+
+
+def horizon_note(decisions: pd.DataFrame, profile: pd.DataFrame, horizon_days: int) -> str | None:
+    """In words, where observation dates fall before what they measure (their own term, a table's first
+    row), with the horizon to try instead; None where every observation date is covered."""
+    coverage = observation_coverage(decisions, profile)
+    short = coverage.loc[coverage["decisions"] > 0]
+    if short.empty:
+        return None
+    parts = [f"{row.decisions:,} ({row.share:.0%}) before {row.before}" for row in short.itertuples()]
+    text = (
+        f"Of the {len(decisions):,} renewal decisions, the observation date ({horizon_days} days before renewal) "
+        f"falls {join_words(parts)}: a signal measured there sees only what came before it."
+    )
+    proposed = supported_horizon(decisions, horizon_days)
+    if proposed is not None:
+        term = int((decisions["end_date"] - decisions["start_date"]).dt.days.median())
+        text += (
+            f" With terms of about {term} days, a {horizon_days}-day horizon observes a renewal "
+            f"{horizon_days - term} days before its own term began, from what the customer did in earlier terms. "
+            f"This data supports a horizon of {proposed} days (workbench study --horizon-days {proposed}): "
+            "each renewal judged on what the customer did in its own term."
+        )
+    return text
