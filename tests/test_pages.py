@@ -62,3 +62,18 @@ def test_every_page_of_a_full_study_reads_true(small_world, tmp_path):
     out = tmp_path / AS_OF
     study(small_world, out)
     assert faults(out) == [] and "not run" not in (out / "index.html").read_text()
+
+
+def test_every_page_reads_true_where_only_a_signal_can_flag_risk(tmp_path):
+    """No contacts, person health or goals, but activities and an NPS the world makes predictive: the capacity
+    page has no at-risk decision to time, and the summary flags renewals by NPS alone."""
+    from workbench.generate import World, generate, write
+
+    left_out = ("contacts", "health_scores", "goals", "goal_progress", "goal_inputs")
+    world = generate(World(accounts=600, seed=1, nps_effect=1.5))
+    data = write({name: frame for name, frame in world.items() if name not in left_out}, tmp_path / "export")
+    out = tmp_path / AS_OF
+    results = study(data, out)
+    assert faults(out) == []
+    assert results["renewals_next_quarter"]["at_risk"] is not None
+    assert "At risk: NPS in the riskiest quarter" in " ".join((out / "00_summary.html").read_text().split())

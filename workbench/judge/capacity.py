@@ -377,8 +377,10 @@ def per_csm(detection: pd.DataFrame, open_contracts: pd.DataFrame, owner: pd.Ser
     book = now.groupby("csm").agg(accounts=("account_id", "nunique"), arr=("arr", "sum"))
     risk = detection.loc[detection["at_risk"]].dropna(subset=["csm"])
     answered = risk.groupby("csm").agg(at_risk_decisions=("at_risk", "size"), timely_rate=("timely", "mean"))
-    answered["median_lag_days"] = risk.groupby("csm").apply(
-        lambda part: km_median(part["lag_days"], part["touched"])[0], include_groups=False
+    answered["median_lag_days"] = (
+        risk.groupby("csm").apply(lambda part: km_median(part["lag_days"], part["touched"])[0], include_groups=False)
+        if len(risk)
+        else np.nan  # no decision turned at risk: no lag to take a median of
     )
     table = book.join(answered, how="outer").reset_index().rename(columns={"index": "csm"})
     return table.sort_values("accounts", ascending=False, na_position="last")
