@@ -133,7 +133,8 @@ def test_a_value_map_s_default_the_contract_refuses_is_named_beside_the_cell(tmp
     contacts = "contact_id,account_id,title\nP1,A1,Chief Revenue Officer\nP2,A2,Analyst\n"
     folder, mapping = export(
         tmp_path,
-        "contacts:\n  rename: {title: role}\n  values: {role: {Chief Revenue Officer: decision_maker, default: superuser}}\n",
+        "contacts:\n  rename: {title: role}\n"
+        "  values: {role: {Chief Revenue Officer: decision_maker, default: superuser}}\n",
         **{"contacts.csv": contacts},
     )
     with pytest.raises(DataError) as caught:
@@ -161,8 +162,7 @@ def test_the_draft_reads_a_bare_id_as_the_table_s_key_and_explains_a_snapshot_ta
     folder.mkdir()
     (folder / "customers.csv").write_text("id,name,owner\n1,Acme,Ana\n2,Globex,Ben\n")
     (folder / "subscriptions.csv").write_text(
-        "subscription_id,customer_id,started,cancelled,arr\nS1,1,2025-01-01,2026-01-01,1200\n"
-        "S2,2,2025-02-01,,2400\n"
+        "subscription_id,customer_id,started,cancelled,arr\nS1,1,2025-01-01,2026-01-01,1200\nS2,2,2025-02-01,,2400\n"
     )
     (folder / "telco_churn.csv").write_text(  # a typical public churn table: no dates, a flag
         "customerID,tenure,Contract,MonthlyCharges,Churn\n7590-VHVEG,1,Month-to-month,29.85,No\n"

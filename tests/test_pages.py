@@ -20,13 +20,21 @@ def billing(folder):
     return export, ["--mapping", str(folder.parent / "mapping.yml")]
 
 
+def billing_by_account(folder):
+    export, options = billing(folder)
+    (folder.parent / "config.yml").write_text("decision_unit: accounts\n")
+    return export, [*options, "--config", str(folder.parent / "config.yml")]
+
+
 SHAPES = {
     "billing: accounts, subscriptions, usage, CSAT": billing,
+    "billing, one decision per account and date": billing_by_account,
     "CRM and CS platform, no usage": lambda folder: (crm_export(folder), []),
     "thin: usage and NPS by account": lambda folder: (thin_export(folder), []),
 }
 NOT_RUN = {
     "billing: accounts, subscriptions, usage, CSAT": {"Stakeholder health", "Goal attainment", "Capacity"},
+    "billing, one decision per account and date": {"Stakeholder health", "Goal attainment", "Capacity"},
     "CRM and CS platform, no usage": {"Goal attainment"},
     "thin: usage and NPS by account": {"Stakeholder health", "Goal attainment", "Capacity"},
     "full": set(),
@@ -48,7 +56,10 @@ def test_every_page_of_an_export_reads_true(shape, tmp_path):
     not_run = {line.split("</a>")[0].rsplit(">", 1)[1] for line in index.split("<li>") if "not run: needs" in line}
     assert not_run == NOT_RUN[shape]
     assert all(s["conclusion"] != "not_judged" or s["reason"] for s in results["signals"])
-    if shape.startswith("billing"):  # every row a mapping rule left out is counted where the data is described
+    if shape.startswith("billing,"):
+        summary = " ".join((out / "00_summary.html").read_text().split())
+        assert "an account's terms coming up on one date, churned only where the account kept no ARR" in summary
+    if shape.startswith("billing:"):  # every row a mapping rule left out is counted where the data is described
         health = " ".join((out / "01_data_health.html").read_text().split())
         assert "subscriptions.csv: 3 rows left out of the contracts table by the mapping's rule derive: terms" in health
         assert "left out of the contracts table by the mapping's rule where: {plan: {ne: Trial}}" in health

@@ -29,7 +29,7 @@ from .judge import capacity as capacity_judge
 from .judge.behaviour import judge_behaviour
 from .judge.revenue import cohort_revenue, held_on, movers, renewal_rate
 from .judge.signals import validity, withhold
-from .measure import detection, goals, renewals, snapshot, stakeholders
+from .measure import decision_units, detection, goals, renewals, snapshot, stakeholders
 from .measure.behaviour import behaviour_metrics
 from .measure.columns import COLUMNS, SIGNALS, Column, component, describe
 from .measure.pointintime import Timeline, days
@@ -139,8 +139,13 @@ class Study:
         self._shared: Path | None = None  # where a run's kernels leave the analyses they computed
         weights = config["scorecard_weights"]
         self.contracts = _with_accounts(data, config)
+        self.decision_unit = config["decision_unit"]
+        # what one decision is: a contract term, or an account on a date its terms came up (decision_units)
+        self._decided = (
+            decision_units.by_account(self.contracts) if self.decision_unit == "accounts" else self.contracts
+        )
         self.decisions = snapshot.measure(
-            data, snapshot.decisions(self.contracts, as_of, window_months, horizon_days), weights
+            data, snapshot.decisions(self._decided, as_of, window_months, horizon_days), weights
         )
         open_frame = snapshot.open_contracts(self.contracts, as_of)
         self.open_people = stakeholders.person_health(data, open_frame, weights) if data.has("contacts") else None
@@ -290,6 +295,13 @@ class Study:
         churned = pd.Series(self.decisions.loc[~self.decisions["renewed"], "account_id"].unique())
         held = held_on(self.contracts, self.as_of)
         return int(lookup.contained(churned, held.index[held > 0]).sum())
+
+    @property
+    def decision_words(self) -> str:
+        """What one renewal decision is in this study, as the pages say it (config `decision_unit`)."""
+        if self.decision_unit == "accounts":
+            return "an account's terms coming up on one date, churned only where the account kept no ARR after it"
+        return "contract terms that came up for renewal"
 
     @property
     def segment_note(self) -> str:
@@ -662,7 +674,7 @@ class Study:
         def compute():
             earlier = [h for h in sorted(set(horizons)) if h != self.horizon_days]
             measured = snapshot.measure_at_horizons(
-                self.data, self.contracts, self.as_of, self.window_months, earlier, self.config["scorecard_weights"]
+                self.data, self._decided, self.as_of, self.window_months, earlier, self.config["scorecard_weights"]
             )
             boards = {horizon: self._judge(self.family, frame) for horizon, frame in measured}
             boards[self.horizon_days] = self.scoreboard

@@ -12,6 +12,9 @@ from .schema import problems
 
 DEFAULTS: dict = {
     "segment": None,  # judge only decisions of this segment, e.g. "Enterprise"
+    # what one renewal decision is: each contract term (terms), or an account on each date its terms come up,
+    # churned only when it keeps no ARR after it (accounts: for books of many concurrent subscriptions)
+    "decision_unit": "terms",
     "segment_column": "segment",  # the accounts column that holds segments
     "extra_signals": [],  # numeric columns of accounts or contracts to test as signals too
     "min_events": 10,  # fewer churned (or renewed) decisions than this: a warning, not a verdict
@@ -35,6 +38,7 @@ SCHEMA = {
     "additionalProperties": False,
     "properties": {
         "segment": {"type": ["string", "null"]},
+        "decision_unit": {"enum": ["terms", "accounts"]},
         "segment_column": {"type": "string", "minLength": 1},
         "extra_signals": {"type": "array", "items": {"type": "string", "minLength": 1}},
         "min_events": {"type": "integer", "minimum": 1},
