@@ -370,10 +370,18 @@ def test_a_pipe_named_like_a_table_is_refused_without_hanging(world_copy, capsys
 
 def test_duckdb_gives_its_whole_reason(world_copy, capsys):
     usage = world_copy / "usage.csv"
-    usage.write_bytes(usage.read_bytes() + "A000001,,2026-01-05,caf\xe9,3\n".encode("latin-1"))
+    usage.write_bytes(usage.read_bytes() + b'A000001,,2026-01-05,"caf,3\nA000001,,2026-01-06,x,3\n')  # unclosed quote
     assert main(["validate", "--data", str(world_copy)]) == 2
     message = capsys.readouterr().err
     assert "usage.csv" in message and len(message.split("could not be read:")[1].split("expected:")[0]) > 60
+
+
+def test_a_file_in_another_encoding_is_named_as_such(world_copy, capsys):
+    usage = world_copy / "usage.csv"
+    usage.write_bytes(usage.read_bytes() + "A000001,,2026-01-05,caf\xe9,3\n".encode("latin-1"))
+    assert main(["validate", "--data", str(world_copy)]) == 2
+    message = capsys.readouterr().err
+    assert "usage.csv: the file is not UTF-8 text (first on line" in message and "encoding: latin-1" in message
 
 
 def test_timezone_aware_parquet_dates_load_as_their_local_day(world_copy):

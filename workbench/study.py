@@ -26,6 +26,7 @@ from .inputs.config import load_config
 from .inputs.engines import check_engine
 from .inputs.loader import Dataset, load
 from .judge import capacity as capacity_judge
+from .judge import lead_time as lead_time_judge
 from .judge.behaviour import judge_behaviour
 from .judge.revenue import cohort_revenue, held_on, movers, renewal_rate
 from .judge.signals import validity, withhold
@@ -668,7 +669,9 @@ class Study:
         Result
             One row per signal and horizon: n, accounts, churned, auc with its interval and the conclusion.
             Each horizon's intervals are simultaneous over the report's signals and clustered by account; the
-            study's own horizon repeats the scoreboard, the others are exploratory.
+            study's own horizon repeats the scoreboard, and a signal found there is judged at each earlier
+            horizon in turn while it is found (`lead_time.gatekeep`); every other row is `exploratory`, with no
+            `predictive`/`inverse`.
         """
 
         def compute():
@@ -680,6 +683,8 @@ class Study:
             boards[self.horizon_days] = self.scoreboard
             parts = [boards[h].assign(horizon_days=h) for h in sorted(boards)]
             table = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+            if len(table):
+                table = lead_time_judge.gatekeep(table, self.horizon_days)
             columns = [
                 "signal",
                 "horizon_days",
@@ -695,8 +700,9 @@ class Study:
             ]
             return Result(
                 table[columns] if len(table) else pd.DataFrame(columns=columns),
-                "Each signal measured again at earlier observation dates; intervals simultaneous over the report's "
-                "signals at each horizon and clustered by account.",
+                "Each signal measured again at other observation dates; intervals simultaneous over the report's "
+                "signals at each horizon and clustered by account. A signal found at the study's horizon is judged "
+                "at each earlier one in turn until it is not found; every other point is exploratory.",
                 key="lead_time",
             )
 

@@ -549,7 +549,8 @@ def scorecard_weights(components: pd.DataFrame) -> go.Figure:
 
 
 def lead_time(lead: pd.DataFrame) -> go.Figure:
-    """Each signal's AUC at each horizon before renewal, earliest on the left; 0.5 is a coin toss."""
+    """Each signal's AUC at each horizon before renewal, earliest on the left; 0.5 is a coin toss. A filled
+    marker is a horizon the report judged, an open one exploratory."""
     fig = go.Figure()
     for signal, part in lead.dropna(subset=["auc"]).groupby("signal", sort=False):
         part = part.sort_values("horizon_days")
@@ -559,6 +560,7 @@ def lead_time(lead: pd.DataFrame) -> go.Figure:
                 y=part["auc"],
                 mode="lines+markers",
                 name=value_label(signal),
+                marker={"symbol": np.where(part["conclusion"] == "exploratory", "circle-open", "circle"), "size": 8},
                 error_y={
                     "type": "data",
                     "symmetric": False,
