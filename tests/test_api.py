@@ -37,11 +37,6 @@ PENDING = {
         "tool) and stands for a complete mapping of it.",
         "",
     ),
-    "exploratory results (issue 36)": (
-        " Results a page shows outside the report's family carry `conclusion:\n  exploratory` and no "
-        "`predictive`/`inverse` verdict.",
-        "",
-    ),
     "forecast (issue 44)": (
         "- `forecast` is the next quarter's renewal forecast (`null` where fewer than four quarters of decided\n"
         "  renewals allow no backtest): `quarter` (its first day), `expected_renewing_arr` with `ci_low`/`ci_high`\n"

@@ -29,7 +29,7 @@ from .judge import capacity as capacity_judge
 from .judge import lead_time as lead_time_judge
 from .judge.behaviour import judge_behaviour
 from .judge.revenue import cohort_revenue, held_on, movers, renewal_rate
-from .judge.signals import validity, withhold
+from .judge.signals import explore, validity, withhold
 from .measure import decision_units, detection, goals, renewals, snapshot, stakeholders
 from .measure.behaviour import behaviour_metrics
 from .measure.columns import COLUMNS, SIGNALS, Column, component, describe
@@ -787,17 +787,16 @@ class Study:
             views = [s for s in ("health_score", *PEOPLE_VIEWS) if s in self.decisions]
             judged = self.scoreboard.loc[self.scoreboard["signal"].isin(views)].assign(exploratory=False)
             extra = [s for s in views if s not in set(judged["signal"])]
-            explored = validity(
-                self.decisions,
-                extra,
-                min_events=self.config["min_events"],
-                family_size=1,
-                min_useful_auc=self.config["min_useful_auc"],
+            explored = explore(
+                validity(
+                    self.decisions,
+                    extra,
+                    min_events=self.config["min_events"],
+                    family_size=1,
+                    min_useful_auc=self.config["min_useful_auc"],
+                )
             ).assign(exploratory=True)
             board = pd.concat([judged, explored], ignore_index=True) if len(explored) else judged
-            board["verdict"] = board["verdict"].where(
-                ~board["exploratory"], "exploratory, not a finding: " + board["verdict"]
-            )
             return Result(
                 board,
                 "Views the report judges carry the report's simultaneous intervals, clustered by account; the "

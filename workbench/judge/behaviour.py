@@ -8,7 +8,7 @@ import pandas as pd
 
 from ..measure.behaviour import skew_aware
 from ..stats.groups import correlated_groups
-from .signals import validity
+from .signals import explore, validity
 
 
 def top_decile_lift(frame: pd.DataFrame, metric: str, higher_renews: bool) -> float:
@@ -24,9 +24,12 @@ def top_decile_lift(frame: pd.DataFrame, metric: str, higher_renews: bool) -> fl
 def judge_behaviour(
     decisions: pd.DataFrame, metrics: list[str], min_events: int = 10, min_useful_auc: float = 0.6
 ) -> pd.DataFrame:
-    """One row per metric: its verdict (intervals simultaneous over these metrics, clustered by account), the
+    """One row per metric, exploratory (`signals.explore`: intervals simultaneous over these metrics, clustered by
+    account, and no verdict: the metrics lie outside the report's family), the
     lift of its riskiest decile, and its group (metrics correlated above 0.7 after a skew-aware scale)."""
-    board = validity(decisions, metrics, min_events=min_events, family_size=len(metrics), min_useful_auc=min_useful_auc)
+    board = explore(
+        validity(decisions, metrics, min_events=min_events, family_size=len(metrics), min_useful_auc=min_useful_auc)
+    )
     board["top_decile_lift"] = [
         top_decile_lift(decisions, m, auc >= 0.5 if pd.notna(auc) else True)
         for m, auc in zip(board["signal"], board["auc"])

@@ -233,6 +233,27 @@ def verdict(row) -> str:
     return text
 
 
+def explore(board: pd.DataFrame) -> pd.DataFrame:
+    """`board` (rows of `validity`) as views outside the report's family: the numbers and intervals stay, the
+    verdict goes. `conclusion` becomes exploratory, `predictive`/`inverse` are None and the verdict in words
+    gives only the figures; a row that was not judged keeps its reason."""
+    out = board.copy()
+    shown = out["conclusion"] != "not_judged"
+    out.loc[shown, "conclusion"] = "exploratory"
+    for column in ("predictive", "inverse"):
+        if column in out:
+            out[column] = out[column].astype(object).where(~shown, None)
+    if "verdict" in out and shown.any():
+        out.loc[shown, "verdict"] = [
+            f"exploratory, not a finding: AUC {row.auc:.2f} [{row.auc_ci_low:.2f}, {row.auc_ci_high:.2f}] in "
+            f"{row.n:,} decisions from {row.accounts:,} accounts ({row.churned:,} churned)"
+            if pd.notna(row.auc)
+            else f"exploratory, not a finding: {row.verdict}"
+            for row in out.loc[shown].itertuples()
+        ]
+    return out
+
+
 def churn_by_band(frame: pd.DataFrame, signal: str, bands: int = 10) -> pd.DataFrame:
     """Churn rate per quantile band of `signal` (deciles by default), with counts and intervals."""
     known = frame.loc[frame[signal].notna(), [signal, "renewed", *(["account_id"] if "account_id" in frame else [])]]
