@@ -55,6 +55,9 @@ def test_window_and_feature_sums_match_brute_force(events, queries):
     assert list(by_feature.columns) == ["alerts", "reports"]
     for i, (account, day) in enumerate(zip(queries["account_id"], queries["day"])):
         rows = in_window(events, "account_id", account, day, 30)
+        if not (events.loc[events["account_id"] == account, "day"] <= day).any():  # before its first row
+            assert np.isnan(sums[i]) and by_feature.loc[i].isna().all()
+            continue
         assert sums[i] == rows["events"].sum()  # account usage counts rows without a feature or contact too
         for feature in ("alerts", "reports"):
             assert by_feature.loc[i, feature] == rows.loc[rows["feature"] == feature, "events"].sum()
@@ -133,7 +136,7 @@ def test_parquet_numbers_nan_is_empty_and_infinity_is_not_a_number(world_copy):
 
 def test_unreadable_usage_file_is_a_data_error(world_copy):
     (world_copy / "usage.csv").write_bytes(b"account_id,date,events\nA1,2026-01-01,1,2,3\n\xff\xfe")
-    with pytest.raises(DataError, match="usage.csv: the file could not be read"):
+    with pytest.raises(DataError, match="usage.csv: the file is not UTF-8 text"):
         load(world_copy)
     (world_copy / "usage.csv").write_bytes(b"account_id,date,events\nA1,2026-01-01,1\n\xff\xfe\x00")
     with pytest.raises(DataError, match="usage.csv: the file holds NUL bytes"):
@@ -141,3 +144,30 @@ def test_unreadable_usage_file_is_a_data_error(world_copy):
     (world_copy / "usage.csv").write_bytes(b"")
     with pytest.raises(DataError, match="usage.csv: the file is empty"):
         load(world_copy)
+
+
+def test_a_window_before_an_account_s_first_usage_row_is_missing_not_zero(small_world, tmp_path):
+    """An export whose usage begins when each account became a customer: a year before renewal a first-term
+    account was not one yet, so its usage there is unknown, not 0 (counted 0, the few with a row on their
+    first day would decide the AUC's churned side alone)."""
+    import shutil
+
+    from workbench import Study
+    from workbench.measure import snapshot
+
+    export = tmp_path / "export"
+    shutil.copytree(small_world, export)
+    usage = pd.read_csv(export / "usage.csv", parse_dates=["date"])
+    contracts = pd.read_csv(export / "contracts.csv", parse_dates=["start_date"])
+    customer_since = usage["account_id"].map(contracts.groupby("account_id")["start_date"].min())
+    usage = usage.loc[usage["date"] >= customer_since]
+    usage.to_csv(export / "usage.csv", index=False, date_format="%Y-%m-%d")
+
+    study = Study.load(export, "2026-10-31")
+    year_before = dict(
+        snapshot.measure_at_horizons(study.data, study.contracts, study.as_of, study.window_months, [365])
+    )[365]
+    first = year_before["account_id"].map(usage.groupby("account_id")["date"].min())
+    before = ~(first <= year_before["observation_date"])
+    assert before.sum() > 10
+    assert year_before.loc[before, "usage"].isna().all() and year_before.loc[~before, "usage"].notna().all()

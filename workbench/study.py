@@ -82,12 +82,17 @@ PEOPLE_VIEWS = (
 )
 
 
-def measure_timeline(timeline: Timeline, how: str, account: pd.Series, day: np.ndarray, window_days: int):
-    """`how` of a timeline's values over the `window_days` up to each day (see `Study.add_signal`)."""
+def measure_timeline(
+    timeline: Timeline, how: str, account: pd.Series, day: np.ndarray, window_days: int, first_day: float
+):
+    """`how` of a timeline's values over the `window_days` up to each day (see `Study.add_signal`). A count or
+    sum whose window ends before `first_day`, the table's first row, is missing, not zero: the export had
+    not begun."""
+    begun = np.asarray(day, dtype=float) >= first_day
     if how == "count":
-        return timeline.count(account, day, window_days).astype(float)
+        return np.where(begun, timeline.count(account, day, window_days).astype(float), np.nan)
     if how == "sum":
-        return timeline.window_sum("value", account, day, window_days)
+        return np.where(begun, timeline.window_sum("value", account, day, window_days), np.nan)
     if how == "latest":
         return timeline.latest("value", account, day, window_days)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -483,7 +488,14 @@ class Study:
         timeline = Timeline(table[account].astype(str), when, {"value": numbers.to_numpy(dtype=float)})
         for frame in (self.decisions, self.open_contracts):
             account_ids = frame["account_id"].astype(str)
-            frame[name] = measure_timeline(timeline, how, account_ids, days(frame["observation_date"]), window_days)
+            frame[name] = measure_timeline(
+                timeline,
+                how,
+                account_ids,
+                days(frame["observation_date"]),
+                window_days,
+                float(days(when).min()) if len(when) else np.inf,
+            )
         self.columns[name] = Column(
             name,
             name.replace("_", " ").capitalize(),

@@ -69,8 +69,14 @@ def first_days(usage: ibis.Table) -> ibis.Table:
     return usage.filter(usage.contact_id.notnull()).group_by("contact_id").aggregate(day=usage.day.min())
 
 
+def account_first_days(usage: ibis.Table) -> ibis.Table:
+    """Per account: the first day of any row of its usage (zero-event rows count: they say it was a customer)."""
+    return usage.group_by("account_id").aggregate(day=usage.day.min())
+
+
 QUERIES = {
     "window_sums": window_sums,
+    "account_first_days": account_first_days,
     "behaviour": behaviour,
     "feature_sums": feature_sums,
     "activity": activity,

@@ -15,6 +15,7 @@ import pandas as pd
 import pyarrow as pa
 
 from ..errors import DataError, Problem
+from ..lookup import mapped
 from .contract import TABLES
 from .stored import Stored, StoredSource, configure, literal, points, store
 
@@ -37,6 +38,7 @@ class Usage(Stored):
         self.features, self.engine = features, engine
         self.warehouse = warehouse  # where the usage lies when it is not in a file (warehouse.py)
         self._connection = self._table = None  # the engine's (Ibis) connection and the usage table there
+        self._first_days: pd.Series | None = None  # per account, its first usage row's day (`known`)
 
     @property
     def has_contacts(self) -> bool:
@@ -67,11 +69,22 @@ class Usage(Stored):
         return engines.execute(self._connection, queries.QUERIES[name](*tables, **options))
 
     def window_sums(self, account: pd.Series, day: np.ndarray, window_days: int) -> np.ndarray:
-        """Events of each account dated in (day - window_days, day] (day in days since the epoch)."""
+        """Events of each account dated in (day - window_days, day] (day in days since the epoch); missing, not
+        0, where `day` comes before the account's first usage row (`known`)."""
         found = self._query("window_sums", points(account, day), window_days=int(window_days))
         total = np.zeros(len(account))
         total[found["position"].to_numpy()] = found["events"].to_numpy(dtype=float)
-        return total
+        return np.where(self.known(account, day), total, np.nan)
+
+    def known(self, account: pd.Series, day) -> np.ndarray:
+        """Whether usage says anything of each account by `day`: its first row (of any events, 0 included) is
+        dated on or before it. Before that, or with no row at all, the account was not yet a customer or the
+        export had not begun, so a window sum there is missing, not zero."""
+        if self._first_days is None:
+            found = self._query("account_first_days")
+            self._first_days = found.set_index("account_id")["day"].astype(float)
+        first = mapped(account.reset_index(drop=True), self._first_days).to_numpy(dtype=float)
+        return np.asarray(day, dtype=float) >= first  # NaN (no row at all) compares False
 
     def behaviour(self, account: pd.Series, day: np.ndarray, window_days: int) -> pd.DataFrame:
         """Per (account, day), in one pass where the usage lies: events in (day - window_days, day] and in the
@@ -85,6 +98,8 @@ class Usage(Stored):
             features=bool(self.features),
         )
         position = found["position"].to_numpy()
+        known = self.known(account, day)
+        known_before = self.known(account, np.asarray(day, dtype=float) - window_days)
         out = {}
         for column, default in (
             ("events", 0.0),
@@ -96,13 +111,17 @@ class Usage(Stored):
             out[column] = np.full(len(account), default)
             if column in found:
                 out[column][position] = found[column].to_numpy(dtype=float)
+            if column != "last_day":  # a window before the account's first row is missing, not zero
+                out[column][~(known_before if column == "events_before" else known)] = np.nan
         return pd.DataFrame(out)
 
     def feature_sums(self, account: pd.Series, day: np.ndarray, window_days: int) -> pd.DataFrame:
         """Like window_sums, one column per feature (0 where a feature was not used)."""
         found = self._query("feature_sums", points(account, day), window_days=int(window_days))
         table = found.pivot(index="position", columns="feature", values="events")
-        return table.reindex(index=range(len(account)), columns=self.features).fillna(0.0).astype(float)
+        table = table.reindex(index=range(len(account)), columns=self.features).fillna(0.0).astype(float)
+        table.loc[~self.known(account, day)] = np.nan
+        return table
 
     def activity(self, contact: pd.Series, day: np.ndarray, window_days: int) -> tuple[np.ndarray, np.ndarray]:
         """Per (contact, day): their events in (day - window_days, day] and the day they last used the
