@@ -145,7 +145,7 @@ def slowdown(
     Returns the change per 10 accounts in the late share at the median book, its interval, the share of resamples
     in which bigger books answered later, and the book at which half the answers come late (the median lag
     passes TIMELY_DAYS) with its interval where that lies within the books observed; None with fewer than
-    MIN_CSMS CSMs."""
+    MIN_CSMS CSMs, or where the fit to the whole sample does not converge."""
     data = frame.dropna(subset=[by, "csm"])
     codes, csms = pd.factorize(data["csm"])
     x, late = data[by].to_numpy(dtype=float), ~data["timely"].to_numpy(dtype=bool)
@@ -154,6 +154,9 @@ def slowdown(
     centre = float(np.median(x))
     cases, weights = _cases_by_cluster(x - centre, late, codes, len(csms), replicates, seed)
     beta = fit_logistic(cases[:, 0], cases[:, 1], weights)
+    if not np.isfinite(beta[0]).all():  # the fit to the whole sample did not converge: no number to give
+        return None
+    beta = beta[np.isfinite(beta).all(axis=1)]  # replicates that did not converge leave the interval
     a, b = beta[:, 0], beta[:, 1]
     p = 1 / (1 + np.exp(-a))
     per_ten = 10 * b * p * (1 - p)

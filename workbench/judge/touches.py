@@ -115,13 +115,14 @@ def touch_effect(
     cluster: str = "account_id",
     replicates: int = REPLICATES,
     seed: int = 0,
-) -> dict:
+) -> dict | None:
     """The change in churn rate a `treatment` touch makes among `frame`'s decisions (needs `renewed`), naive
     and adjusted for `covariates` (column: words), each with a 95% interval from a bootstrap over `cluster`.
 
     Returns a dict: estimate, ci_low, ci_high (inverse-probability weighted), naive and stratified with
     theirs, detectable (the smallest effect the adjusted estimate would tell from none: 2.8 standard errors),
-    n, accounts, touched, churned, balance (a DataFrame) and method (in words)."""
+    n, accounts, touched, churned, balance (a DataFrame) and method (in words); None where the propensity model
+    does not converge on the whole sample."""
     treated = frame[treatment].to_numpy(dtype=bool)
     churned = ~frame["renewed"].to_numpy(dtype=bool)
     x, names = design(frame, covariates)
@@ -129,6 +130,8 @@ def touch_effect(
     # and every block of replicates is fitted on one Design (its column products took 21 s to form 39 times at 1M).
     fitted_on = Design(x)
     start = fit_logistic(fitted_on, treated, ridge=PROPENSITY_RIDGE)
+    if not np.isfinite(start).all():  # the propensity model did not converge: no number rather than a wrong one
+        return None
     whole = estimates(fitted_on, treated, churned, np.ones((1, len(frame))), start)
     naive, weighted, stratified, score = (v[0] for v in whole)
     codes, accounts = pd.factorize(frame[cluster])

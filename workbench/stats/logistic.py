@@ -18,7 +18,7 @@ def blocks(replicates: int, cases: int) -> list[slice]:
     return [slice(i, i + rows) for i in range(0, replicates, rows)]
 
 
-def fit_logistic(x, y, weights=None, iterations: int = 25, ridge: float = RIDGE, start=None) -> np.ndarray:
+def fit_logistic(x, y, weights=None, iterations: int = 50, ridge: float = RIDGE, start=None) -> np.ndarray:
     """Coefficients (intercept first) of a logistic regression of `y` on `x` (cases x predictors, or their
     `Design`, whose cases are then fitted as they are), once per row of `weights` (replicates x cases; one
     unweighted fit without): shape (replicates, 1 + predictors). Newton's steps start from `start` (coefficients,
@@ -27,7 +27,8 @@ def fit_logistic(x, y, weights=None, iterations: int = 25, ridge: float = RIDGE,
 
     Each Newton step forms every replicate's curvature as one matrix product with the cases' pairwise column
     products (each pair once), so the work is a few BLAS calls however many replicates there are. Cases that
-    repeat (a CSM's book size and whether the answer was late, say) are fitted once, weighted by their copies."""
+    repeat (a CSM's book size and whether the answer was late, say) are fitted once, weighted by their copies.
+    A fit that does not converge within `iterations` steps (step-halved, see `_newton`) is a row of NaN."""
     y = np.asarray(y, dtype=float)
     w = np.ones((1, len(y))) if weights is None else np.atleast_2d(np.asarray(weights, dtype=float))
     if not isinstance(x, Design):
@@ -74,6 +75,9 @@ def _repeated(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
 
 
 def _newton(x: Design, y, w, iterations: int, ridge: float, start) -> np.ndarray:
+    """Newton's method with step-halving: a step that lowers a replicate's penalized likelihood is halved
+    until it does not (a batch where nearly every case shares a flag took full steps to coefficients near
+    +-130). A replicate that has not converged after `iterations` steps is NaN: no number rather than a wrong one."""
     design, pairs, upper = x.matrix, x.pairs, x.upper
     k = design.shape[1]
     penalty = np.full(k, ridge)
@@ -84,6 +88,8 @@ def _newton(x: Design, y, w, iterations: int, ridge: float, start) -> np.ndarray
         beta[:, 0] = np.log(share / (1 - share))
     else:
         beta = np.repeat(np.atleast_2d(start).astype(float), len(w), axis=0)
+    converged = np.zeros(len(w), dtype=bool)
+    fit = _likelihood(beta, design, y, w, penalty)
     for _ in range(iterations):
         p = 1 / (1 + np.exp(-np.clip(beta @ design.T, -30, 30)))
         gradient = (w * (y - p)) @ design - penalty * beta
@@ -92,10 +98,30 @@ def _newton(x: Design, y, w, iterations: int, ridge: float, start) -> np.ndarray
         curvature[:, upper[1], upper[0]] = curvature[:, upper[0], upper[1]]
         curvature += np.diag(penalty + 1e-9)
         step = np.linalg.solve(curvature, gradient[..., None])[..., 0]
-        beta += step
-        if np.abs(step).max() < 1e-8:
+        step[converged] = 0.0
+        scale = np.ones(len(w))
+        for _ in range(MAX_HALVINGS):
+            tried = _likelihood(beta + scale[:, None] * step, design, y, w, penalty)
+            worse = tried < fit - 1e-10 * (1 + np.abs(fit))
+            if not worse.any():
+                break
+            scale[worse] /= 2
+        beta += scale[:, None] * step
+        fit = tried if not worse.any() else _likelihood(beta, design, y, w, penalty)
+        converged |= np.abs(scale[:, None] * step).max(axis=1) < 1e-8
+        if converged.all():
             break
+    beta[~converged] = np.nan
     return beta
+
+
+MAX_HALVINGS = 30
+
+
+def _likelihood(beta, design, y, w, penalty) -> np.ndarray:
+    """Each replicate's penalized log-likelihood."""
+    eta = np.clip(beta @ design.T, -30, 30)
+    return (w * (y * eta - np.logaddexp(0, eta))).sum(axis=1) - 0.5 * (penalty * beta**2).sum(axis=1)
 
 
 def predict(beta: np.ndarray, x) -> np.ndarray:
