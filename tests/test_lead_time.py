@@ -44,6 +44,7 @@ def test_earlier_horizons_are_judged_in_turn_only_while_a_signal_is_found():
         "reaches_180": ["predictive", "predictive", "predictive", "inconclusive", "predictive"],
         "never_at_90": ["predictive", "inconclusive", "predictive", "predictive", "predictive"],
         "all_the_way": ["inverse", "inverse", "inverse", "inverse", "inverse"],
+        "too_few_values": ["predictive", "inconclusive", "not_judged", "predictive", "not_judged"],
     }
     lead = pd.DataFrame(
         [
@@ -62,6 +63,13 @@ def test_earlier_horizons_are_judged_in_turn_only_while_a_signal_is_found():
     assert judged["reaches_180"].tolist() == ["exploratory", "predictive", "predictive", "inconclusive", "exploratory"]
     assert judged["never_at_90"].tolist() == ["exploratory", "inconclusive", *["exploratory"] * 3]
     assert judged["all_the_way"].tolist() == ["exploratory", *["inverse"] * 4]
+    assert judged["too_few_values"].tolist() == [
+        "exploratory",
+        "inconclusive",
+        "not_judged",
+        "exploratory",
+        "not_judged",
+    ]
     first = first_warning(gatekeep(lead, 90)).set_index("signal")["warns_from_days"]
     assert first["reaches_180"] == 180 and pd.isna(first["never_at_90"]) and first["all_the_way"] == 365
 

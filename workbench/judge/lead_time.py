@@ -32,7 +32,7 @@ def gatekeep(lead: pd.DataFrame, horizon_days: int) -> pd.DataFrame:
     tested = reached.stack().rename("tested").reset_index()
     judged = lead.merge(tested, on=["signal", "horizon_days"], how="left")["tested"].fillna(False).to_numpy(bool)
     out = lead.copy()
-    out.loc[~judged, "conclusion"] = EXPLORATORY
+    out.loc[~judged & (out["conclusion"] != "not_judged"), "conclusion"] = EXPLORATORY  # not judged keeps its reason
     for verdict in SEPARATED:
         out[verdict] = out[verdict].astype(object).where(judged, None)
     return out
