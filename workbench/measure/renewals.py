@@ -51,3 +51,17 @@ def risk_words(flags, weak_on: list[str]) -> str:
     }
     said = [clauses[flag] for flag in flags]
     return f"At risk: {join_words(said, 'or')}." if said else "No risk flag can be assessed from this data."
+
+
+def reasons(table: pd.DataFrame) -> pd.Series:
+    """Why each account of `renewals_due`'s table is at risk, in words ('' where it is not): a few rows, the
+    ones a page lists."""
+    said = {
+        "hidden_risk": lambda t: t["hidden_risk"].map({True: "red decision maker or champion behind a green score"}),
+        "off_track": lambda t: t["off_track"].map({True: "goal projected to be missed"}),
+        "weak_signals": lambda t: ("weak on " + t["weak_signals"].astype(str)).where(t["weak_signals"] != ""),
+    }
+    parts = [words(table) for flag, words in said.items() if flag in table]
+    if not parts:
+        return pd.Series("", index=table.index, dtype=object)
+    return pd.concat(parts, axis=1).apply(lambda row: "; ".join(row.dropna()), axis=1).astype(object)

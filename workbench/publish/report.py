@@ -19,8 +19,11 @@ import plotly.io as pio
 from IPython.display import HTML, display
 from plotly.offline import get_plotlyjs
 
+from ..measure.renewals import reasons
 from ..tables import Result, html_table
 from ..tables import money as money  # the pages format money as tables do
+from . import first_screen as screen
+from .history import runs
 
 STYLE = """
 <style>
@@ -165,3 +168,26 @@ def plural(count: int, one: str, many: str | None = None) -> str:
 
 def percent(value, digits: int = 0) -> str:
     return "–" if value is None or pd.isna(value) else f"{value:.{digits}%}"
+
+
+def first_screen(study, revenue: dict, due, reports_dir, has_referrals: bool) -> None:
+    """The summary's first screen (first_screen.py): the month's tiles against the earlier runs in
+    `reports_dir`, what predicts renewal here, and the five largest renewals at risk next quarter."""
+    earlier = [run for run in runs(reports_dir) if run["as_of"] < f"{study.as_of:%Y-%m-%d}"]
+    display(HTML(screen.tiles_html(screen.tiles(revenue, due.frame, earlier, has_referrals))))
+    names = {signal: study.columns[signal].label if signal in study.columns else signal for signal in study.family}
+    display(HTML("<p><b>What predicts renewal here</b></p>" + screen.verdicts_html(study.scoreboard, names)))
+    frame = due.frame
+    if "at_risk" not in frame:
+        say("<b>Act on this month</b>: renewal risk cannot be flagged from this data (see Renewals due below).")
+        return
+    at_risk = frame.loc[frame["at_risk"]].head(5)
+    if at_risk.empty:
+        say("<b>Act on this month</b>: no account renewing next quarter shows a risk.")
+        return
+    shown = [c for c in ("account_name", "csm", "end_date", "arr") if c in at_risk]
+    table(
+        at_risk[shown].assign(why=reasons(at_risk)),
+        caption="Act on this month: the five largest renewals at risk next quarter (ARR of all their renewing "
+        "contracts), and why.",
+    )
