@@ -78,7 +78,7 @@ def answers(usage, points) -> dict:
 def test_spark_gives_duckdbs_answers(events, points):
     on_duckdb = answers(from_frame(events), points)
     on_spark = answers(from_frame(events, engine="spark"), points)
-    assert on_duckdb["window_sums"].sum() > 0 and on_duckdb["behaviour"]["active_users"].max() > 1
+    assert np.nansum(on_duckdb["window_sums"]) > 0 and on_duckdb["behaviour"]["active_users"].max() > 1
     for name, expected in on_duckdb.items():
         if isinstance(expected, np.ndarray):
             np.testing.assert_array_equal(on_spark[name], expected, err_msg=name)
@@ -94,7 +94,7 @@ def test_warehouse_sql_compiles_readably(dialect):
     for name, sql in queries.compiled(dialect).items():
         assert "usage" in sql and "GROUP BY" in sql, (name, sql)
         assert "SELECT *" not in sql, (name, sql)
-        if name != "first_days":
+        if name not in ("first_days", "account_first_days"):  # per entity, no points
             assert "points" in sql and "JOIN" in sql, (name, sql)
             assert "90" in sql, (name, sql)
     # a warehouse's usage table in the contract's columns, its dates turned into the queries' day numbers
