@@ -1,5 +1,6 @@
 """`workbench study` end to end: the contract's folder, results.json, failure handling, offline pages."""
 
+import html
 import json
 import os
 import re
@@ -145,25 +146,60 @@ def test_one_copy_of_plotlyjs_and_the_stylesheet_per_report_folder_loaded_by_rel
         assert library not in notebook.read_text() and notebook.stat().st_size < 1_500_000
 
 
+HEADLESS = [
+    "chromium",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--host-resolver-rules=MAP * ~NOTFOUND",
+    "--virtual-time-budget=5000",
+]
+FIRST_SCREEN = """<script>window.addEventListener("load", () => {
+  const box = (selector) => document.querySelector(selector);
+  const bottom = (selector) => (box(selector) ? box(selector).getBoundingClientRect().bottom : -1);
+  document.body.setAttribute("data-layout", JSON.stringify({
+    tiles: bottom(".wb-tiles"), verdicts: bottom(".wb-verdicts"), act_on: bottom("table.wb-table"),
+    tile_count: document.querySelectorAll(".wb-tile").length,
+    overflow: box(".wb-tiles").scrollWidth - box(".wb-tiles").clientWidth}));
+});</script>"""
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="Debian's chromium is not installed")
+@pytest.mark.parametrize("width", [1280, 390])
+def test_the_summary_s_first_screen_holds_the_figures_the_verdicts_and_what_to_act_on(report, tmp_path, width):
+    page = tmp_path / "00_summary.html"
+    for name in ("page.css", "plotly.min.js"):
+        shutil.copy(report / name, tmp_path / name)
+    page.write_text((report / "00_summary.html").read_text().replace("</body>", FIRST_SCREEN + "</body>"))
+    dom = subprocess.run(
+        [
+            *HEADLESS,
+            f"--user-data-dir={tmp_path / 'profile'}",
+            f"--window-size={width},900",
+            "--dump-dom",
+            page.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    ).stdout
+    layout = json.loads(html.unescape(re.search(r'data-layout="([^"]*)"', dom).group(1)))
+    assert layout["tile_count"] == 5 and layout["overflow"] <= 0  # the tiles wrap on a phone, none cut off
+    if width == 1280:  # a leader sees the figures, what predicts and what to act on without scrolling
+        assert 0 < layout["tiles"] < layout["verdicts"] < layout["act_on"] <= 900, layout
+    else:
+        assert 0 < layout["tiles"] < 900, layout
+
+
 @pytest.mark.skipif(shutil.which("chromium") is None, reason="Debian's chromium is not installed")
 def test_charts_draw_in_headless_chromium_with_the_network_off(report, tmp_path):
     page = report / "10_signal_validity.html"
     dom = subprocess.run(
-        [
-            "chromium",
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            f"--user-data-dir={tmp_path / 'profile'}",
-            "--host-resolver-rules=MAP * ~NOTFOUND",
-            "--virtual-time-budget=5000",
-            "--dump-dom",
-            page.as_uri(),
-        ],
+        [*HEADLESS, f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom", page.as_uri()],
         capture_output=True,
         text=True,
         timeout=120,
