@@ -145,6 +145,18 @@ def test_off_track_list_projects_below_target_soonest_first(goal_study):
     assert len(lagging) > 0 and (lagging["projected_at_renewal"] < 1).all()
     assert lagging["end_date"].is_monotonic_increasing
     assert (lagging["end_date"] > study.as_of).all() and lagging["slowest_input"].notna().all()
+    # The list is the growth model's projection to each renewal, not today's attainment: every open goal's
+    # projection, worked out here from the model, decides whether it is listed.
+    pairs = goals.term_goals(study.open_contracts, study.data["goals"])
+    months = (pairs["end_date"] - pairs["start_date_goal"]).dt.days / goals.DAYS_PER_MONTH
+    projected = pd.Series(model.project(pairs["goal_id"], months), index=pairs["goal_id"])
+    listed = lagging.merge(
+        pairs[["account_id", "end_date", "metric", "goal_id"]], on=["account_id", "end_date", "metric"]
+    )
+    np.testing.assert_allclose(listed["projected_at_renewal"], projected.loc[listed["goal_id"]].to_numpy())
+    today = goals.attainment_on(pairs, study.data["goal_progress"], pd.Series(study.as_of, index=pairs.index))
+    catching_up = pairs.loc[(np.asarray(today) < 1) & (projected.to_numpy() >= 1), "goal_id"]
+    assert len(catching_up) > 0 and not set(catching_up) & set(listed["goal_id"])  # below target today, on pace
 
 
 def test_value_churn_misses_goals_by_more_than_external_churn(goal_study):

@@ -177,3 +177,24 @@ def test_the_draft_reads_a_bare_id_as_the_table_s_key_and_explains_a_snapshot_ta
     assert "telco_churn.csv looks like a snapshot churn table" in text and "cannot be" in text
     assert "point-in-time" in text and "start and end" in text
     assert all(entry.get("file") != "telco_churn.csv" for entry in tables.values())
+
+
+def test_derive_terms_reads_every_date_with_the_table_s_format_even_where_a_guess_would_pass(tmp_path):
+    """Day-first dates whose first values have a day of 12 or less: a reader that guessed the format from them
+    would take 05-06-2025 for 6 May and still parse every row."""
+    from workbench.inputs.terms import derive_terms
+
+    rows = pd.DataFrame(
+        {
+            "account_id": ["A1", "A1", "A2", "A3"],
+            "start_date": ["05-06-2024", "05-06-2025", "03-02-2025", "11-01-2025"],
+            "end_date": ["05-06-2025", "05-06-2026", "03-02-2026", "11-01-2026"],
+            "arr": ["1200", "1200", "600", "900"],
+        }
+    )
+    terms, _ = derive_terms(rows, "%d-%m-%Y", "2026-11-01")
+    terms = terms.sort_values(["account_id", "start_date"])
+    for column in ("start_date", "end_date"):  # written out as YYYY-MM-DD for the contract's checks
+        planted = pd.to_datetime(rows[column], format="%d-%m-%Y").dt.strftime("%Y-%m-%d")
+        assert terms[column].tolist() == planted.tolist()
+    assert terms["outcome"].tolist() == ["renewed", "churned", "churned", "churned"]
