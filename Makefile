@@ -31,7 +31,7 @@ test: $(BIN)/workbench $(SAMPLE_MADE)
 
 ## JupyterLab on the notebooks, with the package importable
 lab: $(BIN)/workbench $(SAMPLE_MADE)
-	$(BIN)/jupyter lab notebooks
+	$(BIN)/jupyter lab notebooks $(if $(filter 0,$(shell id -u)),--allow-root)
 
 ## Benchmarks at 1k, 10k and 100k accounts: prints a table and writes benchmarks/results/*.json. The 1M-account
 ## world is opt-in (long: about 20 minutes): make bench BENCH_SIZES=1000,100000,1000000; add BENCH_OPTIONS=--spark

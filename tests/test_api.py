@@ -334,3 +334,15 @@ def test_a_page_waits_for_an_analysis_another_live_process_computes_and_only_the
     note.write_text(str(os.getpid()))
     _wait_while_computed_elsewhere(shared)  # this process is the one computing it
     assert time.perf_counter() - started < 5 and not shared.exists()  # a wrong wait would last until killed
+
+
+def test_a_long_result_shows_its_first_rows_and_says_how_many_it_has():
+    from workbench.tables import SHOWN_ROWS, Result
+
+    long = Result(pd.DataFrame({"account_id": [f"A{i}" for i in range(50)], "arr": range(50)}), "Fifty accounts.")
+    shown = long._repr_html_()
+    assert shown.count("<tr") == SHOWN_ROWS + 1 and f"The first {SHOWN_ROWS} of 50 rows" in shown
+    assert "A49" not in shown and "A49" in long.frame["account_id"].tolist()
+    assert f"The first {SHOWN_ROWS} of 50 rows" in repr(long)
+    short = Result(long.frame.head(3))
+    assert "The first" not in short._repr_html_() and short._repr_html_().count("<tr") == 4

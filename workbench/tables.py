@@ -366,6 +366,9 @@ def html_table(frame: pd.DataFrame, formats: dict[str, str] | None = None, capti
     return (f'<p class="wb-finding"><em>{html.escape(caption)}</em></p>' if caption else "") + markup
 
 
+SHOWN_ROWS = 20  # a result in JupyterLab shows this many rows; its frame keeps every one
+
+
 class Result:
     """What an analysis of a `Study` returns: a tidy frame that displays itself readably.
 
@@ -404,11 +407,20 @@ class Result:
         return len(self.frame)
 
     def __repr__(self) -> str:
-        table = readable(self.frame[self.shown]).to_string(index=False)
-        return f"{type(self).__name__}({self.caption or 'result'})\n{table}"
+        table = readable(self.frame[self.shown].head(SHOWN_ROWS)).to_string(index=False)
+        return f"{type(self).__name__}({self.caption or 'result'})\n{table}{self._more()}"
 
     def _repr_html_(self) -> str:
-        return html_table(self.frame[self.shown], caption=self.caption)
+        more = self._more()
+        return html_table(self.frame[self.shown].head(SHOWN_ROWS), caption=self.caption) + (
+            f"<p><em>{html.escape(more.strip())}</em></p>" if more else ""
+        )
+
+    def _more(self) -> str:
+        """Where a long result shows only its first rows: how many it has, and where they all are."""
+        if len(self.frame) <= SHOWN_ROWS:
+            return ""
+        return f"\nThe first {SHOWN_ROWS} of {len(self.frame):,} rows; `.frame` holds them all."
 
     def to_json(self) -> list[dict]:
         """The rows as results.json holds them."""
