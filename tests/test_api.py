@@ -346,3 +346,11 @@ def test_a_long_result_shows_its_first_rows_and_says_how_many_it_has():
     assert f"The first {SHOWN_ROWS} of 50 rows" in repr(long)
     short = Result(long.frame.head(3))
     assert "The first" not in short._repr_html_() and short._repr_html_().count("<tr") == 4
+
+
+def test_a_wrong_argument_is_the_workbench_s_own_error_shown_without_a_traceback(small_world, study):
+    with pytest.raises(UsageError, match=r"as_of='2026-13-31' is not a date; write it YYYY-MM-DD") as caught:
+        Study.load(small_world, "2026-13-31")
+    assert caught.value._render_traceback_() == [f"UsageError: {caught.value}"]  # what JupyterLab shows
+    with pytest.raises(UsageError, match=r"renewals_due: days='90'; expected a whole number of days"):
+        study.renewals_due(days="90")

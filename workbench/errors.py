@@ -30,7 +30,15 @@ class Problem:
         return "\n".join(lines)
 
 
-class DataError(Exception):
+class Readable(Exception):
+    """An error the workbench explains itself: in JupyterLab it shows as its message alone, not as a
+    traceback through the workbench's own source (IPython calls `_render_traceback_`)."""
+
+    def _render_traceback_(self) -> list[str]:
+        return [f"{type(self).__name__}: {self}"]
+
+
+class DataError(Readable):
     """The data breaks the contract; carries every problem found, not just the first."""
 
     def __init__(self, problems: list[Problem]):
@@ -43,8 +51,8 @@ class DataError(Exception):
         return "\n\n".join([head, *map(str, self.problems)])
 
 
-class UsageError(Exception):
-    """A command-line argument or configuration value is wrong."""
+class UsageError(Readable):
+    """A command-line argument, an API argument or a configuration value is wrong."""
 
 
 # The wording of each broken rule, shared by the pandas checks (loader) and the SQL checks (usage).

@@ -224,9 +224,10 @@ class Study:
         DataError, UsageError
             Naming the file, column, rows and the fix, when the data or the arguments are not usable.
         """
+        as_of = _day(as_of, "as_of")
         parameters = {
             "data": str(Path(data).resolve()),
-            "as_of": str(pd.Timestamp(as_of).date()),
+            "as_of": str(as_of.date()),
             "mapping": str(Path(mapping).resolve()) if mapping else "",
             "config": str(Path(config).resolve()) if config else "",
             "window_months": int(window_months),
@@ -625,6 +626,8 @@ class Study:
         the decided renewals, see `renewals.weak_signals`; person health and goal attainment count there only
         where their own flag cannot be assessed). A flag the data cannot assess is absent, and `at_risk` is then
         missing too when none can be assessed."""
+        if not isinstance(days, (int, np.integer)) or isinstance(days, bool) or days < 1:
+            raise UsageError(f"renewals_due: days={days!r}; expected a whole number of days, 1 or more, e.g. days=90")
         due = self.open_contracts.loc[self.open_contracts["days_to_renewal"] <= days]
         flags = {}
         if self.open_people is not None and "health_mean" in due:
@@ -816,6 +819,14 @@ class Study:
             )
 
         return self._once("stakeholder_views", compute)
+
+
+def _day(value, name: str) -> pd.Timestamp:
+    """A date argument as a day, or the workbench's own error naming it."""
+    try:
+        return pd.Timestamp(value).normalize()
+    except (ValueError, TypeError):
+        raise UsageError(f'{name}={value!r} is not a date; write it YYYY-MM-DD, e.g. {name}="2026-10-31"') from None
 
 
 def _dates(column: pd.Series, date_format: str | None, name: str) -> pd.Series:
