@@ -354,3 +354,16 @@ def test_a_wrong_argument_is_the_workbench_s_own_error_shown_without_a_traceback
     assert caught.value._render_traceback_() == [f"UsageError: {caught.value}"]  # what JupyterLab shows
     with pytest.raises(UsageError, match=r"renewals_due: days='90'; expected a whole number of days"):
         study.renewals_due(days="90")
+
+
+def test_a_strong_inverse_signal_beats_a_useless_health_score_when_compared(small_world):
+    # The generator plants support tickets that come faster the further an account is from its goal: fewer
+    # tickets, more renewals. Compared raw, AUC 0.35 would rank it below a coin-toss health score.
+    study = Study.load(small_world, AS_OF)
+    study.add_signal("tickets_compared", pd.read_csv(small_world / "support_tickets.csv"), date="opened")
+    compared = study.compare(["tickets_compared"]).frame.set_index("signal").loc["tickets_compared"]
+    assert compared["direction"] == "lower renews" and compared["auc"] > 0.5
+    assert compared["ci_low"] > 0 and compared["conclusion"] == "exploratory"
+    assert "predictive" not in study.compare(["tickets_compared"]).frame
+    with pytest.raises(UsageError, match="did you mean 'health_score'"):
+        study.compare(["nps"], reference="health_scor")

@@ -29,7 +29,7 @@ from .judge import capacity as capacity_judge
 from .judge import lead_time as lead_time_judge
 from .judge.behaviour import judge_behaviour
 from .judge.revenue import cohort_revenue, held_on, movers, renewal_rate
-from .judge.signals import explore, validity, withhold
+from .judge.signals import explore, label, validity, versus_reference, withhold
 from .measure import decision_units, detection, goals, renewals, snapshot, stakeholders
 from .measure.behaviour import behaviour_metrics
 from .measure.columns import COLUMNS, SIGNALS, Column, component, describe
@@ -380,6 +380,37 @@ class Study:
             return Result(self.scoreboard, caption, key="signals", shown=shown)
         self._check_signals(signals)
         return Result(self._judge(list(dict.fromkeys(signals))), caption, shown=shown)
+
+    def compare(self, signals: list[str] | None = None, reference: str = "health_score") -> Result:
+        """Is each signal better than `reference` (the exported health score by default)? Paired AUC differences
+        on the decisions that have both, clustered by account and adjusted over the comparisons.
+
+        Parameters
+        ----------
+        signals : list of str, optional
+            The signals to compare (default: the report's family, less the reference).
+        reference : str
+            The signal to compare against.
+
+        Returns
+        -------
+        Result
+            One row per signal: its direction (each signal and the reference are taken in their informative
+            direction, read off these decisions, so a strong inverse signal is not ranked below a useless
+            score), n, auc and reference_auc, the difference with ci_low and ci_high, and conclusion
+            `exploratory`: the comparison lies outside the report's family and favours the signal by choosing
+            its direction on the same data.
+        """
+        chosen = [s for s in (signals if signals is not None else self.family) if s != reference]
+        self._check_signals([*chosen, reference])
+        table = versus_reference(self.decisions, chosen, reference, oriented=True).drop(columns=["better", "worse"])
+        columns = ["signal", "direction", "n", "auc", "reference_auc", "difference", "ci_low", "ci_high"]
+        return Result(
+            table.reindex(columns=columns).assign(conclusion="exploratory"),
+            f"Each signal against {label(reference)} on the "
+            "decisions that have both, each taken in its informative direction (read off these decisions: "
+            "exploratory, not a finding); paired intervals clustered by account and adjusted over the comparisons.",
+        )
 
     def _check_signals(self, signals) -> None:
         """Signals to judge: numeric columns of the decisions measured before the decision, or a UsageError."""

@@ -353,10 +353,15 @@ def versus_reference(
     reference: str = "health_score",
     level: float = 0.95,
     cluster: str = "account_id",
+    oriented: bool = False,
 ) -> pd.DataFrame:
     """Paired AUC difference of each signal against the reference on the decisions that have both.
 
-    Intervals are clustered by account and Bonferroni-adjusted over the comparisons, as in `validity`.
+    Intervals are clustered by account and Bonferroni-adjusted over the comparisons, as in `validity`. With
+    `oriented`, each signal and the reference are taken in their informative direction (a signal whose AUC is
+    below 0.5 there, such as support tickets, is compared as its negative; `direction` says which), so a strong
+    inverse signal is not ranked below a useless score. The direction is read off the same decisions, which
+    favours the signal: such a comparison is exploratory.
     """
     others = [s for s in signals if s != reference and s in frame]
     if reference not in frame or not others:
@@ -381,13 +386,18 @@ def versus_reference(
         renewed = frame.loc[both, "renewed"]
         row = {"signal": signal, "n": int(both.sum())}
         if renewed.nunique() == 2:
-            auc_signal = auc_interval(frame.loc[both, signal], renewed)[0]
-            auc_reference = auc_interval(frame.loc[both, reference], renewed)[0]
+            values, baseline = frame.loc[both, signal].astype(float), frame.loc[both, reference].astype(float)
+            auc_signal = auc_interval(values, renewed)[0]
+            auc_reference = auc_interval(baseline, renewed)[0]
+            if oriented:
+                values, baseline = np.sign(auc_signal - 0.5 or 1) * values, np.sign(auc_reference - 0.5 or 1) * baseline
+                row["direction"] = "higher renews" if auc_signal >= 0.5 else "lower renews"
+                auc_signal, auc_reference = max(auc_signal, 1 - auc_signal), max(auc_reference, 1 - auc_reference)
             units = frame.loc[both, cluster] if cluster in frame else None
             row.update(
                 auc=auc_signal,
                 reference_auc=auc_reference,
-                **paired_difference(frame.loc[both, signal], frame.loc[both, reference], renewed, adjusted, units),
+                **paired_difference(values, baseline, renewed, adjusted, units),
             )
         rows.append(row)
     table = pd.DataFrame(rows)
