@@ -367,3 +367,9 @@ def test_a_strong_inverse_signal_beats_a_useless_health_score_when_compared(smal
     assert "predictive" not in study.compare(["tickets_compared"]).frame
     with pytest.raises(UsageError, match="did you mean 'health_score'"):
         study.compare(["nps"], reference="health_scor")
+
+
+def test_a_study_shows_itself_as_a_card_of_what_it_holds(study):
+    card = study._repr_html_()
+    assert "Renewal decisions" in card and f"{len(study.decisions):,}" in card and "usage" in card
+    assert "compare()" in card and "goal progress" in card and "goal_progress" not in card

@@ -10,6 +10,7 @@ study.validity(["tickets"])                          # judged to the same standa
 from __future__ import annotations
 
 import difflib
+import html
 import os
 import pickle
 import time
@@ -23,6 +24,7 @@ from . import columnar, lookup
 from .errors import UsageError
 from .inputs import privacy
 from .inputs.config import load_config
+from .inputs.contract import TABLES
 from .inputs.engines import check_engine
 from .inputs.loader import Dataset, load
 from .judge import capacity as capacity_judge
@@ -321,6 +323,21 @@ class Study:
             f"({self.accounts:,} accounts, {self.churned_accounts:,} churned) since {self.window_start:%Y-%m-%d}; "
             f"signals: {', '.join(self.signals) or 'none'}"
         )
+
+    def _repr_html_(self) -> str:
+        """In JupyterLab: what the study holds and what to ask it next, as a card rather than one line."""
+        churned = int((~self.decisions["renewed"]).sum())
+        rows = [
+            ("As of", f"{self.as_of:%Y-%m-%d}{self.segment_note}; decisions since {self.window_start:%Y-%m-%d}"),
+            ("Renewal decisions", f"{len(self.decisions):,} ({self.decision_words}), {churned:,} churned"),
+            ("Accounts", f"{self.accounts:,}, {self.churned_accounts:,} with a churned decision"),
+            ("Observation date", f"{self.horizon_days} days before each renewal"),
+            ("Signals", ", ".join(label(s) for s in self.signals) or "none the data allows"),
+            ("Tables", ", ".join(name.replace("_", " ") for name in TABLES if self.data.has(name))),
+            ("Ask it", "validity(), compare(), renewals_due(), lead_time(), scorecard(), describe()"),
+        ]
+        body = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in rows)
+        return f'<table class="wb-table"><caption>Study</caption>{body}</table>'
 
     def describe(self) -> Result:
         """Every column of `decisions`: its label, meaning, source table and point-in-time rule."""
