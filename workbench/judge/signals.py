@@ -8,13 +8,14 @@ import re
 import numpy as np
 import pandas as pd
 
+from ..inputs.config import DEFAULTS
 from ..stats.auc import auc_interval, degrees_of_freedom, delong, interval, paired_difference
 from ..stats.power import decisions_needed, min_detectable_auc
 from ..stats.rates import rate_table
 from ..tables import join_words
 
-MIN_EVENTS = 10
-MIN_USEFUL_AUC = 0.60
+MIN_EVENTS = DEFAULTS["min_events"]  # the config's defaults, set in one place
+MIN_USEFUL_AUC = DEFAULTS["min_useful_auc"]
 # Decisions on each outcome whose value differs from the signal's most common one: below this many (the
 # smaller of 30 and a tenth of that outcome's decisions, and never under 3) an AUC's variance rests on a
 # handful of tied values and its interval is narrower than the data allow, so the signal is not judged.
