@@ -373,3 +373,11 @@ def test_a_study_shows_itself_as_a_card_of_what_it_holds(study):
     card = study._repr_html_()
     assert "Renewal decisions" in card and f"{len(study.decisions):,}" in card and "usage" in card
     assert "compare()" in card and "goal progress" in card and "goal_progress" not in card
+
+
+def test_revenue_is_a_dict_that_displays_as_labelled_figures(study):
+    revenue = study.revenue()
+    assert isinstance(revenue, dict) and 0 < revenue["grr"] <= 1
+    shown = html.unescape(revenue._repr_html_())
+    assert "GRR" in shown and f"{revenue['grr']:.1%}" in shown and "$" in shown
+    assert "Grr" not in shown and "nan" not in shown

@@ -37,7 +37,7 @@ from .measure.behaviour import behaviour_metrics
 from .measure.columns import COLUMNS, SIGNALS, Column, component, describe
 from .measure.pointintime import Timeline, days
 from .publish.memory import release_memory
-from .tables import Result, use_currency
+from .tables import Figures, Result, use_currency
 
 if TYPE_CHECKING:
     from .judge.scorecard import Scorecard
@@ -596,18 +596,19 @@ class Study:
 
         return self._once("growth", compute)
 
-    def revenue(self) -> dict:
+    def revenue(self) -> Figures:
         """GRR, NRR and earned growth rate of the accounts under contract at the window's start, the dollar
-        renewal rate of the decisions, and the same figures for the last month (`month`)."""
+        renewal rate of the decisions, and the same figures for the last month (`month`): a dict that displays
+        as a table of labelled figures."""
 
         def compute():
             referrals = self.data.tables.get("referrals")
             figures = cohort_revenue(self.contracts, referrals, self.window_start, self.as_of)
             figures["renewal_rate"] = renewal_rate(self.decisions)
-            figures["month"] = cohort_revenue(
-                self.contracts, referrals, self.as_of - pd.DateOffset(months=1), self.as_of
+            figures["month"] = Figures(
+                cohort_revenue(self.contracts, referrals, self.as_of - pd.DateOffset(months=1), self.as_of)
             )
-            return figures
+            return Figures(figures)
 
         return self._once("revenue", compute)
 

@@ -11,6 +11,7 @@ percentages as percentages, "yes"/"no" instead of booleans.
 from __future__ import annotations
 
 import html
+import re
 
 import numpy as np
 import pandas as pd
@@ -270,7 +271,8 @@ def label(column: str) -> str:
         return component(column).label
     if column in LABELS:
         return LABELS[column]
-    return column.replace("_", " ").capitalize()
+    words = column.replace("_", " ").capitalize()
+    return re.sub(r"\b(arr|grr|nrr|nps|csat|ces|csm|auc)\b", lambda m: m.group(1).upper(), words, flags=re.I)
 
 
 def value_label(value) -> str:
@@ -367,6 +369,32 @@ def html_table(frame: pd.DataFrame, formats: dict[str, str] | None = None, capti
 
 
 SHOWN_ROWS = 20  # a result in JupyterLab shows this many rows; its frame keeps every one
+
+
+class Figures(dict):
+    """Headline figures (a dict, as results.json keeps them) that display as a table of labelled values: rates
+    as percentages, money in the study's currency, a nested set of figures (a month) as its own table."""
+
+    def _repr_html_(self) -> str:
+        flat = {k: v for k, v in self.items() if not isinstance(v, dict)}
+        frame = pd.DataFrame({"figure": [label(k) for k in flat], "value": [_figure(k, v) for k, v in flat.items()]})
+        nested = "".join(
+            f"<p><b>{html.escape(label(k))}</b></p>{Figures(v)._repr_html_()}"
+            for k, v in self.items()
+            if isinstance(v, dict)
+        )
+        return html_table(frame) + nested
+
+
+def _figure(name: str, value) -> str:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return "–"
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        return f"{value:,}"
+    if isinstance(value, (float, np.floating)):
+        money_like = "arr" in name or name.endswith("_revenue")
+        return money(value) if money_like else f"{value:.1%}" if abs(value) <= 5 else f"{value:,.2f}"
+    return str(value)
 
 
 class Result:
