@@ -27,6 +27,14 @@ from .schema import problems
 from .terms import TermsError, derive_terms
 
 _TEXT = {"type": ["string", "number", "boolean"]}
+_NAME = {"type": "string", "minLength": 1}
+
+
+def _closed(required: list[str], properties: dict) -> dict:
+    """The schema of a set of keys, `required` among them, and no other."""
+    return {"type": "object", "additionalProperties": False, "required": required, "properties": properties}
+
+
 PICKS = ("first", "latest", "nearest")
 AGGREGATES = ("count", "sum", "max")
 _COLUMN_MAP = {"type": "object", "additionalProperties": _TEXT}
@@ -77,59 +85,34 @@ TABLE_SCHEMA = {
         },
         "lookup": {
             "type": "object",
-            "additionalProperties": {
-                "type": "object",
-                "additionalProperties": False,
-                "required": ["file", "key", "value", "from"],
-                "properties": {
-                    "file": {"type": "string", "minLength": 1},
-                    "key": {"type": "string", "minLength": 1},
-                    "value": {"type": "string", "minLength": 1},
-                    "from": {"type": "string", "minLength": 1},
+            "additionalProperties": _closed(
+                ["file", "key", "value", "from"],
+                {
+                    "file": _NAME,
+                    "key": _NAME,
+                    "value": _NAME,
+                    "from": _NAME,
                     "missing": {"enum": ["error", "empty"]},
                     "pick": {"enum": list(PICKS)},
                     "how": {"enum": list(AGGREGATES)},
-                    "on_date": {
-                        "type": "object",
-                        "additionalProperties": False,
-                        "required": ["from", "key"],
-                        "properties": {
-                            "from": {"type": "string", "minLength": 1},
-                            "key": {"type": "string", "minLength": 1},
+                    "on_date": _closed(
+                        ["from", "key"],
+                        {
+                            "from": _NAME,
+                            "key": _NAME,
                             "within_days": {"type": "integer", "minimum": 0},
                             "date_format": {"type": "string", "minLength": 2},
                         },
-                    },
+                    ),
                 },
-            },
+            ),
         },
-        "dedupe": {
-            "oneOf": [
-                {"enum": ["exact"]},
-                {
-                    "type": "object",
-                    "additionalProperties": False,
-                    "required": ["key"],
-                    "properties": {
-                        "key": {"type": "string", "minLength": 1},
-                        "latest": {"type": "string", "minLength": 1},
-                    },
-                },
-            ]
-        },
+        "dedupe": {"oneOf": [{"enum": ["exact"]}, _closed(["key"], {"key": _NAME, "latest": _NAME})]},
         "extract": {
             "type": "object",
-            "additionalProperties": {
-                "type": "object",
-                "additionalProperties": False,
-                "required": ["from", "pattern"],
-                "properties": {
-                    "from": {"type": "string", "minLength": 1},
-                    "pattern": {"type": "string", "minLength": 1},
-                },
-            },
+            "additionalProperties": _closed(["from", "pattern"], {"from": _NAME, "pattern": _NAME}),
         },
-        "timezone": {"type": "string", "minLength": 1},
+        "timezone": _NAME,
         "compute": {"type": "object", "additionalProperties": {"type": "string", "minLength": 1}},
         "derive": {"enum": ["terms"]},
         "export_date": {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}$", "description": "a date YYYY-MM-DD"},
@@ -461,7 +444,7 @@ def _lookup(
             "pick or how, as docs/mapping.md shows",
             "correct `lookup:` in the mapping file",
         )
-    keys = frame[spec["from"]].astype("str").str.strip().where(frame[spec["from"]].notna())
+    keys = _text(frame[spec["from"]])
     if not (spec.get("pick") or spec.get("how") or on):
         found = _one_per_key(table, spec, path)
         if isinstance(found, Problem):
@@ -522,31 +505,19 @@ def _matched(frame, table, keys: pd.Series, spec: dict, date_format: str, path: 
     on = spec.get("on_date") or {}
     matches = pd.DataFrame(
         {
-            "key": table[spec["key"]].astype("str").str.strip().where(table[spec["key"]].notna()),
+            "key": _text(table[spec["key"]]),
             "value": table[spec["value"]],
             "order": np.arange(len(table)),
         }
     ).dropna(subset=["key"])
     rows = pd.DataFrame({"key": keys, "row": np.arange(len(frame))}).dropna(subset=["key"])
     if on:
-        theirs_format = on.get("date_format", date_format)
-        for where, column, written in (
-            (str(path), on["key"], theirs_format),
-            (f"{name} (as mapped)", on["from"], date_format),
-        ):
-            dates = _dates((table if where == str(path) else frame)[column], written)
-            if isinstance(dates, str):
-                return Problem(
-                    where,
-                    column,
-                    f"lookup on_date: {dates}",
-                    f"dates written {written}",
-                    "set date_format (on_date.date_format for the file's dates) in the mapping file",
-                )
-            if where == str(path):
-                matches["date"] = dates.reindex(matches.index)
-            else:
-                rows["date"] = dates.to_numpy()[rows["row"]]
+        theirs = _dated(table[on["key"]], on.get("date_format", date_format), str(path))
+        ours = _dated(frame[on["from"]], date_format, f"{name} (as mapped)")
+        for dates in (theirs, ours):
+            if isinstance(dates, Problem):
+                return dates
+        matches["date"], rows["date"] = theirs.reindex(matches.index), ours.to_numpy()[rows["row"]]
     paired = rows.merge(matches, on="key", suffixes=("", "_match"))
     if on:
         apart = (paired["date_match"] - paired["date"]).dt.days
@@ -569,8 +540,27 @@ def _matched(frame, table, keys: pd.Series, spec: dict, date_format: str, path: 
     return chosen.set_index("row")["value"].reindex(np.arange(len(frame)))
 
 
+def _text(column: pd.Series) -> pd.Series:
+    """The cells as stripped text, missing where they are."""
+    return column.astype("str").str.strip().where(column.notna())
+
+
+def _dated(column: pd.Series, date_format: str, where: str) -> pd.Series | Problem:
+    """A lookup's `on_date` column read with its format, or the Problem naming it."""
+    dates = _dates(column, date_format)
+    if isinstance(dates, str):
+        return Problem(
+            where,
+            str(column.name),
+            f"lookup on_date: {dates}",
+            f"dates written {date_format}",
+            "set date_format (on_date.date_format for the file's dates) in the mapping file",
+        )
+    return dates
+
+
 def _dates(column: pd.Series, date_format: str) -> pd.Series | str:
-    text = column.astype("str").str.strip().where(column.notna())
+    text = _text(column)
     dates = pd.to_datetime(text, format=date_format, errors="coerce")
     bad = text.notna() & dates.isna()
     if bad.any():
@@ -650,7 +640,7 @@ def _local_dates(frame: pd.DataFrame, name: str, zone: str, date_format: str, ma
     timed = any(code in date_format for code in ("%H", "%z", "%I"))
     frame = frame.copy()
     for column in (c.name for c in TABLES[name].columns if c.kind == "date" and c.name in frame):
-        text = frame[column].astype("str").str.strip().where(frame[column].notna())
+        text = _text(frame[column])
         stamps = pd.to_datetime(text, format=date_format if timed else "ISO8601", errors="coerce", utc=True)
         local = stamps.dt.tz_convert(zone).dt.strftime("%Y-%m-%d")
         frame[column] = local.where(stamps.notna(), text)
