@@ -524,8 +524,7 @@ class Study:
             raise UsageError(f"add_signal: how={how!r}; expected one of {', '.join(MEASURES)}")
         if how != "count" and not value:
             raise UsageError(f"add_signal: how={how!r} needs value=, the numeric column to {how}")
-        if not isinstance(window_days, (int, np.integer)) or isinstance(window_days, bool) or window_days < 1:
-            raise UsageError(f"add_signal: window_days={window_days!r}; expected a whole number of days, 1 or more")
+        _whole_days(window_days, "add_signal: window_days")
         missing = [c for c in (account, date, value) if c and c not in table]
         if missing:
             raise UsageError(
@@ -675,8 +674,7 @@ class Study:
         the decided renewals, see `renewals.weak_signals`; person health and goal attainment count there only
         where their own flag cannot be assessed). A flag the data cannot assess is absent, and `at_risk` is then
         missing too when none can be assessed."""
-        if not isinstance(days, (int, np.integer)) or isinstance(days, bool) or days < 1:
-            raise UsageError(f"renewals_due: days={days!r}; expected a whole number of days, 1 or more, e.g. days=90")
+        _whole_days(days, "renewals_due: days", ", e.g. days=90")
         due = self.open_contracts.loc[self.open_contracts["days_to_renewal"] <= days]
         flags = {}
         if self.open_people is not None and "health_mean" in due:
@@ -868,6 +866,12 @@ class Study:
             )
 
         return self._once("stakeholder_views", compute)
+
+
+def _whole_days(value, argument: str, example: str = "") -> None:
+    """An API argument counting days: a whole number, 1 or more, or the workbench's own error naming it."""
+    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
+        raise UsageError(f"{argument}={value!r}; expected a whole number of days, 1 or more{example}")
 
 
 def _day(value, name: str) -> pd.Timestamp:

@@ -41,11 +41,16 @@ def weak_signals(contracts: pd.DataFrame, decisions: pd.DataFrame, found: pd.Dat
     return flags.dot(pd.Index(found["name"] + ", ", dtype=object)).str.removesuffix(", ")
 
 
+FLAG_WORDS = {  # a renewal's risk flag as a reader says it
+    "hidden_risk": "red decision maker or champion behind a green score",
+    "off_track": "goal projected to be missed",
+}
+
+
 def risk_words(flags, weak_on: list[str]) -> str:
     """What makes a renewal due at risk, as a sentence: one clause per flag assessed (`flags` names them)."""
     clauses = {
-        "hidden_risk": "a red decision maker or champion behind a green score",
-        "off_track": "a goal projected to be missed",
+        **{flag: f"a {words}" for flag, words in FLAG_WORDS.items()},
         "weak_signals": f"{join_words(weak_on, 'or')} in the riskiest quarter of the decided renewals' values (the "
         "lowest where it went with renewal, the highest where it ran against it)",
     }
@@ -56,12 +61,9 @@ def risk_words(flags, weak_on: list[str]) -> str:
 def reasons(table: pd.DataFrame) -> pd.Series:
     """Why each account of `renewals_due`'s table is at risk, in words ('' where it is not): a few rows, the
     ones a page lists."""
-    said = {
-        "hidden_risk": lambda t: t["hidden_risk"].map({True: "red decision maker or champion behind a green score"}),
-        "off_track": lambda t: t["off_track"].map({True: "goal projected to be missed"}),
-        "weak_signals": lambda t: ("weak on " + t["weak_signals"].astype(str)).where(t["weak_signals"] != ""),
-    }
-    parts = [words(table) for flag, words in said.items() if flag in table]
+    parts = [table[flag].map({True: words}) for flag, words in FLAG_WORDS.items() if flag in table]
+    if "weak_signals" in table:
+        parts.append(("weak on " + table["weak_signals"].astype(str)).where(table["weak_signals"] != ""))
     if not parts:
         return pd.Series("", index=table.index, dtype=object)
     return pd.concat(parts, axis=1).apply(lambda row: "; ".join(row.dropna()), axis=1).astype(object)
