@@ -258,6 +258,11 @@ def money(value, compact: bool = False) -> str:
 NAMED_VALUES = ("signal", "conclusion", "feature", "role", "column", "component", "direction")
 
 
+def percent(value, digits: int = 0) -> str:
+    """A rate as a percentage, '–' where there is none."""
+    return "–" if value is None or pd.isna(value) else f"{value:.{digits}%}"
+
+
 def join_words(words: list[str], last: str = "and") -> str:
     """'a', 'a and b', 'a, b and c' (`last`: the word before the last one, 'or' for alternatives)."""
     return ", ".join(words[:-1]) + (f" {last} " if len(words) > 1 else "") + words[-1] if words else ""

@@ -7,10 +7,9 @@ import html
 
 import pandas as pd
 
-from .signals import capital, label
+from .signals import EXPLORATORY, capital, label
 
 SEPARATED = ("predictive", "inverse")
-EXPLORATORY = "exploratory"
 TOO_LATE_DAYS = 30
 
 

@@ -21,6 +21,7 @@ MIN_USEFUL_AUC = DEFAULTS["min_useful_auc"]
 # handful of tied values and its interval is narrower than the data allow, so the signal is not judged.
 MIN_VARIED, MIN_VARIED_SHARE, MIN_VARIED_FLOOR = 30, 0.10, 3
 CONCLUSIONS = ("predictive", "inverse", "ruled_out", "inconclusive", "not_judged")
+EXPLORATORY = "exploratory"  # a view outside the report's family: numbers, no verdict
 LABELS = {
     "nps": "NPS",
     "csat": "CSAT",
@@ -240,7 +241,7 @@ def explore(board: pd.DataFrame) -> pd.DataFrame:
     gives only the figures; a row that was not judged keeps its reason."""
     out = board.copy()
     shown = out["conclusion"] != "not_judged"
-    out.loc[shown, "conclusion"] = "exploratory"
+    out.loc[shown, "conclusion"] = EXPLORATORY
     for column in ("predictive", "inverse"):
         if column in out:
             out[column] = out[column].astype(object).where(~shown, None)

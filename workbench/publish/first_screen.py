@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ..tables import money
+from ..tables import money, percent
 
 WORDS = {  # a scoreboard conclusion as a leader reads it, and its colour (never the colour alone)
     "predictive": ("predicts renewal here", "#15803d"),
@@ -45,10 +45,6 @@ def _points(value, digits: int = 1) -> str:
     return f"{100 * value:+.{digits}f} pts"
 
 
-def _percent(value) -> str:
-    return "–" if value is None or pd.isna(value) else f"{value:.1%}"
-
-
 def tiles(revenue: dict, due: pd.DataFrame, earlier: list[dict], has_referrals: bool) -> list[Tile]:
     """The month's figures: GRR, NRR, earned growth, logo churn, and ARR renewing next quarter with the share at
     risk; each with its change against the latest of the `earlier` runs (results.json) and their series."""
@@ -64,7 +60,7 @@ def tiles(revenue: dict, due: pd.DataFrame, earlier: list[dict], has_referrals: 
             if now is not None and before is not None
             else ("first run" if not earlier and now is not None else "")
         )
-        return Tile(label, _percent(now), change, [*past, now])
+        return Tile(label, percent(now, 1), change, [*past, now])
 
     renewing = float(due["arr"].sum()) if len(due) else 0.0
     at_risk = float(due.loc[due["at_risk"], "arr"].sum()) if "at_risk" in due else None

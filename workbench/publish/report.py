@@ -13,7 +13,6 @@ import html
 import json
 from pathlib import Path
 
-import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
 from IPython.display import HTML, display
@@ -21,7 +20,8 @@ from plotly.offline import get_plotlyjs
 
 from ..measure.renewals import reasons
 from ..tables import Result, html_table
-from ..tables import money as money  # the pages format money as tables do
+from ..tables import money as money  # the pages format money and rates as tables do
+from ..tables import percent as percent
 from . import first_screen as screen
 from .history import runs
 
@@ -164,10 +164,6 @@ def table(result, formats: dict[str, str] | None = None, caption: str | None = N
 def plural(count: int, one: str, many: str | None = None) -> str:
     """'1 row', '2 rows', '1,204 accounts' ('many' where the plural is not one + s)."""
     return f"{count:,} {one if count == 1 else (many or one + 's')}"
-
-
-def percent(value, digits: int = 0) -> str:
-    return "–" if value is None or pd.isna(value) else f"{value:.{digits}%}"
 
 
 def first_screen(study, revenue: dict, due, reports_dir, has_referrals: bool) -> None:
