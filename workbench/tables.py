@@ -207,6 +207,11 @@ FORMATS = {
             "churn_rate_non_users",
             "unused_share",
             "timely_rate",
+            "grr",
+            "nrr",
+            "earned_growth_rate",
+            "logo_churn",
+            "renewal_rate",
         ),
         "{:.1%}",
     ),
@@ -226,6 +231,8 @@ MONEY = (
     "arr_start",
     "arr_end",
     "arr_change",
+    "starting_arr",
+    "contraction_arr",
 )
 SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£"}
 _currency = ["USD"]
@@ -377,29 +384,19 @@ SHOWN_ROWS = 20  # a result in JupyterLab shows this many rows; its frame keeps 
 
 
 class Figures(dict):
-    """Headline figures (a dict, as results.json keeps them) that display as a table of labelled values: rates
-    as percentages, money in the study's currency, a nested set of figures (a month) as its own table."""
+    """Headline figures (a dict, as results.json keeps them) that display as a table of labelled values, each
+    formatted as a table column of its name would be (`readable`); a nested set of figures (a month) as its own
+    table."""
 
     def _repr_html_(self) -> str:
-        flat = {k: v for k, v in self.items() if not isinstance(v, dict)}
-        frame = pd.DataFrame({"figure": [label(k) for k in flat], "value": [_figure(k, v) for k, v in flat.items()]})
+        flat = pd.DataFrame([{k: v for k, v in self.items() if not isinstance(v, dict)}])
+        shown = readable(flat).T.reset_index().set_axis(["figure", "value"], axis=1)
         nested = "".join(
             f"<p><b>{html.escape(label(k))}</b></p>{Figures(v)._repr_html_()}"
             for k, v in self.items()
             if isinstance(v, dict)
         )
-        return html_table(frame) + nested
-
-
-def _figure(name: str, value) -> str:
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return "–"
-    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
-        return f"{value:,}"
-    if isinstance(value, (float, np.floating)):
-        money_like = "arr" in name or name.endswith("_revenue")
-        return money(value) if money_like else f"{value:.1%}" if abs(value) <= 5 else f"{value:,.2f}"
-    return str(value)
+        return html_table(shown) + nested
 
 
 class Result:
