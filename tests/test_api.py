@@ -381,3 +381,18 @@ def test_revenue_is_a_dict_that_displays_as_labelled_figures(study):
     shown = html.unescape(revenue._repr_html_())
     assert "GRR" in shown and f"{revenue['grr']:.1%}" in shown and "$" in shown
     assert "Grr" not in shown and "nan" not in shown
+
+
+def test_an_analysts_count_before_the_table_begins_is_missing_even_with_undated_rows(small_world):
+    """A blank date must not move the table's first day to the beginning of time: counts before the first
+    dated row stay missing, not zero."""
+    study = Study.load(small_world, AS_OF)
+    tickets = pd.read_csv(small_world / "support_tickets.csv")
+    begins = pd.to_datetime(tickets["opened"]).quantile(0.5)
+    late = tickets.loc[pd.to_datetime(tickets["opened"]) >= begins]
+    undated = pd.concat([late, late.head(1).assign(opened=None)], ignore_index=True)
+    study.add_signal("tickets_late", late, date="opened")
+    study.add_signal("tickets_undated", undated, date="opened")
+    before = study.decisions["observation_date"] < begins
+    assert before.any() and study.decisions.loc[before, "tickets_late"].isna().all()
+    assert study.decisions.loc[before, "tickets_undated"].isna().all()

@@ -542,7 +542,7 @@ class Study:
                 account_ids,
                 days(frame["observation_date"]),
                 window_days,
-                float(days(when).min()) if len(when) else np.inf,
+                float(days(when.dropna()).min()) if when.notna().any() else np.inf,
             )
         self.columns[name] = Column(
             name,
