@@ -80,11 +80,14 @@ class Usage(Stored):
         """Whether usage says anything of each account by `day`: its first row (of any events, 0 included) is
         dated on or before it. Before that, or with no row at all, the account was not yet a customer or the
         export had not begun, so a window sum there is missing, not zero."""
+        return np.asarray(day, dtype=float) >= self._first_day(account)  # NaN (no row at all) compares False
+
+    def _first_day(self, account: pd.Series) -> np.ndarray:
+        """Each account's first usage day (NaN without a row), the per-account days queried once per study."""
         if self._first_days is None:
             found = self._query("account_first_days")
             self._first_days = found.set_index("account_id")["day"].astype(float)
-        first = mapped(account.reset_index(drop=True), self._first_days).to_numpy(dtype=float)
-        return np.asarray(day, dtype=float) >= first  # NaN (no row at all) compares False
+        return mapped(account.reset_index(drop=True), self._first_days).to_numpy(dtype=float)
 
     def behaviour(self, account: pd.Series, day: np.ndarray, window_days: int) -> pd.DataFrame:
         """Per (account, day), in one pass where the usage lies: events in (day - window_days, day] and in the
@@ -98,8 +101,8 @@ class Usage(Stored):
             features=bool(self.features),
         )
         position = found["position"].to_numpy()
-        known = self.known(account, day)
-        known_before = self.known(account, np.asarray(day, dtype=float) - window_days)
+        first, day = self._first_day(account), np.asarray(day, dtype=float)
+        known, known_before = day >= first, day - window_days >= first
         out = {}
         for column, default in (
             ("events", 0.0),
