@@ -91,30 +91,15 @@ def write_site(reports_dir: Path, log=print) -> Path | None:
         )
         return None
     history = runs(reports_dir, log)
-    header = "".join(
-        f"<th>{html.escape(label)}</th>"
-        for label in [
-            "As of",
-            "Renewal decisions",
-            "Accounts",
-            "Churned",
-            "GRR",
-            "NRR",
-            "Earned growth rate",
-            "Predicted renewal",
-        ]
-    )
+    labels = ["As of", *(label for label, _ in headline_figures({})), "Predicted renewal"]
+    header = "".join(f"<th>{html.escape(label)}</th>" for label in labels)
     rows = []
     for run in reversed(history):
-        figures = dict(headline_figures(run))
         predictive = (
             ", ".join(value_label(s["signal"]) for s in run.get("signals", []) if s.get("predictive")) or "none"
         )
         cells = [f'<a href="{html.escape(run["folder"])}/index.html">{html.escape(run["as_of"])}</a>']
-        cells += [
-            html.escape(figures[k])
-            for k in ("Renewal decisions", "Accounts", "Churned", "GRR", "NRR", "Earned growth rate")
-        ]
+        cells += [html.escape(value) for _, value in headline_figures(run)]
         cells.append(html.escape(predictive))
         rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
     body = (
