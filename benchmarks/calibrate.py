@@ -68,8 +68,7 @@ def statements(study: Study) -> dict[str, bool]:
         "lead_time": bool(lead.loc[lead["horizon_days"] != study.horizon_days, "conclusion"].isin(FINDINGS).any()),
         "scorecard": bool(study.scorecard().proposed),
         "touch_effect": capacity is not None and excludes_zero(capacity.effect),
-        "slowdown": capacity is not None
-        and any(s is not None and s["ci_low"] > 0 for s in (capacity.slowdown, capacity.load_slowdown)),
+        "slowdown": capacity is not None and capacity.slowdown is not None and capacity.slowdown["ci_low"] > 0,
         "views": any(
             view.loc[view.get("exploratory", pd.Series(True, index=view.index)).astype(bool), "conclusion"]
             .isin(FINDINGS)

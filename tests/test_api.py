@@ -231,8 +231,9 @@ def test_the_growth_model_is_fitted_on_first_use_and_once_for_every_kernel_of_a_
 def test_the_scorecard_begun_from_the_measured_decisions_is_the_study_s(small_world, tmp_path):
     handed = []
     study = Study.load(
-        small_world, AS_OF, on_decisions=lambda decisions, settings: handed.append((decisions, settings))
+        small_world, AS_OF, on_decisions=lambda decisions, settings, tests: handed.append((decisions, settings, tests))
     )
+    assert handed[0][2] == len(study.tests)  # the scorecard is proven at the level of one of the report's tests
     assert len(handed) == 1 and handed[0][0] is study.decisions  # the final decisions, measured once
     measured, folder = tmp_path / "decisions.pickle", tmp_path / "analyses"
     measured.write_bytes(pickle.dumps(handed[0]))

@@ -81,7 +81,7 @@ def test_every_page_reads_true_where_only_a_signal_can_flag_risk(tmp_path):
     from workbench.generate import World, generate, write
 
     left_out = ("contacts", "health_scores", "goals", "goal_progress", "goal_inputs")
-    world = generate(World(accounts=600, seed=1, nps_effect=1.5))
+    world = generate(World(accounts=600, seed=1, nps_effect=2.0))
     data = write({name: frame for name, frame in world.items() if name not in left_out}, tmp_path / "export")
     out = tmp_path / AS_OF
     results = study(data, out)

@@ -28,6 +28,7 @@ from .inputs.contract import TABLES
 from .inputs.engines import check_engine
 from .inputs.loader import Dataset, load
 from .judge import capacity as capacity_judge
+from .judge import family as report_family
 from .judge import lead_time as lead_time_judge
 from .judge.behaviour import judge_behaviour
 from .judge.revenue import cohort_revenue, held_on, movers, renewal_rate
@@ -163,9 +164,10 @@ class Study:
         self.columns.update({c: component(c) for c in self.decisions if str(c).startswith("component_")})
         self.signals = [s for s in SIGNALS if s in self.decisions] + list(config["extra_signals"])
         self.family = _family(config, self.signals)
+        self.tests = report_family.tests(self.family, data.has("activities"))
         self.scoreboard = self._judge(self.family)
         if on_decisions is not None:
-            on_decisions(self.decisions, config)
+            on_decisions(self.decisions, config, len(self.tests))
 
     @classmethod
     def load(
@@ -212,10 +214,10 @@ class Study:
             Where the queries over usage run: "duckdb" or "spark" (the figures are the same on either), or
             "warehouse" (usage is the table the config's `warehouse:` names). Overrides the config's.
         on_decisions : callable, optional
-            Called with the measured decisions and the settings once everything is measured: `workbench study`
-            starts the scorecard on a kernel then, while it saves the study. (Started as soon as the decisions
-            were measured, the kernel's 1.4 GB at a million accounts came on top of the runner's measuring of the
-            open contracts, the run's peak.)
+            Called with the measured decisions, the settings and the number of the report's tests once measured:
+            `workbench study` starts the scorecard on a kernel then, while it saves the study. (Started as soon
+            as the decisions were measured, the kernel's 1.4 GB at a million accounts came on top of the runner's
+            measuring of the open contracts, the run's peak.)
 
         Returns
         -------
@@ -339,6 +341,12 @@ class Study:
         body = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in rows)
         return f'<table class="wb-table"><caption>Study</caption>{body}</table>'
 
+    @property
+    def family_words(self) -> str:
+        """Which family the report's intervals hold over, in words: 'simultaneous at 95% over the report's 12
+        tests (...)'."""
+        return report_family.words(self.tests)
+
     def describe(self) -> Result:
         """Every column of `decisions`: its label, meaning, source table and point-in-time rule."""
         return Result(describe(self.decisions, self.columns), "The columns of the decision table.")
@@ -350,7 +358,7 @@ class Study:
             decisions,
             signals,
             min_events=settings["min_events"],
-            family_size=len(signals),
+            family_size=len(self.tests) if signals == self.family else len(signals),
             min_useful_auc=settings["min_useful_auc"],
             undated=[s for s in settings["extra_signals"] if s in signals],
         )
@@ -377,8 +385,9 @@ class Study:
             conclusion, min_detectable_auc, decisions_needed and the verdict in words.
         """
         caption = (
-            "n: renewal decisions; accounts: the distinct accounts behind them. Intervals are simultaneous "
-            "over the signals judged together and clustered by account."
+            "n: renewal decisions; accounts: the distinct accounts behind them. Intervals are "
+            f"{self.family_words if signals is None else 'simultaneous over the signals judged together'} and "
+            "clustered by account."
         )
         shown = [
             "signal",
@@ -716,7 +725,7 @@ class Study:
             thresholds, the out-of-time AUCs and the paired gain over the exported health score; `proposed`
             is False, with the reason, where the later decisions did not show a gain.
         """
-        return self._once("scorecard", lambda: proposed_scorecard(self.decisions, self.config))
+        return self._once("scorecard", lambda: proposed_scorecard(self.decisions, self.config, len(self.tests)))
 
     def lead_time(self, horizons: tuple[int, ...] = HORIZONS) -> Result:
         """How early does each signal warn? The report's signals measured again `horizons` days before renewal.
@@ -762,8 +771,8 @@ class Study:
             ]
             return Result(
                 table[columns] if len(table) else pd.DataFrame(columns=columns),
-                "Each signal measured again at other observation dates; intervals simultaneous over the report's "
-                "signals at each horizon and clustered by account. A signal found at the study's horizon is judged "
+                f"Each signal measured again at other observation dates; intervals {self.family_words} at each "
+                "horizon, clustered by account. A signal found at the study's horizon is judged "
                 "at each earlier one in turn until it is not found; every other point is exploratory.",
                 key="lead_time",
             )
@@ -837,6 +846,7 @@ class Study:
                 self.as_of,
                 self.config["health_red_below"],
                 min_decisions=2 * self.config["min_events"],
+                level=report_family.level_per_test(len(self.tests)),
             )
 
         return self._once("capacity", compute)
@@ -861,8 +871,8 @@ class Study:
             board = pd.concat([judged, explored], ignore_index=True) if len(explored) else judged
             return Result(
                 board,
-                "Views the report judges carry the report's simultaneous intervals, clustered by account; the "
-                "others (marked exploratory) carry plain 95% intervals and are not findings.",
+                f"Views the report judges carry the report's intervals ({self.family_words}), clustered by "
+                "account; the others (marked exploratory) carry plain 95% intervals and are not findings.",
             )
 
         return self._once("stakeholder_views", compute)
@@ -987,11 +997,13 @@ def _with_accounts(data: Dataset, settings: dict) -> pd.DataFrame:
     return contracts
 
 
-def proposed_scorecard(decisions: pd.DataFrame, settings: dict) -> Scorecard:
+def proposed_scorecard(decisions: pd.DataFrame, settings: dict, tests: int) -> Scorecard:
+    """The scorecard learned from `decisions`, proven at the level of one of the report's `tests`."""
     from .judge.scorecard import propose  # scikit-learn, which `workbench study` needs only in its kernels
 
     return propose(
         decisions,
+        level=report_family.level_per_test(tests),
         reference_red_below=settings["health_red_below"],
         reference_green_from=settings["health_green_from"],
         min_events=2 * settings["min_events"],
@@ -1003,8 +1015,8 @@ def share_scorecard(decisions: Path, folder: Path) -> None:
     (`Study.share` leaves the other analyses there)."""
     try:
         with open(decisions, "rb") as file:
-            measured, settings = pickle.load(file)
-        _leave(folder, "scorecard", proposed_scorecard(measured, settings))
+            measured, settings, tests = pickle.load(file)
+        _leave(folder, "scorecard", proposed_scorecard(measured, settings, tests))
     finally:  # done or failed, nobody waits for it any more
         (folder / "scorecard.computing").unlink(missing_ok=True)
 

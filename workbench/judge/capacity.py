@@ -7,14 +7,14 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import sparse
+from scipy import stats
 
 from ..inputs.activities import Activities
 from ..lookup import mapped, positions
 from ..measure.detection import FLAGS, OFF_PACE, TIMELY_DAYS
 from ..measure.pointintime import days
 from ..stats.auc import poisson_weights
-from ..stats.logistic import fit_logistic
+from ..stats.metaregression import knapp_hartung
 from ..stats.rates import rate_table
 from ..stats.survival import km_median
 from ..tables import Result
@@ -136,61 +136,53 @@ def book_at_onset(frame: pd.DataFrame, book_table: pd.DataFrame) -> pd.DataFrame
     return found.drop(columns="month").set_axis(frame.index)
 
 
-def slowdown(
-    frame: pd.DataFrame, by: str = "book_accounts", replicates: int = REPLICATES, seed: int = 0
-) -> dict | None:
-    """How the chance of a late answer (no human touch within TIMELY_DAYS of turning at risk) grows with `by`,
-    fitted by logistic regression over at-risk decisions, with a bootstrap over CSMs (a book belongs to one).
+def slowdown(frame: pd.DataFrame, by: str = "book_accounts", level: float = 0.95) -> dict | None:
+    """How the share of late answers (no human touch within TIMELY_DAYS of turning at risk) grows with `by`,
+    CSM by CSM: a book belongs to one CSM, so the CSMs are the units. Each CSM's late share is regressed on their
+    mean `by` (random-effects meta-regression, `knapp_hartung`), with a `level` interval on CSMs - 2 degrees of
+    freedom.
 
-    Returns the change per 10 accounts in the late share at the median book, its interval, the share of resamples
-    in which bigger books answered later, and the book at which half the answers come late (the median lag
-    passes TIMELY_DAYS) with its interval where that lies within the books observed; None with fewer than
-    MIN_CSMS CSMs, or where the fit to the whole sample does not converge."""
+    Returns the change per 10 accounts in the late share, its interval, and the book at which half the answers
+    come late with its interval (the books where the line's band holds a half), where that lies within the books
+    observed; None with fewer than MIN_CSMS CSMs or too little spread between their books."""
     data = frame.dropna(subset=[by, "csm"])
-    codes, csms = pd.factorize(data["csm"])
-    x, late = data[by].to_numpy(dtype=float), ~data["timely"].to_numpy(dtype=bool)
-    if len(csms) < MIN_CSMS or np.unique(x).size < 3 or late.all() or not late.any():
+    late = ~data["timely"].to_numpy(dtype=bool)
+    per = pd.DataFrame({"csm": data["csm"].to_numpy(), "book": data[by].to_numpy(dtype=float), "late": late})
+    per = per.groupby("csm", sort=False).agg(book=("book", "mean"), late=("late", "mean"), n=("late", "size"))
+    if len(per) < MIN_CSMS or per["book"].nunique() < 3 or late.all() or not late.any():
         return None
-    centre = float(np.median(x))
-    cases, weights = _cases_by_cluster(x - centre, late, codes, len(csms), replicates, seed)
-    beta = fit_logistic(cases[:, 0], cases[:, 1], weights)
-    if not np.isfinite(beta[0]).all():  # the fit to the whole sample did not converge: no number to give
+    pooled = late.mean()
+    line = knapp_hartung(per["book"], per["late"], pooled * (1 - pooled) / per["n"])
+    if line is None:
         return None
-    beta = beta[np.isfinite(beta).all(axis=1)]  # replicates that did not converge leave the interval
-    a, b = beta[:, 0], beta[:, 1]
-    p = 1 / (1 + np.exp(-a))
-    per_ten = 10 * b * p * (1 - p)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        crossing = np.where(b > 0, centre - a / b, np.inf)
-    within = bool(x.min() <= crossing[0] <= x.max())
-    low, high = np.percentile(np.where(np.isfinite(crossing[1:]), crossing[1:], np.finfo(float).max), [2.5, 97.5])
+    spread = 10 * line.t(level) * np.sqrt(line.covariance[1, 1])
+    observed = (float(per["book"].min()), float(per["book"].max()))
+    grid = np.linspace(*observed, 401)
+    holds_half = np.abs(line.fitted(grid) - 0.5) <= line.t(level) * line.fitted_se(grid)
+    crossing = 0.5 - line.intercept
+    within = line.slope > 0 and observed[0] <= crossing / line.slope <= observed[1]
     return {
         "by": by,
-        "csms": int(len(csms)),
+        "csms": int(len(per)),
         "decisions": int(len(data)),
-        "late_share_per_10_accounts": float(per_ten[0]),
-        "ci_low": float(np.percentile(per_ten[1:], 2.5)),
-        "ci_high": float(np.percentile(per_ten[1:], 97.5)),
-        "share_of_resamples_slower": float((b[1:] > 0).mean()),
+        "late_share_per_10_accounts": 10 * line.slope,
+        "ci_low": 10 * line.slope - spread,
+        "ci_high": 10 * line.slope + spread,
+        "ci_level": level,
+        "detectable_per_10_accounts": 10
+        * (line.t(level) + float(stats.norm.ppf(0.8)))
+        * np.sqrt(line.covariance[1, 1]),
         "threshold_days": TIMELY_DAYS,
-        "book_at_threshold": float(crossing[0]) if within else None,
-        "book_at_threshold_ci_low": float(low) if within and low < np.finfo(float).max else None,
-        "book_at_threshold_ci_high": float(high) if within and high < np.finfo(float).max else None,
-        "books_observed": [float(x.min()), float(x.max())],
+        "book_at_threshold": crossing / line.slope if within else None,
+        "book_at_threshold_ci_low": float(grid[holds_half].min()) if within and not holds_half[0] else None,
+        "book_at_threshold_ci_high": float(grid[holds_half].max()) if within and not holds_half[-1] else None,
+        "books_observed": list(observed),
+        "method": (
+            f"each CSM's late share against their mean {'book' if by == 'book_accounts' else 'at-risk load'}, "
+            f"weighted by its precision (random-effects meta-regression); {level:.1%} interval from a t "
+            f"distribution on {line.df} degrees of freedom (Knapp-Hartung)"
+        ),
     }
-
-
-def _cases_by_cluster(
-    x: np.ndarray, y: np.ndarray, cluster: np.ndarray, clusters: int, replicates: int, seed: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """The distinct (x, y) cases, and their weights: the copies of each, then per bootstrap replicate over
-    `clusters` (numbered by `cluster`), the copies weighted by their cluster's draw. The fits are those of every
-    row with its cluster's weight (fit_logistic sums repeated cases so), without a replicates-by-rows matrix:
-    a million accounts' 600k at-risk decisions in 300 replicates held 1.4 GB of weights."""
-    cases, case = np.unique(np.column_stack([x, y]), axis=0, return_inverse=True)
-    copies = sparse.csr_array((np.ones(len(x)), (case.ravel(), cluster)), shape=(len(cases), clusters))
-    drawn = poisson_weights(np.random.default_rng(seed), replicates, clusters).astype(float)
-    return cases, np.vstack([copies.sum(axis=1), (copies @ drawn.T).T])
 
 
 def curve(frame: pd.DataFrame, by: str = "book_accounts", bins: int = 4) -> pd.DataFrame:
@@ -327,8 +319,11 @@ def assess(
     as_of,
     red_below: float,
     min_decisions: int = 20,
+    level: float = 0.95,
 ) -> Capacity:
-    """Everything the capacity page shows, from the decisions and their `found` detection (measure.detection)."""
+    """Everything the capacity page shows, from the decisions and their `found` detection (measure.detection);
+    the touch effect and the slowdown by book size are tested at `level` (each a test of the report's family),
+    the slowdown by at-risk load is exploratory."""
     kept = ["contract_id", "account_id", "arr", "renewed", "start_date", "end_date", "observation_date"]
     frame = pd.concat([decisions[kept], found], axis=1)
     frame["csm"] = mapped(frame["account_id"], owner)
@@ -338,8 +333,8 @@ def assess(
     frame = frame.join(at_risk[["book_accounts", "book_arr", "book_at_risk"]])
     judged, covariates = adjustment(at_risk, red_below)
     both = judged["timely"].nunique() == 2 and judged["renewed"].nunique() == 2
-    effect = touch_effect(judged, covariates) if both and len(judged) >= min_decisions else None
-    slow = slowdown(at_risk)
+    effect = touch_effect(judged, covariates, level=level) if both and len(judged) >= min_decisions else None
+    slow = slowdown(at_risk, level=level)
     now = open_contracts.assign(csm=mapped(open_contracts["account_id"], owner))
     return Capacity(
         detection=frame,
@@ -457,7 +452,8 @@ def findings(capacity: Capacity) -> list[str]:
     slow = capacity.slowdown
     if slow is None:
         said.append(
-            f"Too few CSMs with at-risk accounts (at least {MIN_CSMS} needed) to relate detection to book size."
+            f"Too few CSMs with at-risk accounts (at least {MIN_CSMS} needed), or too little spread between their "
+            "books, to relate detection to book size."
         )
     elif slow["ci_low"] > 0:
         reach = (
@@ -477,22 +473,16 @@ def findings(capacity: Capacity) -> list[str]:
             f"No evidence that book size slows the answer here: {100 * slow['late_share_per_10_accounts']:+.1f} "
             f"points per 10 accounts [{100 * slow['ci_low']:+.1f}, {100 * slow['ci_high']:+.1f}] across "
             f"{slow['csms']} CSMs, whose books ran from {slow['books_observed'][0]:.0f} to "
-            f"{slow['books_observed'][1]:.0f} accounts."
+            f"{slow['books_observed'][1]:.0f} accounts; these data could have detected about "
+            f"{_points(slow['detectable_per_10_accounts'])} points per 10 accounts."
         )
     load = capacity.load_slowdown
     if load is not None:
-        if load["ci_low"] > 0:
-            said.append(
-                f"Counted by the accounts at risk a CSM held at once rather than the whole book: every 10 more add "
-                f"{_points(load['late_share_per_10_accounts'])} points [{_points(load['ci_low'])}, "
-                f"{_points(load['ci_high'])}] to the share answered late."
-            )
-        else:
-            said.append(
-                f"No evidence that the number of accounts at risk a CSM holds at once slows the answer: "
-                f"{100 * load['late_share_per_10_accounts']:+.1f} points per 10 [{100 * load['ci_low']:+.1f}, "
-                f"{100 * load['ci_high']:+.1f}]."
-            )
+        said.append(
+            f"Counted by the accounts at risk a CSM held at once rather than the whole book (exploratory, outside "
+            f"the report's family of tests): {100 * load['late_share_per_10_accounts']:+.1f} points per 10 "
+            f"[{100 * load['ci_low']:+.1f}, {100 * load['ci_high']:+.1f}] in the share answered late."
+        )
     return said
 
 

@@ -216,11 +216,14 @@ def propose(
     min_events: int = 20,
     resamples: int = 100,
     seed: int = 0,
+    level: float = 0.95,
 ) -> Scorecard:
     """Learn a scorecard on the earliest `fit_share` of the decisions (by renewal date) and test it on the rest.
 
     Red is set to catch `red_catches` of the earlier period's churned ARR; green where at most `green_leaves`
-    of it remains above. The weights' intervals come from `resamples` resamples of the earlier accounts.
+    of it remains above. The weights' intervals come from `resamples` resamples of the earlier accounts. The
+    out-of-time AUCs and the gain over the team's score, which decide whether it is proposed, take `level`
+    (the report's level for one of its tests).
     """
     names = candidates(decisions)
     ordered = decisions.sort_values("end_date", kind="stable")
@@ -286,7 +289,7 @@ def propose(
     ).sort_values("points", ascending=False, kind="stable")
 
     test = later.assign(**{SCORE: score_of(later)})
-    comparison = _compare(test)
+    comparison = _compare(test, level)
     proposed = comparison.get("gain_ci_low", np.nan) > 0 if REFERENCE in test else comparison["auc_ci_low"] > 0.5
     reason = _reason(proposed, comparison, tested, REFERENCE in test)
     flagged, melons = _flagged(test, red_below, green_from, reference_red_below, reference_green_from)
@@ -343,8 +346,8 @@ def _stability(early, scaled, groups, y, penalty, resamples, seed) -> tuple[np.n
     return np.percentile(stacked, 2.5, axis=0), np.percentile(stacked, 97.5, axis=0)
 
 
-def _compare(test: pd.DataFrame) -> dict:
-    judged = validity(test, [s for s in (SCORE, REFERENCE) if s in test], family_size=1, min_events=1)
+def _compare(test: pd.DataFrame, level: float) -> dict:
+    judged = validity(test, [s for s in (SCORE, REFERENCE) if s in test], level=level, family_size=1, min_events=1)
     board = judged.set_index("signal")
     out = {
         "auc_out_of_time": float(board.loc[SCORE, "auc"]),
@@ -353,7 +356,7 @@ def _compare(test: pd.DataFrame) -> dict:
         "reference_auc_out_of_time": None,
     }
     if REFERENCE in board.index:
-        gain = versus_reference(test, [SCORE], REFERENCE).iloc[0]
+        gain = versus_reference(test, [SCORE], REFERENCE, level=level).iloc[0]
         out.update(
             reference_auc_out_of_time=float(board.loc[REFERENCE, "auc"]),
             reference_ci_low=float(board.loc[REFERENCE, "auc_ci_low"]),

@@ -152,12 +152,12 @@ def _run(
         log(f"Checking the data in {data} and measuring every decision's signals ...")
         shared = staging / ".cache" / "analyses"
 
-        def start_scorecard(decisions, settings) -> None:
+        def start_scorecard(decisions, settings, tests) -> None:
             """The scorecard needs only the decisions: a kernel learns it while the runner saves the study."""
             measured = shared.parent / "decisions.pickle"
             shared.mkdir(parents=True, exist_ok=True)
             with open(measured, "wb") as file:
-                pickle.dump((decisions, settings), file, protocol=pickle.HIGHEST_PROTOCOL)
+                pickle.dump((decisions, settings, tests), file, protocol=pickle.HIGHEST_PROTOCOL)
             call = "__import__('workbench.study').study.share_scorecard"
             kernels.begin(
                 ["scorecard"], f"{call}(*map(__import__('pathlib').Path, {[str(measured), str(shared)]!r}))", shared
