@@ -155,10 +155,10 @@ def slowdown(frame: pd.DataFrame, by: str = "book_accounts", level: float = 0.95
     line = knapp_hartung(per["book"], per["late"], pooled * (1 - pooled) / per["n"])
     if line is None:
         return None
-    spread = 10 * line.t(level) * np.sqrt(line.covariance[1, 1])
+    t, slope_se = line.t(level), float(np.sqrt(line.covariance[1, 1]))
     observed = (float(per["book"].min()), float(per["book"].max()))
     grid = np.linspace(*observed, 401)
-    holds_half = np.abs(line.fitted(grid) - 0.5) <= line.t(level) * line.fitted_se(grid)
+    holds_half = np.abs(line.fitted(grid) - 0.5) <= t * line.fitted_se(grid)
     crossing = 0.5 - line.intercept
     within = line.slope > 0 and observed[0] <= crossing / line.slope <= observed[1]
     return {
@@ -166,12 +166,10 @@ def slowdown(frame: pd.DataFrame, by: str = "book_accounts", level: float = 0.95
         "csms": int(len(per)),
         "decisions": int(len(data)),
         "late_share_per_10_accounts": 10 * line.slope,
-        "ci_low": 10 * line.slope - spread,
-        "ci_high": 10 * line.slope + spread,
+        "ci_low": 10 * (line.slope - t * slope_se),
+        "ci_high": 10 * (line.slope + t * slope_se),
         "ci_level": level,
-        "detectable_per_10_accounts": 10
-        * (line.t(level) + float(stats.norm.ppf(0.8)))
-        * np.sqrt(line.covariance[1, 1]),
+        "detectable_per_10_accounts": 10 * (t + float(stats.norm.ppf(0.8))) * slope_se,
         "threshold_days": TIMELY_DAYS,
         "book_at_threshold": crossing / line.slope if within else None,
         "book_at_threshold_ci_low": float(grid[holds_half].min()) if within and not holds_half[0] else None,

@@ -36,8 +36,7 @@ class Line:
         return float(stats.t.ppf(1 - (1 - level) / 2, self.df))
 
 
-def _weighted_fit(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    design = np.column_stack([np.ones_like(x), x])
+def _weighted_fit(design: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     inverse = np.linalg.inv(design.T @ (w[:, None] * design))
     return inverse @ design.T @ (w * y), inverse
 
@@ -51,12 +50,12 @@ def knapp_hartung(x, rate, variance) -> Line | None:
         return None
     v = np.maximum(v, 1e-12)
     w = 1 / v
-    beta, inverse = _weighted_fit(x, y, w)
     design = np.column_stack([np.ones_like(x), x])
+    beta, inverse = _weighted_fit(design, y, w)
     q = float(w @ (y - design @ beta) ** 2)
     hat = np.trace(inverse @ design.T @ ((w**2)[:, None] * design))
     between = max(0.0, (q - (groups - 2)) / max(w.sum() - hat, 1e-12))
     w = 1 / (v + between)
-    beta, inverse = _weighted_fit(x, y, w)
+    beta, inverse = _weighted_fit(design, y, w)
     scale = max(float(w @ (y - design @ beta) ** 2) / (groups - 2), 1.0)
     return Line(float(beta[0]), float(beta[1]), scale * inverse, groups - 2)
