@@ -67,7 +67,7 @@ def statements(study: Study) -> dict[str, bool]:
         "scoreboard": bool(board["conclusion"].isin(FINDINGS).any()),
         "lead_time": bool(lead.loc[lead["horizon_days"] != study.horizon_days, "conclusion"].isin(FINDINGS).any()),
         "scorecard": bool(study.scorecard().proposed),
-        "touch_effect": capacity is not None and excludes_zero(capacity.effect),
+        "touch_effect": capacity is not None and any(excludes_zero(e) for e in capacity.effects.values()),
         "slowdown": capacity is not None and capacity.slowdown is not None and capacity.slowdown["ci_low"] > 0,
         "views": any(
             view.loc[view.get("exploratory", pd.Series(True, index=view.index)).astype(bool), "conclusion"]

@@ -35,19 +35,24 @@ def studied(tmp_path_factory, **knobs):
     return study, study.capacity(), tables["truth"].set_index("account_id")
 
 
-def true_effect(capacity, truth) -> float:
-    """The mean change in churn chance a timely touch makes over the decisions the estimate judged; zero where
-    the workbench's onset is not the one the generator planted the touch against."""
-    found = capacity.detection
-    judged = found.loc[found["at_risk"] & (found["onset"] <= found["observation_date"])]
-    aligned = (judged["account_id"].map(truth["onset"]) - judged["onset"]).dt.days.abs() <= 15
+def true_effect(capacity, truth, signal: str = "decision_maker_red") -> float:
+    """The mean change in churn chance a timely touch makes over the episodes of `signal` the estimate judged."""
+    judged, _ = adjustment(capacity.episodes, capacity.detection, signal, 40)
     change = judged["account_id"].map(truth["p_churn_touched"]) - judged["account_id"].map(truth["p_churn_untouched"])
-    return float((change * aligned).mean())
+    return float(change.mean())
 
 
 @pytest.fixture(scope="module")
 def planted(tmp_path_factory):
-    return studied(tmp_path_factory, accounts=1000, seed=5, touch_effect=2.0, book_slowdown=2.0)
+    return studied(
+        tmp_path_factory,
+        accounts=2500,
+        seed=5,
+        touch_effect=2.0,
+        book_slowdown=2.0,
+        risk_seen_early_days=15,  # CSMs hear of the risk before the data show it
+        routine_cadence_days=90,  # and hold reviews on a cadence, which answer nothing
+    )
 
 
 @pytest.fixture(scope="module")
@@ -63,32 +68,38 @@ def test_a_planted_touch_effect_is_recovered_with_its_interval(planted):
     assert effect["ci_high"] < 0, effect
     assert effect["ci_low"] <= truth_effect <= effect["ci_high"], (truth_effect, effect)
     assert (capacity.effect["balance"]["difference_after"].abs() < 0.1).all()
-    assert "fewer churns per 100 at-risk decisions" in " ".join(findings(capacity))
+    said = " ".join(findings(capacity))
+    assert "After a red decision maker" in said and "fewer churns per 100</b>" in said
 
 
-def test_where_csms_target_risk_the_plain_comparison_reverses_and_the_adjusted_one_does_not(tmp_path_factory):
+def test_where_csms_target_risk_the_plain_comparison_hides_the_benefit_and_the_adjusted_one_finds_it(
+    tmp_path_factory,
+):
     _, capacity, truth = studied(
         tmp_path_factory,
-        accounts=3000,
+        accounts=5000,
         seed=1,
         risk_targeting=6.0,
-        touch_effect=0.9,
+        touch_effect=1.2,
         decision_maker_effect=4.0,
         goal_effect=0.5,
+        other_touch_days=400.0,  # few touches come regardless of risk: the answered are the reddest
     )
     effect = capacity.effect
-    assert effect["naive_ci_low"] > 0, effect  # touched accounts churned more: they were the riskiest
+    assert effect["naive"] - effect["estimate"] > 0.05, effect  # the touched were the riskiest
     assert effect["ci_high"] < 0, effect
     assert effect["ci_low"] <= true_effect(capacity, truth) <= effect["ci_high"]
 
 
 def test_a_null_world_finds_no_touch_effect_and_no_slowdown(null):
     _, capacity, _ = null
-    effect = capacity.effect
-    assert effect["ci_low"] <= 0 <= effect["ci_high"], effect
+    for effect in capacity.effects.values():
+        assert effect["ci_low"] <= 0 <= effect["ci_high"], effect
+        assert effect["placebo"]["ci_low"] <= 0 <= effect["placebo"]["ci_high"], effect["placebo"]
     assert capacity.slowdown["ci_low"] <= 0, capacity.slowdown
     said = " ".join(findings(capacity))
-    assert "No evidence here that a human touch" in said and "could have detected an effect of about" in said
+    assert "no evidence here that a human answer" in said and "could have detected an effect of about" in said
+    assert "as it should" in said
     assert "No evidence that book size slows the answer" in said
 
 
@@ -101,33 +112,50 @@ def test_detection_slows_with_book_size_where_planted(planted):
     assert "Bigger books answer later" in " ".join(findings(capacity))
 
 
-def test_onset_is_the_first_checkpoint_the_data_show_and_no_later_data_leaks(planted):
+def test_time_zero_is_the_first_day_the_data_show_the_signal_and_the_window_opens_at_the_last_clean_reading(
+    planted,
+):
     study, capacity, truth = planted
-    found = capacity.detection
+    found, episodes = capacity.detection, capacity.episodes
     risky = found.loc[found["at_risk"]]
     assert (risky["onset"] >= risky["start_date"]).all() and (risky["onset"] < risky["end_date"]).all()
-    assert (risky.loc[risky["touched"], "touch_date"] >= risky.loc[risky["touched"], "onset"]).all()
-    # A red decision maker the generator showed in the term's first score is seen at the first checkpoint.
-    red_first = risky["decision_maker_red"].fillna(False).astype(bool)
-    planted_day = (risky["account_id"].map(truth["onset"]) - risky["start_date"]).dt.days
-    assert (
-        (risky.loc[red_first, "onset"] - risky.loc[red_first, "start_date"]).dt.days <= planted_day[red_first]
-    ).mean() > 0.9
-    # The touch found is the first human touch on or after onset, never one before it.
-    onset = days(risky["onset"])
-    next_touch = study.data.activities.following(risky["account_id"], onset)
-    assert (np.isnan(next_touch) | (next_touch >= onset)).all()
+    assert (risky["clean_from"] <= risky["onset"]).all()
+    red = episodes.loc[episodes["signal"] == "decision_maker_red"]
+    decisions = study.decisions.reset_index(drop=True)
+    start = days(decisions["start_date"])[red["row"].to_numpy()]
+    zero, clean = red["time_zero"].to_numpy(), red["clean_from"].to_numpy()
+    assert (clean <= zero).all() and (zero - clean <= detection.CLEAN_LOOKBACK_DAYS + 1).all()
+
+    def read(day, what="decision_maker_red"):
+        points = detection.points_on(decisions, red["row"].to_numpy(), day, "t")
+        return detection.risk_at(study.data, points, 40, study.config["scorecard_weights"])[what].to_numpy()
+
+    later = zero > start
+    assert read(zero).all() and not read(zero - 1)[later].any()
+    health = "health_decision_maker"
+    np.testing.assert_array_equal(read(clean, health)[later], read(zero - 1, health)[later])
+    opened = later & (clean > start)  # the reading before the clean one differs: the window opens at a reading
+    assert (read(clean - 1, health)[opened] != read(clean, health)[opened]).mean() > 0.95
+    # The generator's decision maker turns red at a monthly reading: the data show it within that month.
+    planted_zero = days(red["row"].map(decisions["account_id"]).map(truth["onset"]))
+    assert (np.abs(planted_zero - zero) <= 31).mean() > 0.9
+    # The touch found is the first human touch, not a routine review, on or after the window opens.
+    touched = risky.loc[risky["touched"]]
+    assert (touched["touch_date"] >= touched["clean_from"]).all()
+    answers = study.data.activities.following(touched["account_id"], days(touched["clean_from"]), exclude=["qbr"])
+    np.testing.assert_array_equal(answers, days(touched["touch_date"]).astype(float))
 
 
 def test_detection_measured_a_block_of_decisions_at_a_time_is_detection_measured_at_once(planted, monkeypatch):
     study = planted[0]
     arguments = (study.data, study.decisions, study.config["health_red_below"], study.config["scorecard_weights"])
     monkeypatch.setattr(detection, "DECISIONS_AT_A_TIME", 10**9)
-    at_once = detection.detection(*arguments, score=True, growth=study.growth)
+    at_once = detection.detection(*arguments, score=True, growth=study.growth, routine_channels=["qbr"])
     monkeypatch.setattr(detection, "DECISIONS_AT_A_TIME", 97)
-    in_blocks = detection.detection(*arguments, score=True, growth=study.growth)
-    assert at_once["at_risk"].any() and at_once["touched"].any()
-    pd.testing.assert_frame_equal(in_blocks, at_once)
+    in_blocks = detection.detection(*arguments, score=True, growth=study.growth, routine_channels=["qbr"])
+    assert at_once[0]["at_risk"].any() and at_once[0]["touched"].any() and len(at_once[1])
+    pd.testing.assert_frame_equal(in_blocks[0], at_once[0])
+    pd.testing.assert_frame_equal(in_blocks[1], at_once[1])
 
 
 def test_the_lag_s_bootstrap_drawn_a_block_of_replicates_at_a_time_gives_the_same_interval(planted, monkeypatch):
@@ -153,6 +181,12 @@ def test_touches_are_asked_of_the_activities_where_they_lie_with_the_figures_pan
     account, day = study.decisions["account_id"], days(study.decisions["observation_date"])
     expected = Timeline(human["account_id"], human["date"]).following(account, day)
     np.testing.assert_array_equal(study.data.activities.following(account, day), expected)
+    for channels, exclude in ((["QBR", "call"], ()), (None, ["qbr"])):
+        kept = human["channel"].fillna("other").str.lower().isin([c.lower() for c in channels or exclude])
+        chosen = human.loc[kept if channels else ~kept]
+        expected = Timeline(chosen["account_id"], chosen["date"]).following(account, day)
+        found = study.data.activities.following(account, day, channels=channels, exclude=exclude)
+        np.testing.assert_array_equal(found, expected)
     counts = human.groupby(["account_id", "csm"]).size().rename("n").reset_index()
     busiest = counts.sort_values(["account_id", "n", "csm"], ascending=[True, False, True]).drop_duplicates(
         "account_id"
@@ -249,7 +283,7 @@ def test_replicates_fitted_in_blocks_give_the_same_intervals(planted, monkeypatc
     from workbench.stats import logistic
 
     study, capacity, _ = planted
-    judged, covariates = adjustment(capacity.detection.loc[capacity.detection["at_risk"]], 40)
+    judged, covariates = adjustment(capacity.episodes, capacity.detection, "decision_maker_red", 40)
     whole = touch_effect(judged, covariates, replicates=60)
     monkeypatch.setattr(logistic, "BLOCK_CELLS", 7 * len(judged))  # blocks of 7 replicates, the last of 4
     blocked = touch_effect(judged, covariates, replicates=60)
@@ -329,9 +363,11 @@ def test_without_activities_there_is_no_capacity(small_world, tmp_path):
 
 def test_every_test_of_the_report_draws_on_one_error_budget(planted):
     study, capacity, _ = planted
-    assert study.tests[-3:] == ["the proposed scorecard", *family.CAPACITY]
+    touches = [family.touch_test(words) for words in detection.FLAGS.values()]
+    assert study.tests[-5:] == ["the proposed scorecard", *touches, family.SLOWDOWN]
     level = family.level_per_test(len(study.tests))
-    assert len(study.tests) == len(study.family) + 3 and level == pytest.approx(1 - 0.05 / len(study.tests))
+    assert len(study.tests) == len(study.family) + 5 and level == pytest.approx(1 - 0.05 / len(study.tests))
     assert (study.scoreboard["ci_level"] == level).all()
-    assert capacity.effect["ci_level"] == level and capacity.slowdown["ci_level"] == level
+    assert capacity.slowdown["ci_level"] == level
+    assert all(effect["ci_level"] == level for effect in capacity.effects.values() if effect is not None)
     assert f"{len(study.tests)} tests" in study.family_words and f"{level:.1%}" in study.family_words

@@ -54,7 +54,7 @@ GOALS = (  # metric, baseline, target (lower-is-better when target < baseline)
 )
 GOAL_INPUTS = np.array(["booked_meetings", "demos", "proposals"])
 TERM_DAYS = 365
-TIMELY_DAYS = 30
+TIMELY_DAYS = 45  # an answer this soon after the risk shows carries `touch_effect`
 RED_BELOW = 40  # the workbench's default red line for a health score
 HUMAN_CHANNELS = np.array(["call", "email", "meeting", "qbr"])
 AUTOMATED_CHANNELS = np.array(["email", "in_app", "webinar"])
@@ -110,6 +110,14 @@ class World:
     risk_targeting: float = 2.0
     book_slowdown: float = 1.0
     touch_delay_days: float = 20.0  # mean delay of a CSM's answer at the median book size
+    # CSMs who see the risk before the data show it: their answer's delay counts from `risk_seen_early_days`
+    # before the monthly score turns red (a drop between readings, told on a call), and an answer from then on is
+    # timely.
+    risk_seen_early_days: int = 0
+    # Routine reviews on a cadence: every account gets a human "qbr" touch every `routine_cadence_days`
+    # (0: none), whatever its risk. A review on the qbr channel never changes the outcome.
+    routine_cadence_days: int = 0
+    other_touch_days: float = 75.0  # mean days between human touches that come regardless of risk (median book)
 
     def __post_init__(self):
         if self.term_months not in (1, 3, 12):
@@ -344,8 +352,9 @@ def _touch_plan(rng, world: World, accounts, people, drivers, start, new, as_of)
     at the first monthly checkpoint (5, 35, 65, ... days into the term) where its decision maker's latest
     score is red, or else is checked at a quarter's mark (day 95). A red decision maker is answered with a
     human touch with a chance that rises with how red (`risk_targeting`), after a delay that grows with the
-    CSM's book; routine touches come regardless of risk, rarer in bigger books. A human touch within
-    TIMELY_DAYS of the onset is timely."""
+    CSM's book (counted from `risk_seen_early_days` before the onset); touches come regardless of risk too,
+    rarer in bigger books, and reviews on a cadence (`routine_cadence_days`). A human touch from the day the CSM
+    could see the risk to TIMELY_DAYS after the onset is timely, unless it is a review (channel qbr)."""
     n = len(accounts)
     csms = max(2, n // 60)
     share = rng.lognormal(0, 0.6, csms)
@@ -369,21 +378,34 @@ def _touch_plan(rng, world: World, accounts, people, drivers, start, new, as_of)
     onset = start + onset_day
     redness = (RED_BELOW - seen[np.arange(n), np.maximum(red_onset, 0) // 30]) / 10
     answers = (red_onset >= 0) & ~new & (rng.random(n) < 1 / (1 + np.exp(-(-0.8 + world.risk_targeting * redness))))
-    answer = onset + np.ceil(rng.exponential(world.touch_delay_days * slowdown)).astype(int)
+    seen_from = np.maximum(onset - world.risk_seen_early_days, start)
+    answer = seen_from + np.ceil(rng.exponential(world.touch_delay_days * slowdown)).astype(int)
 
     span = np.maximum((as_of - start).astype(int), 0)
-    routine = rng.poisson(span / (75.0 * slowdown))
+    routine = rng.poisson(span / (world.other_touch_days * slowdown))
     who = np.repeat(np.arange(n), routine)
     day = start[who] + (rng.random(len(who)) * span[who]).astype(int)
+    channel = rng.choice(HUMAN_CHANNELS, len(who), p=[0.4, 0.3, 0.25, 0.05])
     reached = np.r_[np.full(len(who), -1), dm_of[answers]]  # an answer to a red decision maker reaches them
-    who, day = np.r_[who, np.flatnonzero(answers)], np.r_[day, answer[answers]]
-    in_window = (day >= onset[who]) & (day <= onset[who] + TIMELY_DAYS)
+    answered = np.flatnonzero(answers)
+    channel = np.r_[channel, rng.choice(HUMAN_CHANNELS[:3], len(answered), p=[0.45, 0.3, 0.25])]
+    who, day = np.r_[who, answered], np.r_[day, answer[answers]]
+    if world.routine_cadence_days > 0:
+        reviews = span // world.routine_cadence_days
+        reviewed = np.repeat(np.arange(n), reviews)
+        phase = rng.integers(0, world.routine_cadence_days, n)[reviewed]
+        step = np.arange(len(reviewed)) - np.repeat(np.cumsum(reviews) - reviews, reviews)
+        who = np.r_[who, reviewed]
+        day = np.r_[day, start[reviewed] + phase + step * world.routine_cadence_days]
+        reached = np.r_[reached, np.full(len(reviewed), -1)]
+        channel = np.r_[channel, np.full(len(reviewed), "qbr")]
+    in_window = (day >= seen_from[who]) & (day <= onset[who] + TIMELY_DAYS) & (channel != "qbr")
     return {
         "csm": np.char.add("CSM ", (owner + 1).astype(str)),
         "book": book,
         "onset": onset.astype("datetime64[D]"),
         "timely": np.bincount(who[in_window], minlength=n) > 0,
-        "human": (who, day.astype("datetime64[D]"), reached),
+        "human": (who, day.astype("datetime64[D]"), reached, channel),
         "first_scores": (dm_of, first_scores),
         "rng": rng,
     }
@@ -393,9 +415,9 @@ def _activities(touches, accounts, people, start, active_until) -> pd.DataFrame:
     """The CS team's human touches (answers to risk, which reach the decision maker, and routine ones) and
     automated ones, while the account is active."""
     rng = touches["rng"]
-    who, day, reached = touches["human"]
+    who, day, reached, channel = touches["human"]
     kept = day <= active_until[who]
-    who, day, reached = who[kept], day[kept], reached[kept]
+    who, day, reached, channel = who[kept], day[kept], reached[kept], channel[kept]
     span = np.maximum((active_until - start).astype(int), 0)
     bot = np.repeat(np.arange(len(accounts)), rng.poisson(span / 30.0))
     bot_day = start[bot] + (rng.random(len(bot)) * span[bot]).astype(int)
@@ -409,7 +431,7 @@ def _activities(touches, accounts, people, start, active_until) -> pd.DataFrame:
             "date": np.r_[day, bot_day].astype("datetime64[D]"),
             "kind": np.repeat(["human", "automated"], [len(who), len(bot)]),
             "channel": np.r_[
-                rng.choice(HUMAN_CHANNELS, len(who), p=[0.4, 0.3, 0.25, 0.05]),
+                channel,
                 rng.choice(AUTOMATED_CHANNELS, len(bot), p=[0.6, 0.3, 0.1]),
             ],
             "csm": np.r_[touches["csm"][who], np.full(len(bot), None)],

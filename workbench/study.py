@@ -164,7 +164,8 @@ class Study:
         self.columns.update({c: component(c) for c in self.decisions if str(c).startswith("component_")})
         self.signals = [s for s in SIGNALS if s in self.decisions] + list(config["extra_signals"])
         self.family = _family(config, self.signals)
-        self.tests = report_family.tests(self.family, data.has("activities"))
+        episodes = detection.possible_signals(data) if data.has("activities") else []
+        self.tests = report_family.tests(self.family, [detection.FLAGS[e] for e in episodes])
         self.scoreboard = self._judge(self.family)
         if on_decisions is not None:
             on_decisions(self.decisions, config, len(self.tests))
@@ -815,7 +816,7 @@ class Study:
         -------
         Capacity
             `detection` (per decision: when it turned at risk, why, its next human touch and the lag), `lag` (the
-            median lag with its interval, the share answered within 30 days, churned ARR never touched), `bands`
+            median lag with its interval, the share answered within 45 days, churned ARR never touched), `bands`
             (churn by lag), `effect` (naive, weighted and stratified estimates with intervals and the balance
             table), `curve` and `slowdown` (by the CSM's book size) and `heuristics` (ratio rules beside).
         """
@@ -831,6 +832,7 @@ class Study:
                 self.config["scorecard_weights"],
                 score="health_score" in predictive,
                 growth=self.growth,
+                routine_channels=self.config["routine_channels"],
             )
             # Detection's buffers and indexes let go: the touch effect's bootstrap that follows is this analysis's
             # peak (at a million accounts the people's and goals' indexes held 0.4 GB beside it).
@@ -838,7 +840,7 @@ class Study:
             lookup.forget()
             return capacity_judge.assess(
                 self.decisions,
-                found,
+                *found,
                 self.data.activities,
                 self.contracts,
                 self.open_contracts,

@@ -21,13 +21,23 @@ class Activities(Stored):
         super().__init__(database, label, columns, summary, per_month)
         self.kinds = kinds
 
-    def following(self, account: pd.Series, day: np.ndarray, kind: str = "human") -> np.ndarray:
-        """Per (account, day): the day (since the epoch) of its first `kind` touch on or after `day` (NaN when none)."""
+    def following(
+        self, account: pd.Series, day: np.ndarray, kind: str = "human", channels=None, exclude=()
+    ) -> np.ndarray:
+        """Per (account, day): the day (since the epoch) of its first `kind` touch on or after `day` (NaN when
+        none), on one of `channels` only where given, never on one of `exclude` (channels compared in lower case,
+        an empty channel as "other")."""
+        chosen, excluded = channels is not None, bool(len(exclude))
+        names = [str(c).lower() for c in (channels if chosen else exclude)]
+        where = f"kind = '{kind}'"
+        if chosen or excluded:
+            where += f" AND lower(coalesce(channel, 'other')) {'' if chosen else 'NOT '}IN (SELECT name FROM names)"
         found = self.ask(
             f"""SELECT p.position, a.day FROM points p ASOF JOIN (
-                    SELECT account_id, day FROM activities WHERE kind = '{kind}'
+                    SELECT account_id, day FROM activities WHERE {where}
                 ) a ON p.entity = a.account_id AND p.day <= a.day""",
             points=points(account, day),
+            names=pa.table({"name": pa.array(names, type=pa.string())}),
         )
         out = np.full(len(account), np.nan)
         out[found["position"].to_numpy()] = found["day"].to_numpy(dtype=float)

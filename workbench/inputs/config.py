@@ -26,6 +26,9 @@ DEFAULTS: dict = {
     "health_green_from": 70,  # ... from this on green, yellow in between
     # Person-level health where the data has no person-level scores: 0-100 components and their weights.
     "scorecard_weights": {"usage": 0.5, "survey": 0.3, "recency": 0.2},
+    # Activities on these channels are routines on a cadence (reviews), not answers to risk: the touch effect
+    # counts them as a covariate, never as the treatment.
+    "routine_channels": ["qbr"],
     "currency": "USD",  # ISO code of the money in the data: pages show $, € or £ (other codes as written)
     "engine": "duckdb",  # where the queries over usage run: duckdb (this machine), spark or warehouse (README)
     # engine warehouse: {url_from: an environment variable holding the connection URL, usage: the table}
@@ -46,6 +49,7 @@ SCHEMA = {
         "min_useful_auc": {"type": "number", "exclusiveMinimum": 0.5, "exclusiveMaximum": 1},
         "health_red_below": _SCORE,
         "health_green_from": _SCORE,
+        "routine_channels": {"type": "array", "items": {"type": "string", "minLength": 1}},
         "currency": {"type": "string", "pattern": "^[A-Z]{3}$"},
         "engine": {"enum": list(ENGINES)},
         "warehouse": {

@@ -11,7 +11,7 @@ from scipy import stats
 
 from ..inputs.activities import Activities
 from ..lookup import mapped, positions
-from ..measure.detection import FLAGS, OFF_PACE, TIMELY_DAYS
+from ..measure.detection import FLAGS, OFF_PACE, PLACEBO_DAYS, SENSITIVITY_DAYS, TIMELY_DAYS
 from ..measure.pointintime import days
 from ..stats.auc import poisson_weights
 from ..stats.metaregression import knapp_hartung
@@ -21,6 +21,7 @@ from ..tables import Result
 from .touches import touch_effect
 
 REPLICATES = 300
+CHECK_REPLICATES = 100  # the sensitivity, any-touch and placebo estimates: a standard error, not a verdict
 # Replicates x decisions weighted at a time: a million accounts' 600k at-risk decisions in 300 replicates held
 # 4.5 GB of weights at once. Up to 100k accounts the replicates fit in one block.
 CELLS_AT_A_TIME = 20_000_000
@@ -250,9 +251,10 @@ class Capacity:
     """The team's detection, the effect of a timely human touch and its capacity, from its activities."""
 
     detection: pd.DataFrame  # per decision: at_risk, onset, flags, touch_date, lag_days, touched, timely, book_*
+    episodes: pd.DataFrame  # per decision and signal that showed: time zero, the last clean reading, touches
     lag: dict
     bands: pd.DataFrame
-    effect: dict | None
+    effects: dict  # per episode signal (FLAGS) estimated: its touch effect, with its checks
     curve: pd.DataFrame
     slowdown: dict | None
     load_curve: pd.DataFrame  # the same by the at-risk accounts the CSM held
@@ -261,13 +263,19 @@ class Capacity:
     heuristics: pd.DataFrame
     team: pd.DataFrame  # per CSM: today's book, and over the window the timely share and median lag
 
+    @property
+    def effect(self) -> dict | None:
+        """The headline touch effect: after the first episode signal (in FLAGS' order) that has one."""
+        return next((self.effects[flag] for flag in FLAGS if self.effects.get(flag)), None)
+
     def to_results(self) -> dict:
-        effect = None
-        if self.effect is not None:
-            effect = {k: v for k, v in self.effect.items() if k != "balance"}
+        def plain(effect):
+            return None if effect is None else {k: v for k, v in effect.items() if k != "balance"}
+
         return {
             **self.lag,
-            "human_touch_effect": effect,
+            "human_touch_effect": plain(self.effect),
+            "touch_effect_by_signal": [plain(e) for e in self.effects.values() if e is not None],
             "slowdown": self.slowdown,
             "slowdown_by_at_risk_load": self.load_slowdown,
             "by_book": self.curve,
@@ -281,35 +289,98 @@ class Capacity:
 RISK_MEASURES = {
     "below_red": "points the decision maker's health sat below red",
     "behind_by": "how far the goals were behind pace",
-    "health_decision_maker_at_onset": "the decision maker's health",
-    "goal_pace_at_onset": "the goals' pace",
-    "health_score_at_onset": "the overall health score",
-    **FLAGS,
+    "health_decision_maker_at_clean": "the decision maker's health",
+    "goal_pace_at_clean": "the goals' pace",
+    "health_score_at_clean": "the overall health score",
+    **{f"{flag}_at_clean": words for flag, words in FLAGS.items()},
     "log_arr": "the contract's ARR (log)",
     "days_left": "days left to renewal",
+    "tenure_days": "the account's days as a customer",
+    "first_term": "a first term",
+    "routine_in_window": "a routine review in the window",
 }
 
 
-def adjustment(at_risk: pd.DataFrame, red_below: float) -> tuple[pd.DataFrame, dict[str, str]]:
-    """The at-risk decisions that turned at risk by their observation date, with the risk measured at onset that
-    the touch-effect estimate accounts for: how far below red the decision maker was, how far behind pace the
-    goals were, the flags, the contract's size and the days left to renewal."""
-    judged = at_risk.loc[at_risk["onset"] <= at_risk["observation_date"]].copy()
-    if "health_decision_maker_at_onset" in judged:
-        judged["below_red"] = np.maximum(red_below - judged["health_decision_maker_at_onset"], 0)
-    if "goal_pace_at_onset" in judged:
-        judged["behind_by"] = np.maximum(OFF_PACE - judged["goal_pace_at_onset"], 0)
-    for flag in FLAGS:
-        if flag in judged:
-            judged[flag] = judged[flag].astype(float)
+def _by(day: np.ndarray, last: np.ndarray, end_day: np.ndarray) -> np.ndarray:
+    """A touch on `day` came by `last` and before the decision (NaN: none)."""
+    return (day <= last) & (day < end_day)
+
+
+def adjustment(
+    episodes: pd.DataFrame, frame: pd.DataFrame, signal: str, red_below: float, customer_since: pd.Series | None = None
+) -> tuple[pd.DataFrame, dict[str, str]]:
+    """The episodes of `signal` that began by their decision's observation date, with the decision's outcome,
+    the treatments (`timely`: a human answer, not a routine, from the last clean reading to TIMELY_DAYS after
+    time zero; `timely_<days>` for SENSITIVITY_DAYS; `any_touch`: any human touch so; `placebo`: an answer
+    PLACEBO_DAYS before the clean reading) and the risk measured at the last clean reading that the estimate
+    accounts for: how far below red the decision maker was, how far behind pace the goals were, the other
+    flags, the contract's size, the days left to renewal, the account's tenure (from `customer_since`, its first
+    start date by account: a new customer has no history of touches) and whether a routine review fell in the
+    window."""
+    own = episodes.loc[episodes["signal"] == signal]
+    judged = frame.iloc[own["row"].to_numpy()].reset_index(drop=True)
+    for column in own.columns.drop(["row", "signal"]):
+        judged[column] = own[column].to_numpy()
+    judged = judged.loc[judged["time_zero"] <= days(judged["observation_date"])].reset_index(drop=True)
+    zero, clean, end = (judged[c].to_numpy(dtype=float) for c in ("time_zero", "clean_from", "end_day"))
+    if "answer_day" in judged:
+        judged["timely"] = _by(judged["answer_day"].to_numpy(dtype=float), zero + TIMELY_DAYS, end)
+        for window in SENSITIVITY_DAYS:
+            judged[f"timely_{window}"] = _by(judged["answer_day"].to_numpy(dtype=float), zero + window, end)
+        judged["any_touch"] = _by(judged["any_day"].to_numpy(dtype=float), zero + TIMELY_DAYS, end)
+        judged["placebo"] = _by(judged["placebo_day"].to_numpy(dtype=float), clean - PLACEBO_DAYS[1], end)
+        judged["routine_in_window"] = _by(judged["routine_day"].to_numpy(dtype=float), zero + TIMELY_DAYS, end)
+    if "health_decision_maker_at_clean" in judged:
+        judged["below_red"] = np.maximum(red_below - judged["health_decision_maker_at_clean"], 0)
+    if "goal_pace_at_clean" in judged:
+        judged["behind_by"] = np.maximum(OFF_PACE - judged["goal_pace_at_clean"], 0)
     judged["log_arr"] = np.log1p(judged["arr"].astype(float))
-    judged["days_left"] = (judged["end_date"] - judged["onset"]).dt.days
+    judged["days_left"] = judged["end_day"] - judged["time_zero"]
+    if customer_since is not None:
+        since = mapped(judged["account_id"], customer_since)
+        judged["tenure_days"] = clean - days(since).astype(float)
+        judged["first_term"] = (judged["start_date"] <= since).astype(float).to_numpy()
     return judged, {name: words for name, words in RISK_MEASURES.items() if name in judged}
+
+
+def _interval(effect: dict | None) -> dict | None:
+    return None if effect is None else {k: effect[k] for k in ("estimate", "ci_low", "ci_high", "n", "touched")}
+
+
+def episode_effect(judged: pd.DataFrame, covariates: dict, min_decisions: int, level: float) -> dict | None:
+    """The effect of a timely human touch over one signal's episodes (`adjustment`), with its checks: the same
+    with the SENSITIVITY_DAYS windows, with any human touch (routines too) as the treatment, and the placebo
+    (an answer before the risk could be known: an effect there is risk the data do not show)."""
+
+    def estimated(treatment, replicates, among=judged):
+        both = among[treatment].nunique() == 2 and among["renewed"].nunique() == 2
+        if not both or len(among) < min_decisions:
+            return None
+        return touch_effect(among, covariates, treatment=treatment, replicates=replicates, level=level)
+
+    # The placebo among episodes whose placebo window the account was a customer for: before it, no touch could
+    # come, and an early episode's risk is not a later one's.
+    placebo_able = judged.loc[judged["tenure_days"] >= PLACEBO_DAYS[0]] if "tenure_days" in judged else judged
+
+    main = estimated("timely", REPLICATES)
+    if main is None:
+        return None
+    return {
+        **main,
+        "timely_days": TIMELY_DAYS,
+        "sensitivity": {
+            str(window): _interval(estimated(f"timely_{window}", CHECK_REPLICATES)) for window in SENSITIVITY_DAYS
+        },
+        "any_human_touch": _interval(estimated("any_touch", CHECK_REPLICATES)),
+        "placebo": _interval(estimated("placebo", CHECK_REPLICATES, placebo_able)),
+        "placebo_days": list(PLACEBO_DAYS),
+    }
 
 
 def assess(
     decisions: pd.DataFrame,
     found: pd.DataFrame,
+    episodes: pd.DataFrame,
     activities: Activities,
     contracts: pd.DataFrame,
     open_contracts: pd.DataFrame,
@@ -319,9 +390,9 @@ def assess(
     min_decisions: int = 20,
     level: float = 0.95,
 ) -> Capacity:
-    """Everything the capacity page shows, from the decisions and their `found` detection (measure.detection);
-    the touch effect and the slowdown by book size are tested at `level` (each a test of the report's family),
-    the slowdown by at-risk load is exploratory."""
+    """Everything the capacity page shows, from the decisions, their `found` detection and its `episodes`
+    (measure.detection); the touch effect after each signal and the slowdown by book size are tested at `level`
+    (each a test of the report's family), the slowdown by at-risk load is exploratory."""
     kept = ["contract_id", "account_id", "arr", "renewed", "start_date", "end_date", "observation_date"]
     frame = pd.concat([decisions[kept], found], axis=1)
     frame["csm"] = mapped(frame["account_id"], owner)
@@ -329,16 +400,20 @@ def assess(
     book = books(contracts.assign(csm=mapped(contracts["account_id"], owner)), at_risk, as_of)
     at_risk = book_at_onset(at_risk, book)
     frame = frame.join(at_risk[["book_accounts", "book_arr", "book_at_risk"]])
-    judged, covariates = adjustment(at_risk, red_below)
-    both = judged["timely"].nunique() == 2 and judged["renewed"].nunique() == 2
-    effect = touch_effect(judged, covariates, level=level) if both and len(judged) >= min_decisions else None
+    effects, since = {}, contracts.groupby("account_id")["start_date"].min()
+    for signal in [flag for flag in FLAGS if flag in set(episodes["signal"])] if "answer_day" in episodes else ():
+        judged, covariates = adjustment(episodes, frame, signal, red_below, since)
+        effects[signal] = episode_effect(judged, covariates, min_decisions, level)
+        if effects[signal] is not None:
+            effects[signal]["signal"] = signal
     slow = slowdown(at_risk, level=level)
     now = open_contracts.assign(csm=mapped(open_contracts["account_id"], owner))
     return Capacity(
         detection=frame,
+        episodes=episodes,
         lag=lag_summary(at_risk, frame),
         bands=lag_bands(at_risk),
-        effect=effect,
+        effects=effects,
         curve=curve(at_risk),
         slowdown=slow,
         load_curve=curve(at_risk, "book_at_risk"),
@@ -415,38 +490,14 @@ def findings(capacity: Capacity) -> list[str]:
             f"{lag['untouched_churned_arr_share']:.0%} of churned ARR ({lag['untouched_churned_decisions']:,} of "
             f"{lag['churned_decisions']:,} churned decisions) had been at risk with no human touch before its renewal."
         )
-    effect = capacity.effect
-    if effect is None:
+    if not any(capacity.effects.values()):
         said.append(
-            f"Too few at-risk decisions with and without a touch within {timely} days to estimate what one is worth."
+            f"Too few at-risk decisions with and without a human answer within {timely} days of the risk showing "
+            "to estimate what one is worth."
         )
-    else:
-        interval = f"[{_points(effect['ci_high'])}, {_points(effect['ci_low'])}]"
-        if effect["ci_high"] < 0:
-            said.append(
-                f"Once the risk measured at onset is accounted for, a human touch within {timely} days went with "
-                f"<b>{_points(effect['estimate'])} fewer churns per 100 at-risk decisions</b> {interval} "
-                f"({effect['n']:,} decisions, {effect['touched']:,} touched in time)."
-            )
-        elif effect["ci_low"] > 0:
-            said.append(
-                f"Once the risk measured at onset is accounted for, a human touch within {timely} days went with "
-                f"<b>{_points(effect['estimate'])} more churns per 100 at-risk decisions</b> "
-                f"[{_points(effect['ci_low'])}, {_points(effect['ci_high'])}]: look at what those touches were."
-            )
-        else:
-            said.append(
-                f"No evidence here that a human touch within {timely} days changes churn once risk is accounted "
-                f"for: {100 * effect['estimate']:+.1f} per 100 [{100 * effect['ci_low']:+.1f}, "
-                f"{100 * effect['ci_high']:+.1f}] ({effect['n']:,} decisions); these data could have detected an "
-                f"effect of about {_points(effect['detectable'])} per 100."
-            )
-        said.append(
-            f"The plain comparison, touched against untouched, says {100 * effect['naive']:+.1f} per 100 "
-            f"[{100 * effect['naive_ci_low']:+.1f}, {100 * effect['naive_ci_high']:+.1f}]: CSMs reach the riskiest "
-            "accounts first, so it mixes the touch with the risk that prompted it. Both are observational; a "
-            "randomized or threshold design would make the answer causal (below)."
-        )
+    for effect in capacity.effects.values():
+        if effect is not None:
+            said.extend(effect_findings(effect, timely))
     slow = capacity.slowdown
     if slow is None:
         said.append(
@@ -481,6 +532,66 @@ def findings(capacity: Capacity) -> list[str]:
             f"the report's family of tests): {100 * load['late_share_per_10_accounts']:+.1f} points per 10 "
             f"[{100 * load['ci_low']:+.1f}, {100 * load['ci_high']:+.1f}] in the share answered late."
         )
+    return said
+
+
+def _per_100(effect: dict) -> str:
+    return f"{100 * effect['estimate']:+.1f} per 100 [{100 * effect['ci_low']:+.1f}, {100 * effect['ci_high']:+.1f}]"
+
+
+def effect_findings(effect: dict, timely: int) -> list[str]:
+    """What a timely human touch was worth after one signal, and its checks, each saying only what its interval
+    says."""
+    after = FLAGS[effect["signal"]]
+    answer = f"a human answer (not a routine review) from the last reading before {after} showed to {timely} days after"
+    counts = f"({effect['n']:,} episodes of {effect['accounts']:,} accounts, {effect['touched']:,} answered in time)"
+    if effect["ci_high"] < 0:
+        said = [
+            f"After {after}, once the risk measured before it is accounted for, {answer} went with "
+            f"<b>{_points(effect['estimate'])} fewer churns per 100</b> [{_points(effect['ci_high'])}, "
+            f"{_points(effect['ci_low'])}] {counts}."
+        ]
+    elif effect["ci_low"] > 0:
+        said = [
+            f"After {after}, once the risk measured before it is accounted for, {answer} went with "
+            f"<b>{_points(effect['estimate'])} more churns per 100</b> [{_points(effect['ci_low'])}, "
+            f"{_points(effect['ci_high'])}] {counts}: look at what those touches were."
+        ]
+    else:
+        said = [
+            f"After {after}, no evidence here that {answer} changes churn once the risk measured before it is "
+            f"accounted for: {_per_100(effect)} {counts}; these data could have detected an effect of about "
+            f"{_points(effect['detectable'])} per 100."
+        ]
+    said.append(
+        f"The plain comparison, answered against not, says {100 * effect['naive']:+.1f} per 100 "
+        f"[{100 * effect['naive_ci_low']:+.1f}, {100 * effect['naive_ci_high']:+.1f}]: CSMs reach the riskiest "
+        "accounts first, so it mixes the touch with the risk that prompted it. Both are observational; a "
+        "randomized or threshold design would make the answer causal (below)."
+    )
+    checks = [
+        f"within {window} days {_per_100(other)}"
+        for window, other in effect["sensitivity"].items()
+        if other is not None
+    ]
+    if effect["any_human_touch"] is not None:
+        checks.append(f"counting routine reviews as answers {_per_100(effect['any_human_touch'])}")
+    if checks:
+        said.append(f"The same estimate {'; '.join(checks)} (checks, not findings).")
+    placebo = effect["placebo"]
+    if placebo is not None:
+        start, end = effect["placebo_days"]
+        if placebo["ci_low"] <= 0 <= placebo["ci_high"]:
+            said.append(
+                f"A touch {start}-{end} days before the risk showed, which cannot answer it, goes with no "
+                f"detectable change ({_per_100(placebo)}), as it should."
+            )
+        else:
+            said.append(
+                f"A touch {start}-{end} days before the risk showed, which cannot answer it, already goes with a "
+                f"change in churn ({_per_100(placebo)}): the team acts on something the data do not show (or an "
+                "earlier answer still works), and the estimate above carries it too."
+            )
     return said
 
 

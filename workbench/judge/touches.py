@@ -22,8 +22,9 @@ PROPENSITY_RIDGE = 1.0
 CLIP = 0.03  # propensities are kept in [CLIP, 1 - CLIP]: a few near-certain cases must not carry the estimate
 STRATA = 5
 METHOD = (
-    "inverse-probability weighting: each at-risk decision weighted by the inverse of its modelled chance of the "
-    "touch it got, given the risk measured on the day it turned at risk ({covariates}); {level:.1%} interval from "
+    "inverse-probability weighting: each episode of risk weighted by the inverse of its modelled chance of the "
+    "touch it got, given the risk measured at the last reading before it showed ({covariates}); {level:.1%} "
+    "interval from "
     "the standard error over {replicates} bootstrap resamples of accounts. Observational: risk the data do not "
     "measure is not accounted for"
 )
@@ -36,8 +37,8 @@ def design(frame: pd.DataFrame, covariates: dict[str, str]) -> tuple[np.ndarray,
     for name, words in covariates.items():
         values = frame[name].to_numpy(dtype=float)
         missing = np.isnan(values)
-        if missing.all():
-            continue
+        if missing.all() or (np.nanstd(values) == 0 and not missing.any()):
+            continue  # a measure the same for every case accounts for nothing
         mean, sd = np.nanmean(values), np.nanstd(values)
         columns.append((np.where(missing, mean, values) - mean) / (sd if sd > 0 else 1.0))
         names.append(words)
