@@ -44,6 +44,7 @@ bench: $(BIN)/workbench
 ## Calibration of the verdicts on null and planted worlds (long: about an hour on 2 cores)
 calibrate: $(BIN)/workbench
 	$(BIN)/python -m benchmarks.calibrate
+	$(BIN)/python -m benchmarks.touch_effect
 
 ## Re-pin every package to its newest release (then run make test)
 constraints:

@@ -849,6 +849,7 @@ class Study:
                 self.config["health_red_below"],
                 min_decisions=2 * self.config["min_events"],
                 level=report_family.level_per_test(len(self.tests)),
+                routine_channels=self.config["routine_channels"],
             )
 
         return self._once("capacity", compute)

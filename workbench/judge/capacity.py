@@ -255,6 +255,7 @@ class Capacity:
     lag: dict
     bands: pd.DataFrame
     effects: dict  # per episode signal (FLAGS) estimated: its touch effect, with its checks
+    routine_channels: list  # the channels counted as routines, not answers
     curve: pd.DataFrame
     slowdown: dict | None
     load_curve: pd.DataFrame  # the same by the at-risk accounts the CSM held
@@ -389,6 +390,7 @@ def assess(
     red_below: float,
     min_decisions: int = 20,
     level: float = 0.95,
+    routine_channels=(),
 ) -> Capacity:
     """Everything the capacity page shows, from the decisions, their `found` detection and its `episodes`
     (measure.detection); the touch effect after each signal and the slowdown by book size are tested at `level`
@@ -414,6 +416,7 @@ def assess(
         lag=lag_summary(at_risk, frame),
         bands=lag_bands(at_risk),
         effects=effects,
+        routine_channels=list(routine_channels),
         curve=curve(at_risk),
         slowdown=slow,
         load_curve=curve(at_risk, "book_at_risk"),
@@ -495,9 +498,15 @@ def findings(capacity: Capacity) -> list[str]:
             f"Too few at-risk decisions with and without a human answer within {timely} days of the risk showing "
             "to estimate what one is worth."
         )
-    for effect in capacity.effects.values():
-        if effect is not None:
-            said.extend(effect_findings(effect, timely))
+    else:
+        said.append(
+            f"Each early signal is its own episode, from the first day the data show it. An answer is a human "
+            f"touch, not a routine review ({', '.join(capacity.routine_channels) or 'none named'}), from the last "
+            f"reading before the risk showed (a CSM may hear of it first) to {timely} days after."
+        )
+    estimated = [effect for effect in capacity.effects.values() if effect is not None]
+    for number, effect in enumerate(estimated):
+        said.extend(effect_findings(effect, timely, first=number == 0))
     slow = capacity.slowdown
     if slow is None:
         said.append(
@@ -539,11 +548,11 @@ def _per_100(effect: dict) -> str:
     return f"{100 * effect['estimate']:+.1f} per 100 [{100 * effect['ci_low']:+.1f}, {100 * effect['ci_high']:+.1f}]"
 
 
-def effect_findings(effect: dict, timely: int) -> list[str]:
+def effect_findings(effect: dict, timely: int, first: bool = True) -> list[str]:
     """What a timely human touch was worth after one signal, and its checks, each saying only what its interval
     says."""
     after = FLAGS[effect["signal"]]
-    answer = f"a human answer (not a routine review) from the last reading before {after} showed to {timely} days after"
+    answer = f"a human answer within {timely} days"
     counts = f"({effect['n']:,} episodes of {effect['accounts']:,} accounts, {effect['touched']:,} answered in time)"
     if effect["ci_high"] < 0:
         said = [
@@ -565,9 +574,13 @@ def effect_findings(effect: dict, timely: int) -> list[str]:
         ]
     said.append(
         f"The plain comparison, answered against not, says {100 * effect['naive']:+.1f} per 100 "
-        f"[{100 * effect['naive_ci_low']:+.1f}, {100 * effect['naive_ci_high']:+.1f}]: CSMs reach the riskiest "
-        "accounts first, so it mixes the touch with the risk that prompted it. Both are observational; a "
-        "randomized or threshold design would make the answer causal (below)."
+        f"[{100 * effect['naive_ci_low']:+.1f}, {100 * effect['naive_ci_high']:+.1f}]"
+        + (
+            ": CSMs reach the riskiest accounts first, so it mixes the touch with the risk that prompted it. Both "
+            "are observational; a randomized or threshold design would make the answer causal (below)."
+            if first
+            else "."
+        )
     )
     checks = [
         f"within {window} days {_per_100(other)}"

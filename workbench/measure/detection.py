@@ -39,6 +39,7 @@ MEASURES = {"decision_maker_red": "health_decision_maker", "goal_behind": "goal_
 # Signals read from scores that hold until the next reading: their last clean reading is looked for. A goal's
 # pace moves every day (its expected attainment grows), so its last clean day is the day before time zero.
 READ_FROM_SCORES = ("decision_maker_red", "score_red")
+EPISODE_COLUMNS = {"row": int, "signal": object, "time_zero": int, "clean_from": int, "end_day": int}
 
 
 def possible_signals(data) -> list[str]:
@@ -176,7 +177,9 @@ def _episodes(data, part: pd.DataFrame, risk: pd.DataFrame, flags, every_days, m
                 episode[f"{name}_at_clean"] = at_clean[name].to_numpy(dtype=float)
         episode["end_day"] = end_day[row]
         found.append(episode)
-    return pd.concat(found, ignore_index=True) if found else pd.DataFrame(columns=["row", "signal", "time_zero"])
+    if not found:  # no signal the data can show: no episode
+        return pd.DataFrame({c: pd.Series(dtype=t) for c, t in EPISODE_COLUMNS.items()})
+    return pd.concat(found, ignore_index=True)
 
 
 def detection(

@@ -611,27 +611,28 @@ def touched_by_day(detection: pd.DataFrame, timely_days: int) -> go.Figure:
 
 def touch_effect(effect: dict) -> go.Figure:
     """The change in churn rate with a timely human touch: the plain comparison and the estimates adjusted for
-    risk, each with its 95% interval; left of zero, fewer churn."""
-    rows = [  # the estimate's interval keys are the contract's plain ci_low and ci_high
-        ("plain comparison (confounded)", "naive", "naive_", COLORS["neutral"]),
-        ("within risk strata", "stratified", "stratified_", COLORS["green"]),
-        ("risk-weighted (the estimate)", "estimate", "", COLORS["green"]),
+    risk, each with its interval, and the placebo (a touch before the risk showed) where there is one; left of
+    zero, fewer churn."""
+
+    def interval(source, key, prefix=""):  # the estimate's interval keys are the contract's plain ci_low, ci_high
+        return source[key], source[f"{prefix}ci_low"], source[f"{prefix}ci_high"]
+
+    rows = [
+        ("plain comparison (confounded)", *interval(effect, "naive", "naive_"), "neutral"),
+        ("within risk strata", *interval(effect, "stratified", "stratified_"), "green"),
+        ("risk-weighted (the estimate)", *interval(effect, "estimate"), "green"),
     ]
+    if effect.get("placebo") is not None:
+        rows.insert(0, ("placebo: a touch before the risk showed", *interval(effect["placebo"], "estimate"), "neutral"))
     fig = go.Figure()
-    for name, key, prefix, color in rows:
-        low, high = effect[f"{prefix}ci_low"], effect[f"{prefix}ci_high"]
+    for name, value, low, high, color in rows:
         fig.add_trace(
             go.Scatter(
-                x=[effect[key]],
+                x=[value],
                 y=[name],
                 mode="markers",
-                marker={"size": 12, "color": color},
-                error_x={
-                    "type": "data",
-                    "symmetric": False,
-                    "array": [high - effect[key]],
-                    "arrayminus": [effect[key] - low],
-                },
+                marker={"size": 12, "color": COLORS[color]},
+                error_x={"type": "data", "symmetric": False, "array": [high - value], "arrayminus": [value - low]},
                 hovertemplate=f"{name}: %{{x:+.1%}} [{low:+.1%}, {high:+.1%}]<extra></extra>",
                 showlegend=False,
             )
