@@ -45,6 +45,7 @@ bench: $(BIN)/workbench
 calibrate: $(BIN)/workbench
 	$(BIN)/python -m benchmarks.calibrate
 	$(BIN)/python -m benchmarks.touch_effect
+	$(BIN)/python -m benchmarks.automation
 
 ## Re-pin every package to its newest release (then run make test)
 constraints:

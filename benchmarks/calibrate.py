@@ -8,7 +8,8 @@ world has an activities table). On each it computes what the pages state and pri
 - the report-wide false-alarm rate: the share of null worlds in which any page states any finding, with its
   binomial 95% interval (target: at most 5%), and beside it each kind of statement on its own: a scoreboard
   signal predictive or inverse, a lead-time horizon other than the study's judged so, a scorecard proposed,
-  a touch effect or a book-size slowdown whose interval excludes none, an exploratory view given a verdict;
+  a touch effect (a person's after any signal, or automation's) or a book-size slowdown whose interval
+  excludes zero, an exploratory view given a verdict;
 - coverage per horizon: the share of single-signal 95% intervals (clustered by account, unadjusted) that
   cover the true AUC of 0.5 (target: 94% to 96%);
 - power: in planted worlds (the default world: the decision maker's sentiment and goal attainment drive
@@ -55,6 +56,12 @@ def excludes_zero(found: dict | None) -> bool:
     return found is not None and (found["ci_low"] > 0 or found["ci_high"] < 0)
 
 
+def automation_effects(capacity) -> list:
+    """Automation's three intervals (automated, a person after it, the difference) where estimated."""
+    found = capacity.automation or {}
+    return [found.get(n) for n in ("automated_touch_effect", "human_after_automated", "human_minus_automated")]
+
+
 def statements(study: Study) -> dict[str, bool]:
     """Per kind of statement, whether some page of this study's report states it as a finding."""
     board = study.scoreboard
@@ -67,7 +74,8 @@ def statements(study: Study) -> dict[str, bool]:
         "scoreboard": bool(board["conclusion"].isin(FINDINGS).any()),
         "lead_time": bool(lead.loc[lead["horizon_days"] != study.horizon_days, "conclusion"].isin(FINDINGS).any()),
         "scorecard": bool(study.scorecard().proposed),
-        "touch_effect": capacity is not None and any(excludes_zero(e) for e in capacity.effects.values()),
+        "touch_effect": capacity is not None
+        and any(excludes_zero(e) for e in [*capacity.effects.values(), *automation_effects(capacity)]),
         "slowdown": capacity is not None and capacity.slowdown is not None and capacity.slowdown["ci_low"] > 0,
         "views": any(
             view.loc[view.get("exploratory", pd.Series(True, index=view.index)).astype(bool), "conclusion"]

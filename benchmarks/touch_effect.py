@@ -28,19 +28,19 @@ from pathlib import Path
 import pandas as pd
 
 from workbench import Study
-from workbench.generate import World, generate, write
-from workbench.measure.pointintime import days
+from workbench.generate import RED_BELOW, World, generate, write
+from workbench.judge.capacity import adjustment
 
 RESULTS = Path(__file__).resolve().parent / "results"
 HEADLINE = "decision_maker_red"
 
 
-def true_change(capacity, truth: pd.DataFrame) -> float:
-    """The mean change in churn chance a timely answer makes over the episodes the headline estimate judged."""
-    found = capacity.detection
-    judged = found.loc[found["at_risk"] & (days(found["onset"]) <= days(found["observation_date"]))]
-    change = judged["account_id"].map(truth["p_churn_touched"]) - judged["account_id"].map(truth["p_churn_untouched"])
-    return float(change.mean())
+def true_change(capacity, truth: pd.DataFrame, treated: str = "touched", untreated: str = "untouched") -> float:
+    """The mean change in churn chance a timely answer (of the kind the truth's `p_churn_<treated>` and
+    `p_churn_<untreated>` name) makes over the episodes the headline estimate judged."""
+    judged, _ = adjustment(capacity.episodes, capacity.detection, HEADLINE, RED_BELOW)
+    account = judged["account_id"]
+    return float((account.map(truth[f"p_churn_{treated}"]) - account.map(truth[f"p_churn_{untreated}"])).mean())
 
 
 def one_world(seed: int, effect: float, accounts: int, seen_early: int, cadence: int, dm: float) -> dict:

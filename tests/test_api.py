@@ -45,11 +45,6 @@ PENDING = {
         "  quarter's ARR) and `coverage` (share of backtested quarters inside their interval).\n",
         "",
     ),
-    "automated touches (issue 38)": (
-        "  with its interval and the method in words; `automated_touch_effect` the same for a timely automated\n"
-        "  touch, and `human_minus_automated` the difference between the two.",
-        "  with its interval and the method in words.",
-    ),
 }
 
 

@@ -364,10 +364,58 @@ def test_without_activities_there_is_no_capacity(small_world, tmp_path):
 def test_every_test_of_the_report_draws_on_one_error_budget(planted):
     study, capacity, _ = planted
     touches = [family.touch_test(words) for words in detection.FLAGS.values()]
-    assert study.tests[-5:] == ["the proposed scorecard", *touches, family.SLOWDOWN]
+    assert study.tests[-8:] == ["the proposed scorecard", *touches, family.SLOWDOWN, *family.AUTOMATED]
     level = family.level_per_test(len(study.tests))
-    assert len(study.tests) == len(study.family) + 5 and level == pytest.approx(1 - 0.05 / len(study.tests))
+    assert len(study.tests) == len(study.family) + 8 and level == pytest.approx(1 - 0.05 / len(study.tests))
     assert (study.scoreboard["ci_level"] == level).all()
     assert capacity.slowdown["ci_level"] == level
     assert all(effect["ci_level"] == level for effect in capacity.effects.values() if effect is not None)
+    automation = capacity.automation
+    assert automation["automated_touch_effect"]["ci_level"] == level
+    assert automation["human_minus_automated"]["ci_level"] == level
     assert f"{len(study.tests)} tests" in study.family_words and f"{level:.1%}" in study.family_words
+
+
+def playbook_world(tmp_path_factory, automated_effect: float):
+    """CSMs answer a red buyer (worth 2.0 in log-odds of renewal) and an automated playbook fires on 60% of red
+    buyers within 2 days of the data showing it (worth `automated_effect`); other automated touches are rare.
+    benchmarks/automation.py measures the same over 20 seeds."""
+    return studied(
+        tmp_path_factory,
+        accounts=3000,
+        seed=3,
+        touch_effect=2.0,
+        automated_effect=automated_effect,
+        playbook_share=0.6,
+        bot_touch_days=365.0,
+    )
+
+
+def test_a_playbook_that_does_nothing_is_told_from_a_person_who_helps(tmp_path_factory):
+    _, capacity, _ = playbook_world(tmp_path_factory, 0.0)
+    automation = capacity.automation
+    automated, difference = automation["automated_touch_effect"], automation["human_minus_automated"]
+    assert automated["ci_low"] <= 0 <= automated["ci_high"], automated
+    assert difference["ci_high"] < 0, difference
+    reach = automation["reach"]
+    assert reach["automated_share"] > 0.5 and reach["automated_median_days"] <= 2 < reach["human_median_days"]
+    said = " ".join(findings(capacity))
+    assert "automated outreach reached" in said and "an automated touch went with no detectable change" in said
+    assert "A person's answer did more than an automated one" in said
+    results = capacity.to_results()
+    for name in ("automated_touch_effect", "human_minus_automated"):
+        assert {"estimate", "ci_low", "ci_high", "method"} <= set(results[name]), name
+        assert "draws" not in results[name]
+
+
+def test_a_playbook_worth_as_much_as_a_person_is_found_and_the_difference_covers_zero(tmp_path_factory):
+    _, capacity, truth = playbook_world(tmp_path_factory, 2.0)
+    automation = capacity.automation
+    automated, difference = automation["automated_touch_effect"], automation["human_minus_automated"]
+    assert automated["ci_high"] < 0, automated
+    assert difference["ci_low"] <= 0 <= difference["ci_high"], difference
+    judged, _ = adjustment(capacity.episodes, capacity.detection, "decision_maker_red", 40)
+    change = judged["account_id"].map(truth["p_churn_automated"]) - judged["account_id"].map(
+        truth["p_churn_not_automated"]
+    )
+    assert automated["ci_low"] <= change.mean() <= automated["ci_high"], (change.mean(), automated)

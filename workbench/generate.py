@@ -55,6 +55,7 @@ GOALS = (  # metric, baseline, target (lower-is-better when target < baseline)
 GOAL_INPUTS = np.array(["booked_meetings", "demos", "proposals"])
 TERM_DAYS = 365
 TIMELY_DAYS = 45  # an answer this soon after the risk shows carries `touch_effect`
+PLAYBOOK_DAYS = 2
 RED_BELOW = 40  # the workbench's default red line for a health score
 HUMAN_CHANNELS = np.array(["call", "email", "meeting", "qbr"])
 AUTOMATED_CHANNELS = np.array(["email", "in_app", "webinar"])
@@ -118,6 +119,12 @@ class World:
     # (0: none), whatever its risk. A review on the qbr channel never changes the outcome.
     routine_cadence_days: int = 0
     other_touch_days: float = 75.0  # mean days between human touches that come regardless of risk (median book)
+    # An automated playbook that fires on a red decision maker once the data show it (within PLAYBOOK_DAYS), for
+    # a `playbook_share` of them; an automated touch within TIMELY_DAYS adds `automated_effect` to the log-odds
+    # of renewal. Other automated touches (newsletters, webinars) come every `bot_touch_days` on average.
+    playbook_share: float = 0.0
+    automated_effect: float = 0.0
+    bot_touch_days: float = 30.0
 
     def __post_init__(self):
         if self.term_months not in (1, 3, 12):
@@ -160,7 +167,7 @@ def generate(world: World = World()) -> dict[str, pd.DataFrame]:
     # The touches come from a stream of their own, so the other tables do not change with the touch knobs.
     touches = _touch_plan(np.random.default_rng([world.seed, 11]), world, accounts, people, drivers, start, new, as_of)
     accounts["csm"] = touches["csm"]
-    renewed, reason, p_renew = _decide(rng, world, drivers, touches["timely"])
+    renewed, reason, p_renew = _decide(rng, world, drivers, touches["timely"], touches["automated_timely"])
     decided = ~new
     growth = np.clip(0.4 * np.maximum(drivers["attainment"] - 1, 0) + rng.normal(-0.02, 0.06, n), -0.4, 1.0)
     renewal_arr = np.where(renewed, np.round(arr * (1 + growth), -2), 0.0)
@@ -220,12 +227,17 @@ def generate(world: World = World()) -> dict[str, pd.DataFrame]:
     )
     tables["activities"] = _activities(touches, accounts, people, start, active_until)
     truth = {k: v for k, v in drivers.items() if k != "person"}
-    truth.update({k: touches[k] for k in ("onset", "timely", "book")})
-    # The renewal chance of each account with and without a timely touch, for the true effect of one.
-    truth["p_churn_touched"], truth["p_churn_untouched"] = (
-        1 - _decide(np.random.default_rng(0), world, drivers, np.full(n, flag), calibrate_with=touches["timely"])[2]
-        for flag in (True, False)
-    )
+    truth.update({k: touches[k] for k in ("onset", "timely", "automated_timely", "book")})
+    # The renewal chance of each account with and without a timely touch of each kind, for the true effects.
+    actual = (touches["timely"], touches["automated_timely"])
+
+    def churn_chance(human, automated):
+        return 1 - _decide(np.random.default_rng(0), world, drivers, human, automated, calibrate_with=actual)[2]
+
+    truth["p_churn_touched"] = churn_chance(np.full(n, True), touches["automated_timely"])
+    truth["p_churn_untouched"] = churn_chance(np.full(n, False), touches["automated_timely"])
+    truth["p_churn_automated"] = churn_chance(touches["timely"], np.full(n, True))
+    truth["p_churn_not_automated"] = churn_chance(touches["timely"], np.full(n, False))
     tables["truth"] = pd.DataFrame({"account_id": accounts["account_id"], **truth})
     return tables
 
@@ -315,9 +327,12 @@ def _renewal_part(world: World, drivers) -> np.ndarray:
     return np.clip(65 + 15 * (drive - drive.mean()) / max(drive.std(), 1e-9), 0, 100)
 
 
-def _decide(rng, world: World, drivers, timely, calibrate_with=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Renewal draws whose log-odds are the knobs' weighted sum of drivers (and of a timely human touch); the
-    intercept gives the intended churn with the touches of `calibrate_with` (by default `timely`)."""
+def _decide(
+    rng, world: World, drivers, timely, automated, calibrate_with=None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Renewal draws whose log-odds are the knobs' weighted sum of drivers (and of a timely human and a timely
+    automated touch); the intercept gives the intended churn with the touches of `calibrate_with` (a pair,
+    human and automated; by default `timely` and `automated`)."""
     goal = (drivers["attainment"] - 0.95) / 0.35
     base = (
         world.nps_effect * drivers["nps_attitude"]
@@ -328,15 +343,15 @@ def _decide(rng, world: World, drivers, timely, calibrate_with=None) -> tuple[np
         + world.end_user_effect * drivers["end_user"]
         + world.goal_effect * goal
     )
-    touched = timely if calibrate_with is None else calibrate_with
-    calibrating = base + world.touch_effect * touched
+    touched, automatic = (timely, automated) if calibrate_with is None else calibrate_with
+    calibrating = base + world.touch_effect * touched + world.automated_effect * automatic
     value_churn = max(world.base_churn - world.external_churn, 0.005)
     low, high = -20.0, 20.0  # intercept giving the intended mean churn, by bisection
     for _ in range(60):
         mid = (low + high) / 2
         churn = 1 - 1 / (1 + np.exp(-(mid + calibrating)))
         low, high = (mid, high) if churn.mean() > value_churn else (low, mid)
-    p_renew = 1 / (1 + np.exp(-(low + base + world.touch_effect * timely)))
+    p_renew = 1 / (1 + np.exp(-(low + base + world.touch_effect * timely + world.automated_effect * automated)))
     draws = rng.random(len(base))
     external = rng.random(len(base)) < world.external_churn
     renewed = (draws < p_renew) & ~external
@@ -400,12 +415,23 @@ def _touch_plan(rng, world: World, accounts, people, drivers, start, new, as_of)
         reached = np.r_[reached, np.full(len(reviewed), -1)]
         channel = np.r_[channel, np.full(len(reviewed), "qbr")]
     in_window = (day >= seen_from[who]) & (day <= onset[who] + TIMELY_DAYS) & (channel != "qbr")
+    playbook = np.zeros(n, dtype=bool)
+    if world.playbook_share > 0:  # drawn only where asked for: the default world's stream stays as it was
+        playbook = (red_onset >= 0) & (rng.random(n) < world.playbook_share)
+    fired = np.flatnonzero(playbook)
+    # The red score is dated at its calendar month's start: the data show it then (or at the term's start).
+    reading = (start.astype("datetime64[M]") + month[np.arange(n), red.argmax(axis=1)]).astype("datetime64[D]")
+    shown = np.maximum(reading, start)
+    fired_day = shown[fired] + rng.integers(0, PLAYBOOK_DAYS + 1, len(fired)) if len(fired) else fired
     return {
         "csm": np.char.add("CSM ", (owner + 1).astype(str)),
         "book": book,
         "onset": onset.astype("datetime64[D]"),
         "timely": np.bincount(who[in_window], minlength=n) > 0,
+        "automated_timely": playbook,  # the playbook's answer carries `automated_effect`; other automated do not
         "human": (who, day.astype("datetime64[D]"), reached, channel),
+        "playbook": (fired, np.asarray(fired_day).astype("datetime64[D]")),
+        "bot_touch_days": world.bot_touch_days,
         "first_scores": (dm_of, first_scores),
         "rng": rng,
     }
@@ -419,8 +445,11 @@ def _activities(touches, accounts, people, start, active_until) -> pd.DataFrame:
     kept = day <= active_until[who]
     who, day, reached, channel = who[kept], day[kept], reached[kept], channel[kept]
     span = np.maximum((active_until - start).astype(int), 0)
-    bot = np.repeat(np.arange(len(accounts)), rng.poisson(span / 30.0))
+    bot = np.repeat(np.arange(len(accounts)), rng.poisson(span / touches["bot_touch_days"]))
     bot_day = start[bot] + (rng.random(len(bot)) * span[bot]).astype(int)
+    fired, fired_day = touches["playbook"]
+    kept = fired_day <= active_until[fired]
+    bot, bot_day = np.r_[bot, fired[kept]], np.r_[bot_day.astype("datetime64[D]"), fired_day[kept]]
     frame = pd.DataFrame(
         {
             "account_id": accounts["account_id"].to_numpy()[np.r_[who, bot]],
@@ -432,7 +461,8 @@ def _activities(touches, accounts, people, start, active_until) -> pd.DataFrame:
             "kind": np.repeat(["human", "automated"], [len(who), len(bot)]),
             "channel": np.r_[
                 channel,
-                rng.choice(AUTOMATED_CHANNELS, len(bot), p=[0.6, 0.3, 0.1]),
+                rng.choice(AUTOMATED_CHANNELS, len(bot) - kept.sum(), p=[0.6, 0.3, 0.1]),
+                np.full(kept.sum(), "email"),
             ],
             "csm": np.r_[touches["csm"][who], np.full(len(bot), None)],
         }

@@ -165,7 +165,8 @@ class Study:
         self.signals = [s for s in SIGNALS if s in self.decisions] + list(config["extra_signals"])
         self.family = _family(config, self.signals)
         episodes = detection.possible_signals(data) if data.has("activities") else []
-        self.tests = report_family.tests(self.family, [detection.FLAGS[e] for e in episodes])
+        automated = data.has("activities") and bool((data.activities.kinds["kind"] == "automated").any())
+        self.tests = report_family.tests(self.family, [detection.FLAGS[e] for e in episodes], automated)
         self.scoreboard = self._judge(self.family)
         if on_decisions is not None:
             on_decisions(self.decisions, config, len(self.tests))

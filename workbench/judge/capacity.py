@@ -255,6 +255,7 @@ class Capacity:
     lag: dict
     bands: pd.DataFrame
     effects: dict  # per episode signal (FLAGS) estimated: its touch effect, with its checks
+    automation: dict | None  # over the headline's episodes: automated, human after automated, the difference
     routine_channels: list  # the channels counted as routines, not answers
     curve: pd.DataFrame
     slowdown: dict | None
@@ -271,12 +272,18 @@ class Capacity:
 
     def to_results(self) -> dict:
         def plain(effect):
-            return None if effect is None else {k: v for k, v in effect.items() if k != "balance"}
+            return None if effect is None else {k: v for k, v in effect.items() if k not in ("balance", "draws")}
+
+        automation = self.automation or {}
 
         return {
             **self.lag,
             "human_touch_effect": plain(self.effect),
             "touch_effect_by_signal": [plain(e) for e in self.effects.values() if e is not None],
+            "automated_touch_effect": plain(automation.get("automated_touch_effect")),
+            "human_minus_automated": automation.get("human_minus_automated"),
+            "human_after_automated": plain(automation.get("human_after_automated")),
+            "reach": automation.get("reach"),
             "slowdown": self.slowdown,
             "slowdown_by_at_risk_load": self.load_slowdown,
             "by_book": self.curve,
@@ -312,7 +319,8 @@ def adjustment(
 ) -> tuple[pd.DataFrame, dict[str, str]]:
     """The episodes of `signal` that began by their decision's observation date, with the decision's outcome,
     the treatments (`timely`: a human answer, not a routine, from the last clean reading to TIMELY_DAYS after
-    time zero; `timely_<days>` for SENSITIVITY_DAYS; `any_touch`: any human touch so; `placebo`: an answer
+    time zero; `timely_<days>` for SENSITIVITY_DAYS; `any_touch`: any human touch so; `automated`: an
+    automated touch so; `placebo`: an answer
     PLACEBO_DAYS before the clean reading) and the risk measured at the last clean reading that the estimate
     accounts for: how far below red the decision maker was, how far behind pace the goals were, the other
     flags, the contract's size, the days left to renewal, the account's tenure (from `customer_since`, its first
@@ -329,7 +337,11 @@ def adjustment(
         for window in SENSITIVITY_DAYS:
             judged[f"timely_{window}"] = _by(judged["answer_day"].to_numpy(dtype=float), zero + window, end)
         judged["any_touch"] = _by(judged["any_day"].to_numpy(dtype=float), zero + TIMELY_DAYS, end)
+        judged["automated"] = _by(judged["automated_day"].to_numpy(dtype=float), zero + TIMELY_DAYS, end)
         judged["placebo"] = _by(judged["placebo_day"].to_numpy(dtype=float), clean - PLACEBO_DAYS[1], end)
+        judged["automated_placebo"] = _by(
+            judged["automated_placebo_day"].to_numpy(dtype=float), clean - PLACEBO_DAYS[1], end
+        )
         judged["routine_in_window"] = _by(judged["routine_day"].to_numpy(dtype=float), zero + TIMELY_DAYS, end)
     if "health_decision_maker_at_clean" in judged:
         judged["below_red"] = np.maximum(red_below - judged["health_decision_maker_at_clean"], 0)
@@ -342,6 +354,12 @@ def adjustment(
         judged["tenure_days"] = clean - days(since).astype(float)
         judged["first_term"] = (judged["start_date"] <= since).astype(float).to_numpy()
     return judged, {name: words for name, words in RISK_MEASURES.items() if name in judged}
+
+
+def placebo_episodes(judged: pd.DataFrame) -> pd.DataFrame:
+    """The episodes whose placebo window the account was a customer for: before it no touch could come, and an
+    early episode's risk is not a later one's."""
+    return judged.loc[judged["tenure_days"] >= PLACEBO_DAYS[0]] if "tenure_days" in judged else judged
 
 
 def _interval(effect: dict | None) -> dict | None:
@@ -359,9 +377,7 @@ def episode_effect(judged: pd.DataFrame, covariates: dict, min_decisions: int, l
             return None
         return touch_effect(among, covariates, treatment=treatment, replicates=replicates, level=level)
 
-    # The placebo among episodes whose placebo window the account was a customer for: before it, no touch could
-    # come, and an early episode's risk is not a later one's.
-    placebo_able = judged.loc[judged["tenure_days"] >= PLACEBO_DAYS[0]] if "tenure_days" in judged else judged
+    placebo_able = placebo_episodes(judged)
 
     main = estimated("timely", REPLICATES)
     if main is None:
@@ -376,6 +392,65 @@ def episode_effect(judged: pd.DataFrame, covariates: dict, min_decisions: int, l
         "placebo": _interval(estimated("placebo", CHECK_REPLICATES, placebo_able)),
         "placebo_days": list(PLACEBO_DAYS),
     }
+
+
+def _reach(judged: pd.DataFrame, treatment: str, day: str) -> tuple[float, float | None]:
+    """The share of episodes a `treatment` touch answered, and the median days from time zero to it (0: on the
+    day the data showed the risk, or before)."""
+    answered = judged[treatment].to_numpy(dtype=bool)
+    lag = np.maximum(judged[day].to_numpy(dtype=float) - judged["time_zero"].to_numpy(dtype=float), 0)[answered]
+    return float(answered.mean()), float(np.median(lag)) if len(lag) else None
+
+
+def automation(judged: pd.DataFrame, covariates: dict, human: dict, min_decisions: int, level: float) -> dict:
+    """Human or automated, over one signal's episodes (`adjustment`) whose human effect is `human`: the effect
+    of a timely automated touch, of a human answer among the episodes an automated one already reached, and the
+    human effect minus the automated one (from the same resamples of accounts, so their covariance counts);
+    each None where too few episodes differ. Beside them, the share each kind reached and how fast."""
+    found = dict.fromkeys(("automated_touch_effect", "human_after_automated", "human_minus_automated"))
+    if judged["automated"].nunique() == 2 and len(judged) >= min_decisions and judged["renewed"].nunique() == 2:
+        found["automated_touch_effect"] = touch_effect(judged, covariates, treatment="automated", level=level)
+    reached = judged.loc[judged["automated"]]
+    if reached["timely"].nunique() == 2 and len(reached) >= min_decisions and reached["renewed"].nunique() == 2:
+        found["human_after_automated"] = touch_effect(reached, covariates, level=level)
+    automated = found["automated_touch_effect"]
+    if automated is not None:
+        se = float(np.nanstd(human["draws"] - automated["draws"]))
+        z = float(stats.norm.ppf(1 - (1 - level) / 2))
+        difference = human["estimate"] - automated["estimate"]
+        found["human_minus_automated"] = {
+            "estimate": difference,
+            "ci_low": difference - z * se,
+            "ci_high": difference + z * se,
+            "ci_level": level,
+            "method": (
+                "the human effect minus the automated one, each estimated as above; its standard error from "
+                "the same bootstrap resamples of accounts"
+            ),
+        }
+    if automated is not None:
+        able = placebo_episodes(judged)
+        if able["automated_placebo"].nunique() == 2 and len(able) >= min_decisions:
+            automated["placebo"] = _interval(
+                touch_effect(able, covariates, treatment="automated_placebo", replicates=CHECK_REPLICATES, level=level)
+            )
+        else:
+            automated["placebo"] = None
+        automated["placebo_days"] = list(PLACEBO_DAYS)
+    for name in ("automated_touch_effect", "human_after_automated", "human_minus_automated"):
+        if found[name] is not None:
+            found[name]["signal"] = human["signal"]
+    share, median = _reach(judged, "automated", "automated_day")
+    human_share, human_median = _reach(judged, "timely", "answer_day")
+    found["reach"] = {
+        "automated_share": share,
+        "automated_median_days": median,
+        "human_share": human_share,
+        "human_median_days": human_median,
+        "episodes": int(len(judged)),
+        "signal": human["signal"],
+    }
+    return found
 
 
 def assess(
@@ -402,12 +477,14 @@ def assess(
     book = books(contracts.assign(csm=mapped(contracts["account_id"], owner)), at_risk, as_of)
     at_risk = book_at_onset(at_risk, book)
     frame = frame.join(at_risk[["book_accounts", "book_arr", "book_at_risk"]])
-    effects, since = {}, contracts.groupby("account_id")["start_date"].min()
+    effects, since, automated = {}, contracts.groupby("account_id")["start_date"].min(), None
     for signal in [flag for flag in FLAGS if flag in set(episodes["signal"])] if "answer_day" in episodes else ():
         judged, covariates = adjustment(episodes, frame, signal, red_below, since)
         effects[signal] = episode_effect(judged, covariates, min_decisions, level)
         if effects[signal] is not None:
             effects[signal]["signal"] = signal
+            if automated is None:  # the headline's episodes: human or automated
+                automated = automation(judged, covariates, effects[signal], min_decisions, level)
     slow = slowdown(at_risk, level=level)
     now = open_contracts.assign(csm=mapped(open_contracts["account_id"], owner))
     return Capacity(
@@ -416,6 +493,7 @@ def assess(
         lag=lag_summary(at_risk, frame),
         bands=lag_bands(at_risk),
         effects=effects,
+        automation=automated,
         routine_channels=list(routine_channels),
         curve=curve(at_risk),
         slowdown=slow,
@@ -507,6 +585,8 @@ def findings(capacity: Capacity) -> list[str]:
     estimated = [effect for effect in capacity.effects.values() if effect is not None]
     for number, effect in enumerate(estimated):
         said.extend(effect_findings(effect, timely, first=number == 0))
+    if capacity.automation is not None:
+        said.extend(automation_findings(capacity.automation, timely))
     slow = capacity.slowdown
     if slow is None:
         said.append(
@@ -604,6 +684,74 @@ def effect_findings(effect: dict, timely: int, first: bool = True) -> list[str]:
                 f"A touch {start}-{end} days before the risk showed, which cannot answer it, already goes with a "
                 f"change in churn ({_per_100(placebo)}): the team acts on something the data do not show (or an "
                 "earlier answer still works), and the estimate above carries it too."
+            )
+    return said
+
+
+def _change(effect: dict) -> str:
+    """What an effect's interval says, in churns per 100."""
+    if effect["ci_high"] < 0:
+        return (
+            f"<b>{_points(effect['estimate'])} fewer churns per 100</b> [{_points(effect['ci_high'])}, "
+            f"{_points(effect['ci_low'])}]"
+        )
+    if effect["ci_low"] > 0:
+        return (
+            f"<b>{_points(effect['estimate'])} more churns per 100</b> [{_points(effect['ci_low'])}, "
+            f"{_points(effect['ci_high'])}]"
+        )
+    return f"no detectable change in churn ({_per_100(effect)})"
+
+
+def _placebo_words(placebo: dict | None, days: list) -> str:
+    if placebo is None:
+        return ""
+    if placebo["ci_low"] <= 0 <= placebo["ci_high"]:
+        return (
+            f" One {days[0]}-{days[1]} days before the risk showed goes with none ({_per_100(placebo)}), as it should."
+        )
+    return (
+        f" But one {days[0]}-{days[1]} days before the risk showed already goes with a change ({_per_100(placebo)}): "
+        "something the data do not show comes with these touches."
+    )
+
+
+def automation_findings(automation: dict, timely: int) -> list[str]:
+    """Human or automated, over the headline's episodes, in a leader's words: what each reached and how fast,
+    what each went with, and whether a person adds to the playbook."""
+    reach = automation["reach"]
+    automated, after = automation["automated_touch_effect"], automation["human_after_automated"]
+    difference = automation["human_minus_automated"]
+    if not reach["automated_share"]:
+        return ["No automated touch reached these episodes, so automation's worth cannot be measured here."]
+
+    def fast(share, median, who):
+        when = "" if median is None else f", a median {median:.0f} days after the risk showed"
+        return f"{who} reached {share:.0%} of {reach['episodes']:,} episodes within {timely} days{when}"
+
+    automated_reach = fast(reach["automated_share"], reach["automated_median_days"], "automated outreach")
+    said = [
+        f"After {FLAGS[reach['signal']]}, {automated_reach}; "
+        f"{fast(reach['human_share'], reach['human_median_days'], 'a person')}."
+    ]
+    if automated is None:
+        said.append("Too few episodes with and without an automated touch to estimate what one is worth.")
+        return said
+    sentence = f"Once risk is accounted for, an automated touch went with {_change(automated)}."
+    if after is not None:
+        sentence += f" After an automated touch, a person's answer went with {_change(after)}."
+    said.append(sentence + _placebo_words(automated.get("placebo"), automated["placebo_days"]))
+    if difference is not None:
+        if difference["ci_high"] < 0 or difference["ci_low"] > 0:
+            more = "more" if difference["ci_high"] < 0 else "less"
+            said.append(
+                f"A person's answer did {more} than an automated one: {_per_100(difference)} churns, human minus "
+                "automated. Observational, as above."
+            )
+        else:
+            said.append(
+                f"No evidence here that a person's answer does more or less than an automated one "
+                f"({_per_100(difference)}, human minus automated). Observational, as above."
             )
     return said
 

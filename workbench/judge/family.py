@@ -3,7 +3,8 @@
 Every statement a page can make as a finding draws on one error budget: each signal of the scoreboard (and,
 through the lead-time page's fixed sequence, the same signal at earlier horizons), the proposed scorecard, and
 where the data has activities, the effect of a timely human touch after each early signal the data can show
-(each its own episodes) and the slowdown of bigger books. Each is
+(each its own episodes), the slowdown of bigger books and, with automated touches, automation's effect, a
+person's after it and the difference. Each is
 tested at the report's level Bonferroni-divided by their number, so that in a book where nothing drives renewal
 the report as a whole states no finding with at least the report's confidence. Everything else a page shows is
 exploratory: numbers and intervals, no verdict.
@@ -21,14 +22,23 @@ def touch_test(episode: str) -> str:
     return f"the effect of a timely human touch after {episode}"
 
 
-def tests(signals: list[str], episodes: list[str]) -> list[str]:
+AUTOMATED = (
+    "the effect of a timely automated touch",
+    "a person's answer after an automated one",
+    "human minus automated",
+)
+
+
+def tests(signals: list[str], episodes: list[str], automated: bool = False) -> list[str]:
     """The report's tests by name: its signals, the scorecard, and where the data has activities, the touch
-    effect after each of the `episodes` (in words) and the slowdown."""
-    return [*signals, SCORECARD, *(touch_test(e) for e in episodes), *((SLOWDOWN,) if episodes else ())]
+    effect after each of the `episodes` (in words), the slowdown and, where some touches are `automated`,
+    automation's three (over the first episodes')."""
+    capacity = [*(touch_test(e) for e in episodes), SLOWDOWN, *(AUTOMATED if automated else ())] if episodes else []
+    return [*signals, SCORECARD, *capacity]
 
 
 def _signal(test: str) -> bool:
-    return test != SCORECARD and test != SLOWDOWN and not test.startswith(touch_test(""))
+    return test not in (SCORECARD, SLOWDOWN, *AUTOMATED) and not test.startswith(touch_test(""))
 
 
 def level_per_test(count: int, level: float = LEVEL) -> float:

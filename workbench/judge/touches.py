@@ -170,6 +170,7 @@ def touch_effect(
         "touched": int(treated.sum()),
         "churned": int(churned.sum()),
         "balance": balance(x, names, treated, score),
+        "draws": draws[:, 1],  # the weighted estimate per resample: resamples of one frame pair across treatments
         "method": METHOD.format(
             covariates="; ".join(covariates.values()) or "nothing", replicates=replicates, level=level
         ),

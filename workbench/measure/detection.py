@@ -203,8 +203,8 @@ def detection(
     The episodes' frame, one per decision and signal that showed: row (the decision's position), signal,
     time_zero, clean_from and end_day (days since the epoch), every signal at the last clean reading
     (`<name>_at_clean`), and the first touches from it: answer_day (human, not routine), any_day (human),
-    routine_day (on a routine channel) and placebo_day (human, not routine, from PLACEBO_DAYS[0] days before
-    clean_from), NaN when none."""
+    automated_day, routine_day (on a routine channel) and placebo_day (human, not routine, from PLACEBO_DAYS[0]
+    days before clean_from) and automated_placebo_day (automated, so), NaN when none."""
     flags = [flag for flag in possible_signals(data) if flag != "score_red" or score]
     parts, block = [], DECISIONS_AT_A_TIME if stakeholders.rows_apart(data) else max(len(decisions), 1)
     for start in range(0, max(len(decisions), 1), block):
@@ -237,10 +237,14 @@ def detection(
         from_clean = episodes["clean_from"].to_numpy(dtype=float)
         episodes["answer_day"] = activities.following(episode_account, from_clean, exclude=routine)
         episodes["any_day"] = activities.following(episode_account, from_clean)
+        episodes["automated_day"] = activities.following(episode_account, from_clean, kind="automated")
         episodes["routine_day"] = (
             activities.following(episode_account, from_clean, channels=routine) if routine else np.nan
         )
         episodes["placebo_day"] = activities.following(episode_account, from_clean - PLACEBO_DAYS[0], exclude=routine)
+        episodes["automated_placebo_day"] = activities.following(
+            episode_account, from_clean - PLACEBO_DAYS[0], kind="automated"
+        )
     else:
         next_day = np.full(len(decisions), np.nan)
     touched = out["at_risk"].to_numpy() & (next_day < end_day)

@@ -624,6 +624,11 @@ def touch_effect(effect: dict) -> go.Figure:
     ]
     if effect.get("placebo") is not None:
         rows.insert(0, ("placebo: a touch before the risk showed", *interval(effect["placebo"], "estimate"), "neutral"))
+    return _changes(rows, "Churn with a timely human touch minus churn without (percentage points)")
+
+
+def _changes(rows: list[tuple], title: str) -> go.Figure:
+    """Changes in churn rate, each (name, value, low, high, colour) a dot with its interval's whiskers."""
     fig = go.Figure()
     for name, value, low, high, color in rows:
         fig.add_trace(
@@ -639,12 +644,25 @@ def touch_effect(effect: dict) -> go.Figure:
         )
     fig.add_vline(x=0, line_dash="dash", line_color="#6b7280", annotation_text="no effect")
     fig.update_layout(
-        title="Churn with a timely human touch minus churn without (percentage points)",
+        title=title,
         xaxis={"title": "change in churn rate", "tickformat": "+.0%"},
-        height=280,
+        height=120 + 40 * len(rows),
         margin={"l": 230},
     )
     return fig
+
+
+def human_or_automated(human: dict, automation: dict) -> go.Figure:
+    """A person's answer, an automated touch, a person's after an automated one, and human minus automated:
+    each change in churn with its interval (the ones estimated)."""
+    shown = [
+        ("a person's answer", human, "green"),
+        ("an automated touch", automation["automated_touch_effect"], "neutral"),
+        ("a person, after an automated touch", automation["human_after_automated"], "green"),
+        ("human minus automated", automation["human_minus_automated"], "red"),
+    ]
+    rows = [(name, e["estimate"], e["ci_low"], e["ci_high"], color) for name, e, color in shown if e is not None]
+    return _changes(rows[::-1], "Human or automated: the change in churn each went with (percentage points)")
 
 
 def balance(table: pd.DataFrame) -> go.Figure:
