@@ -3,6 +3,7 @@ and CSM capacity, from the team's own activities (not a ratio heuristic)."""
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass
 
 import numpy as np
@@ -542,54 +543,73 @@ def _points(value: float) -> str:
     return f"{abs(100 * value):.1f}"
 
 
-def findings(capacity: Capacity) -> list[str]:
+def findings(capacity: Capacity, part: str | None = None) -> list[str]:
     """Sentences of escaped HTML, each saying only what its interval says: how fast risk is answered, what a
-    timely human touch is worth once risk is accounted for, and from what book size answers slow."""
+    timely human touch is worth once risk is accounted for, and from what book size answers slow. `part`
+    "answer" keeps the page's answer (the lag, the first signal's effect, automation's, the slowdowns),
+    "checks" the rest (what an answer is, the plain comparisons, sensitivity, placebos, other signals)."""
     lag = capacity.lag
     timely = lag["timely_days"]
-    said = []
+    said = []  # (sentence, part)
+
+    def add(sentences, part="answer"):
+        said.extend((sentence, part) for sentence in sentences)
+
+    def answer(sentence):
+        add([sentence])
+
+    def check(sentence):
+        add([sentence], "checks")
+
     if not lag["at_risk_decisions"]:
-        return ["No renewal decision turned at risk by the workbench's early signals, so there is no lag to measure."]
+        return (
+            []
+            if part == "checks"
+            else ["No renewal decision turned at risk by the workbench's early signals, so there is no lag to measure."]
+        )
     share = (
         f"{lag['timely_share']:.0%} [{lag['timely_share_ci_low']:.0%}, {lag['timely_share_ci_high']:.0%}] within "
         f"{timely} days"
     )
     counts = f"{lag['at_risk_decisions']:,} of {lag['decisions']:,} decisions ({lag['at_risk_accounts']:,} accounts)"
     if np.isnan(lag["detection_lag_days"]):
-        said.append(
+        answer(
             f"Fewer than half the accounts that turned at risk got a human touch before their renewal: {share}; "
             f"{counts} turned at risk."
         )
     else:
-        said.append(
+        answer(
             f"When an account turned at risk, a person from the CS team reached it after a median of "
             f"<b>{lag['detection_lag_days']:.0f} days</b> [{lag['detection_lag_ci_low']:.0f}, "
             f"{lag['detection_lag_ci_high']:.0f}]; {share}. {counts} turned at risk."
         )
     if lag["untouched_churned_arr_share"] is not None:
-        said.append(
+        answer(
             f"{lag['untouched_churned_arr_share']:.0%} of churned ARR ({lag['untouched_churned_decisions']:,} of "
             f"{lag['churned_decisions']:,} churned decisions) had been at risk with no human touch before its renewal."
         )
     if not any(capacity.effects.values()):
-        said.append(
+        answer(
             f"Too few at-risk decisions with and without a human answer within {timely} days of the risk showing "
             "to estimate what one is worth."
         )
     else:
-        said.append(
+        routines = html.escape(", ".join(capacity.routine_channels)) or "none named"
+        check(
             f"Each early signal is its own episode, from the first day the data show it. An answer is a human "
-            f"touch, not a routine review ({', '.join(capacity.routine_channels) or 'none named'}), from the last "
-            f"reading before the risk showed (a CSM may hear of it first) to {timely} days after."
+            f"touch, not a routine review ({routines}), from the last reading before the risk showed (a CSM may "
+            f"hear of it first) to {timely} days after."
         )
     estimated = [effect for effect in capacity.effects.values() if effect is not None]
     for number, effect in enumerate(estimated):
-        said.extend(effect_findings(effect, timely, first=number == 0))
+        sentences = effect_findings(effect, timely, first=number == 0)
+        add(sentences[:1], "answer" if number == 0 else "checks")
+        add(sentences[1:], "checks")
     if capacity.automation is not None:
-        said.extend(automation_findings(capacity.automation, timely))
+        add(automation_findings(capacity.automation, timely))
     slow = capacity.slowdown
     if slow is None:
-        said.append(
+        answer(
             f"Too few CSMs with at-risk accounts (at least {MIN_CSMS} needed), or too little spread between their "
             "books, to relate detection to book size."
         )
@@ -601,13 +621,13 @@ def findings(capacity: Capacity) -> list[str]:
             else f"within the books observed ({slow['books_observed'][0]:.0f}-{slow['books_observed'][1]:.0f} "
             f"accounts) the median answer does not cross {timely} days"
         )
-        said.append(
+        answer(
             f"Bigger books answer later: every 10 accounts more add {_points(slow['late_share_per_10_accounts'])} "
             f"points [{_points(slow['ci_low'])}, {_points(slow['ci_high'])}] to the share answered late "
             f"({slow['csms']} CSMs); {reach}."
         )
     else:
-        said.append(
+        answer(
             f"No evidence that book size slows the answer here: {100 * slow['late_share_per_10_accounts']:+.1f} "
             f"points per 10 accounts [{100 * slow['ci_low']:+.1f}, {100 * slow['ci_high']:+.1f}] across "
             f"{slow['csms']} CSMs, whose books ran from {slow['books_observed'][0]:.0f} to "
@@ -616,12 +636,12 @@ def findings(capacity: Capacity) -> list[str]:
         )
     load = capacity.load_slowdown
     if load is not None:
-        said.append(
+        answer(
             f"Counted by the accounts at risk a CSM held at once rather than the whole book (exploratory, outside "
             f"the report's family of tests): {100 * load['late_share_per_10_accounts']:+.1f} points per 10 "
             f"[{100 * load['ci_low']:+.1f}, {100 * load['ci_high']:+.1f}] in the share answered late."
         )
-    return said
+    return [sentence for sentence, kind in said if part is None or kind == part]
 
 
 def _per_100(effect: dict) -> str:
