@@ -224,6 +224,10 @@ def test_capacity_results_follow_the_contract(planted):
     assert effect["ci_low"] <= effect["estimate"] <= effect["ci_high"]
     assert "Observational" in effect["method"] and "_" not in effect["method"]
     assert results["detection_lag_ci_low"] <= results["detection_lag_days"] <= results["detection_lag_ci_high"]
+    # What a page shows outside the report's family says so.
+    assert results["slowdown_by_at_risk_load"]["conclusion"] == "exploratory"
+    checks = [effect["placebo"], effect["any_human_touch"], *effect["sensitivity"].values()]
+    assert all(check["conclusion"] == "exploratory" for check in checks if check is not None)
 
 
 def test_km_median_matches_statsmodels_and_handles_weights():

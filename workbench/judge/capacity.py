@@ -286,7 +286,7 @@ class Capacity:
             "human_after_automated": plain(automation.get("human_after_automated")),
             "reach": automation.get("reach"),
             "slowdown": self.slowdown,
-            "slowdown_by_at_risk_load": self.load_slowdown,
+            "slowdown_by_at_risk_load": self.load_slowdown and {**self.load_slowdown, "conclusion": "exploratory"},
             "by_book": self.curve,
         }
 
@@ -364,7 +364,10 @@ def placebo_episodes(judged: pd.DataFrame) -> pd.DataFrame:
 
 
 def _interval(effect: dict | None) -> dict | None:
-    return None if effect is None else {k: effect[k] for k in ("estimate", "ci_low", "ci_high", "n", "touched")}
+    """A check's estimate and interval: outside the report's family, so exploratory."""
+    if effect is None:
+        return None
+    return {**{k: effect[k] for k in ("estimate", "ci_low", "ci_high", "n", "touched")}, "conclusion": "exploratory"}
 
 
 def episode_effect(judged: pd.DataFrame, covariates: dict, min_decisions: int, level: float) -> dict | None:
@@ -425,8 +428,9 @@ def automation(judged: pd.DataFrame, covariates: dict, human: dict, min_decision
             "ci_high": difference + z * se,
             "ci_level": level,
             "method": (
-                "the human effect minus the automated one, each estimated as above; its standard error from "
-                "the same bootstrap resamples of accounts"
+                "the human effect minus the automated one, each by inverse-probability weighting over the same "
+                f"episodes; {level:.1%} interval from the standard error over the same bootstrap resamples of "
+                "accounts, so their covariance counts. Observational"
             ),
         }
     if automated is not None:
