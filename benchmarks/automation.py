@@ -16,23 +16,21 @@ Writes the figures as JSON to benchmarks/results/ (runs the README quotes are ke
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor
-from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
 
 from workbench import Study
 from workbench.generate import World, generate, write
+from workbench.judge.capacity import AUTOMATION
 
-from .touch_effect import RESULTS, true_change
+from .touch_effect import true_change
+from .worlds import in_parallel, keep
 
 CASES = {"human only": (2.0, 0.0), "equal": (2.0, 2.0), "null": (0.0, 0.0)}
-NAMES = ("automated_touch_effect", "human_after_automated", "human_minus_automated")
 
 
 def covers(found: dict | None) -> bool:
@@ -57,7 +55,7 @@ def one_world(case: str, seed: int, accounts: int, playbook: float, bot_days: fl
         capacity = Study.load(write(tables, Path(folder), "parquet"), world.as_of).capacity()
     automation = capacity.automation or {}
     row = {"case": case, "seed": seed, "estimated": automation.get("automated_touch_effect") is not None}
-    for name in NAMES:
+    for name in AUTOMATION:
         found = automation.get(name)
         row[f"{name}_covers"] = covers(found)
         row[f"{name}_below"] = found is not None and found["ci_high"] < 0
@@ -78,9 +76,9 @@ def summarize(runs: pd.DataFrame) -> dict:
         "equal_as_stated": float(
             (equal["automated_touch_effect_below"] & equal["human_minus_automated_covers"]).mean()
         ),
-        "null_all_cover": float(null[[f"{n}_covers" for n in NAMES]].all(axis=1).mean()),
+        "null_all_cover": float(null[[f"{n}_covers" for n in AUTOMATION]].all(axis=1).mean()),
         "estimated_share": float(runs["estimated"].mean()),
-        "mean_estimates": runs.groupby("case")[[f"{n}_estimate" for n in NAMES]].mean().to_dict(orient="index"),
+        "mean_estimates": runs.groupby("case")[[f"{n}_estimate" for n in AUTOMATION]].mean().to_dict(orient="index"),
         "mean_true_automated": runs.groupby("case")["true_automated"].mean().to_dict(),
         "reach": runs.groupby("case")[["automated_share", "automated_median_days", "human_share", "human_median_days"]]
         .mean()
@@ -96,15 +94,11 @@ def main(argv=None) -> int:
     parser.add_argument("--bot-days", type=float, default=365.0, help="mean days between other automated touches")
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args(argv)
-    jobs = [(case, seed) for case in CASES for seed in range(args.seeds)]
+    knobs = (args.accounts, args.playbook, args.bot_days)
+    jobs = [(case, seed, *knobs) for case in CASES for seed in range(args.seeds)]
     print(f"{len(jobs)} worlds of {args.accounts:,} accounts ({args.workers} at a time) ...", file=sys.stderr)
-    started, runs = time.time(), []
-    extra = [[v] * len(jobs) for v in (args.accounts, args.playbook, args.bot_days)]
-    with ProcessPoolExecutor(args.workers) as pool:
-        for done, row in enumerate(pool.map(one_world, *zip(*jobs), *extra), 1):
-            runs.append(row)
-            if done % 10 == 0 or done == len(jobs):
-                print(f"  {done}/{len(jobs)} worlds, {time.time() - started:.0f} s", file=sys.stderr, flush=True)
+    started = time.time()
+    runs = in_parallel(one_world, jobs, args.workers)
     summary = summarize(pd.DataFrame(runs))
     print(
         f"Human only: as stated in {summary['human_only_as_stated']:.0%} of seeds (target >= 80%); equal: "
@@ -112,12 +106,7 @@ def main(argv=None) -> int:
         f"{summary['null_all_cover']:.0%} (target >= 95%). Mean estimates: {summary['mean_estimates']}; true "
         f"automated effect: {summary['mean_true_automated']}; reach: {summary['reach']}."
     )
-    RESULTS.mkdir(exist_ok=True)
-    out = RESULTS / f"automation-{datetime.now():%Y%m%d-%H%M%S}.json"
-    out.write_text(
-        json.dumps({"arguments": vars(args), "seconds": time.time() - started, "summary": summary}, indent=1)
-    )
-    print(f"Written to {out}")
+    keep("automation", args, started, summary)
     return 0
 
 

@@ -23,12 +23,9 @@ benchmarks/measured/). Long: run it outside `make test`.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor
-from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -37,10 +34,12 @@ from statsmodels.stats.proportion import proportion_confint
 
 from workbench import Study
 from workbench.generate import World, generate, write
+from workbench.judge.capacity import AUTOMATION
 from workbench.judge.signals import validity
 from workbench.measure import snapshot
 
-RESULTS = Path(__file__).resolve().parent / "results"
+from .worlds import in_parallel, keep
+
 SHAPES = {
     "one decision per account": {},
     "3 correlated decisions per account": {"products": 3, "outcome_correlation": 0.8},
@@ -59,7 +58,7 @@ def excludes_zero(found: dict | None) -> bool:
 def automation_effects(capacity) -> list:
     """Automation's three intervals (automated, a person after it, the difference) where estimated."""
     found = capacity.automation or {}
-    return [found.get(n) for n in ("automated_touch_effect", "human_after_automated", "human_minus_automated")]
+    return [found.get(name) for name in AUTOMATION]
 
 
 def statements(study: Study) -> dict[str, bool]:
@@ -157,13 +156,8 @@ def main(argv=None) -> int:
         (shape, args.planted_accounts, seed, False) for shape in args.shapes for seed in range(args.planted_worlds)
     ]
     print(f"{len(jobs)} worlds ({args.workers} at a time) ...", file=sys.stderr, flush=True)
-    started, done, found = time.time(), 0, []
-    with ProcessPoolExecutor(args.workers) as pool:
-        for result in pool.map(one_world, *zip(*jobs), chunksize=4):
-            found.append(result)
-            done += 1
-            if done % 20 == 0 or done == len(jobs):
-                print(f"  {done}/{len(jobs)} worlds, {time.time() - started:.0f} s", file=sys.stderr, flush=True)
+    started = time.time()
+    found = in_parallel(one_world, jobs, args.workers, every=20, chunksize=4)
     table = summarize(pd.DataFrame(found))
     pd.set_option("display.width", 250)
     print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
@@ -176,16 +170,7 @@ def main(argv=None) -> int:
             f"Coverage of single 95% intervals, any horizon: {covered.min().min():.1%} to {covered.max().max():.1%} "
             "(target 94% to 96%)."
         )
-    RESULTS.mkdir(exist_ok=True)
-    out = RESULTS / f"calibrate-{datetime.now():%Y%m%d-%H%M%S}.json"
-    out.write_text(
-        json.dumps(
-            {"arguments": vars(args), "seconds": time.time() - started, "summary": table.to_dict(orient="records")},
-            indent=1,
-            default=float,
-        )
-    )
-    print(f"Written to {out}")
+    keep("calibrate", args, started, table.to_dict(orient="records"))
     return 0
 
 

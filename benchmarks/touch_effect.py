@@ -17,12 +17,9 @@ Writes the figures as JSON to benchmarks/results/ (runs the README quotes are ke
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor
-from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
@@ -31,7 +28,8 @@ from workbench import Study
 from workbench.generate import RED_BELOW, World, generate, write
 from workbench.judge.capacity import adjustment
 
-RESULTS = Path(__file__).resolve().parent / "results"
+from .worlds import in_parallel, keep
+
 HEADLINE = "decision_maker_red"
 
 
@@ -100,15 +98,11 @@ def main(argv=None) -> int:
     parser.add_argument("--decision-maker", type=float, default=2.5, help="how strongly a red buyer drives churn")
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args(argv)
-    jobs = [(seed, effect) for effect in (args.effect, 0.0) for seed in range(args.seeds)]
+    knobs = (args.accounts, args.seen_early, args.cadence, args.decision_maker)
+    jobs = [(seed, effect, *knobs) for effect in (args.effect, 0.0) for seed in range(args.seeds)]
     print(f"{len(jobs)} worlds of {args.accounts:,} accounts ({args.workers} at a time) ...", file=sys.stderr)
-    started, runs = time.time(), []
-    with ProcessPoolExecutor(args.workers) as pool:
-        extra = [[v] * len(jobs) for v in (args.accounts, args.seen_early, args.cadence, args.decision_maker)]
-        for done, row in enumerate(pool.map(one_world, *zip(*jobs), *extra), 1):
-            runs.append(row)
-            if done % 10 == 0 or done == len(jobs):
-                print(f"  {done}/{len(jobs)} worlds, {time.time() - started:.0f} s", file=sys.stderr, flush=True)
+    started = time.time()
+    runs = in_parallel(one_world, jobs, args.workers)
     summary = summarize(pd.DataFrame(runs))
     print(
         f"Planted ({args.seeds} seeds): found {summary['planted_found']:.0%} (target >= 80%), within 10 points "
@@ -121,12 +115,7 @@ def main(argv=None) -> int:
         f"of {args.seeds} (target <= 1); mean {100 * summary['null_mean_estimate']:+.1f} per 100; any signal's effect "
         f"stated: {summary['null_stated_by_signal']}; placebo covers zero: {summary['null_placebo_covers']}."
     )
-    RESULTS.mkdir(exist_ok=True)
-    out = RESULTS / f"touch-effect-{datetime.now():%Y%m%d-%H%M%S}.json"
-    out.write_text(
-        json.dumps({"arguments": vars(args), "seconds": time.time() - started, "summary": summary}, indent=1)
-    )
-    print(f"Written to {out}")
+    keep("touch-effect", args, started, summary)
     return 0
 
 

@@ -23,6 +23,7 @@ from .touches import touch_effect
 
 REPLICATES = 300
 CHECK_REPLICATES = 100  # the sensitivity, any-touch and placebo estimates: a standard error, not a verdict
+AUTOMATION = ("automated_touch_effect", "human_after_automated", "human_minus_automated")
 # Replicates x decisions weighted at a time: a million accounts' 600k at-risk decisions in 300 replicates held
 # 4.5 GB of weights at once. Up to 100k accounts the replicates fit in one block.
 CELLS_AT_A_TIME = 20_000_000
@@ -370,30 +371,34 @@ def _interval(effect: dict | None) -> dict | None:
     return {**{k: effect[k] for k in ("estimate", "ci_low", "ci_high", "n", "touched")}, "conclusion": "exploratory"}
 
 
+def estimated(
+    frame: pd.DataFrame, covariates: dict, treatment: str, min_decisions: int, level: float, replicates=REPLICATES
+) -> dict | None:
+    """The effect of `treatment` over `frame`'s episodes (`touch_effect`); None with fewer than `min_decisions`
+    of them, or where the treatment or the outcome does not vary."""
+    varies = frame[treatment].nunique() == 2 and frame["renewed"].nunique() == 2
+    if not varies or len(frame) < min_decisions:
+        return None
+    return touch_effect(frame, covariates, treatment=treatment, replicates=replicates, level=level)
+
+
 def episode_effect(judged: pd.DataFrame, covariates: dict, min_decisions: int, level: float) -> dict | None:
     """The effect of a timely human touch over one signal's episodes (`adjustment`), with its checks: the same
     with the SENSITIVITY_DAYS windows, with any human touch (routines too) as the treatment, and the placebo
     (an answer before the risk could be known: an effect there is risk the data do not show)."""
 
-    def estimated(treatment, replicates, among=judged):
-        both = among[treatment].nunique() == 2 and among["renewed"].nunique() == 2
-        if not both or len(among) < min_decisions:
-            return None
-        return touch_effect(among, covariates, treatment=treatment, replicates=replicates, level=level)
+    def check(treatment, among=judged):
+        return _interval(estimated(among, covariates, treatment, min_decisions, level, CHECK_REPLICATES))
 
-    placebo_able = placebo_episodes(judged)
-
-    main = estimated("timely", REPLICATES)
+    main = estimated(judged, covariates, "timely", min_decisions, level)
     if main is None:
         return None
     return {
         **main,
         "timely_days": TIMELY_DAYS,
-        "sensitivity": {
-            str(window): _interval(estimated(f"timely_{window}", CHECK_REPLICATES)) for window in SENSITIVITY_DAYS
-        },
-        "any_human_touch": _interval(estimated("any_touch", CHECK_REPLICATES)),
-        "placebo": _interval(estimated("placebo", CHECK_REPLICATES, placebo_able)),
+        "sensitivity": {str(window): check(f"timely_{window}") for window in SENSITIVITY_DAYS},
+        "any_human_touch": check("any_touch"),
+        "placebo": check("placebo", placebo_episodes(judged)),
         "placebo_days": list(PLACEBO_DAYS),
     }
 
@@ -411,12 +416,10 @@ def automation(judged: pd.DataFrame, covariates: dict, human: dict, min_decision
     of a timely automated touch, of a human answer among the episodes an automated one already reached, and the
     human effect minus the automated one (from the same resamples of accounts, so their covariance counts);
     each None where too few episodes differ. Beside them, the share each kind reached and how fast."""
-    found = dict.fromkeys(("automated_touch_effect", "human_after_automated", "human_minus_automated"))
-    if judged["automated"].nunique() == 2 and len(judged) >= min_decisions and judged["renewed"].nunique() == 2:
-        found["automated_touch_effect"] = touch_effect(judged, covariates, treatment="automated", level=level)
+    found = dict.fromkeys(AUTOMATION)
+    found["automated_touch_effect"] = estimated(judged, covariates, "automated", min_decisions, level)
     reached = judged.loc[judged["automated"]]
-    if reached["timely"].nunique() == 2 and len(reached) >= min_decisions and reached["renewed"].nunique() == 2:
-        found["human_after_automated"] = touch_effect(reached, covariates, level=level)
+    found["human_after_automated"] = estimated(reached, covariates, "timely", min_decisions, level)
     automated = found["automated_touch_effect"]
     if automated is not None:
         se = float(np.nanstd(human["draws"] - automated["draws"]))
@@ -433,16 +436,11 @@ def automation(judged: pd.DataFrame, covariates: dict, human: dict, min_decision
                 "accounts, so their covariance counts. Observational"
             ),
         }
-    if automated is not None:
-        able = placebo_episodes(judged)
-        if able["automated_placebo"].nunique() == 2 and len(able) >= min_decisions:
-            automated["placebo"] = _interval(
-                touch_effect(able, covariates, treatment="automated_placebo", replicates=CHECK_REPLICATES, level=level)
-            )
-        else:
-            automated["placebo"] = None
-        automated["placebo_days"] = list(PLACEBO_DAYS)
-    for name in ("automated_touch_effect", "human_after_automated", "human_minus_automated"):
+        placebo = estimated(
+            placebo_episodes(judged), covariates, "automated_placebo", min_decisions, level, CHECK_REPLICATES
+        )
+        automated.update(placebo=_interval(placebo), placebo_days=list(PLACEBO_DAYS))
+    for name in AUTOMATION:
         if found[name] is not None:
             found[name]["signal"] = human["signal"]
     share, median = _reach(judged, "automated", "automated_day")
@@ -658,17 +656,10 @@ def effect_findings(effect: dict, timely: int, first: bool = True) -> list[str]:
     after = FLAGS[effect["signal"]]
     answer = f"a human answer within {timely} days"
     counts = f"({effect['n']:,} episodes of {effect['accounts']:,} accounts, {effect['touched']:,} answered in time)"
-    if effect["ci_high"] < 0:
+    if effect["ci_high"] < 0 or effect["ci_low"] > 0:
         said = [
             f"After {after}, once the risk measured before it is accounted for, {answer} went with "
-            f"<b>{_points(effect['estimate'])} fewer churns per 100</b> [{_points(effect['ci_high'])}, "
-            f"{_points(effect['ci_low'])}] {counts}."
-        ]
-    elif effect["ci_low"] > 0:
-        said = [
-            f"After {after}, once the risk measured before it is accounted for, {answer} went with "
-            f"<b>{_points(effect['estimate'])} more churns per 100</b> [{_points(effect['ci_low'])}, "
-            f"{_points(effect['ci_high'])}] {counts}: look at what those touches were."
+            f"{_change(effect)} {counts}" + (": look at what those touches were." if effect["ci_low"] > 0 else ".")
         ]
     else:
         said = [

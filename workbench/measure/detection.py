@@ -141,7 +141,7 @@ def _same(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.isclose(a, b, rtol=0, atol=1e-9) | (np.isnan(a) & np.isnan(b))
 
 
-def _episodes(data, part: pd.DataFrame, risk: pd.DataFrame, flags, every_days, measured) -> pd.DataFrame:
+def _episodes(part: pd.DataFrame, risk: pd.DataFrame, flags, every_days, measured) -> pd.DataFrame:
     """Per decision of `part` and flag that ever shows on a checkpoint: time zero, the last clean reading, and
     every signal measured at that reading (`<measure>_at_clean`, and the other flags)."""
     found = []
@@ -213,7 +213,7 @@ def detection(
         def measured(points, signals, part=part):
             return risk_at(data, points, red_below, weights, score, growth, signals)
 
-        found = _episodes(data, part, measured(checkpoints(part, every_days), None), flags, every_days, measured)
+        found = _episodes(part, measured(checkpoints(part, every_days), None), flags, every_days, measured)
         parts.append(found.assign(row=found["row"].to_numpy(dtype=int) + start))
     episodes = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
     episodes = episodes.sort_values(["row", "signal"], ignore_index=True)
@@ -232,7 +232,6 @@ def detection(
     account = decisions["account_id"].reset_index(drop=True)
     routine = [str(channel).lower() for channel in routine_channels]
     if activities is not None:
-        next_day = activities.following(account, np.nan_to_num(clean), exclude=routine)
         episode_account = account.iloc[episodes["row"].to_numpy()]
         from_clean = episodes["clean_from"].to_numpy(dtype=float)
         episodes["answer_day"] = activities.following(episode_account, from_clean, exclude=routine)
@@ -245,6 +244,8 @@ def detection(
         episodes["automated_placebo_day"] = activities.following(
             episode_account, from_clean - PLACEBO_DAYS[0], kind="automated"
         )
+        # The decision's answer is its earliest episode's: the first answer on or after the earliest clean reading.
+        next_day = episodes.groupby("row")["answer_day"].min().reindex(out.index).to_numpy(dtype=float)
     else:
         next_day = np.full(len(decisions), np.nan)
     touched = out["at_risk"].to_numpy() & (next_day < end_day)
