@@ -317,6 +317,30 @@ def test_the_slowdown_interval_holds_its_level_with_a_few_csms_and_finds_a_plant
     assert covered >= 0.9, covered
 
 
+def lopsided(rng, untouched: int, episodes: int = 100, churn: float = 0.14) -> pd.DataFrame:
+    """Episodes where a touch does nothing and nearly every episode got one: the untouched side is small, and
+    often none of it churned."""
+    touched = np.ones(episodes, dtype=bool)
+    touched[rng.choice(episodes, untouched, replace=False)] = False
+    return pd.DataFrame(
+        {
+            "account_id": np.arange(episodes),
+            "risk": rng.normal(size=episodes),
+            "timely": touched,
+            "renewed": rng.random(episodes) > churn,
+        }
+    )
+
+
+def test_a_small_untouched_side_gets_no_interval_narrower_than_chance_allows():
+    rng = np.random.default_rng(5)
+    found = [touch_effect(lopsided(rng, 15), {"risk": "risk"}, replicates=100) for _ in range(300)]
+    missed = np.mean([f["ci_low"] > 0 or f["ci_high"] < 0 for f in found])
+    assert missed <= 0.06, missed  # the bootstrap alone missed 14% at a nominal 5%
+    assert capacity_judge.estimated(lopsided(rng, 9), {"risk": "risk"}, "timely", 20, 0.95) is None
+    assert capacity_judge.estimated(lopsided(rng, 10), {"risk": "risk"}, "timely", 20, 0.95) is not None
+
+
 def test_books_count_each_csm_s_distinct_accounts_and_arr_month_by_month_as_pandas_does():
     rng = np.random.default_rng(4)
     start = pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 700, 3000), unit="D")

@@ -44,7 +44,8 @@ def lag_summary(frame: pd.DataFrame, decisions: pd.DataFrame, replicates: int = 
     for start in range(0, replicates, block):
         weights = poisson_weights(rng, min(block, replicates - start), len(accounts))[:, codes]
         medians.append(km_median(lag, touched, weights))
-        timely_share.append(weights @ timely / weights.sum(axis=1))
+        with np.errstate(invalid="ignore"):  # no episode at all: no share, and None below
+            timely_share.append(weights @ timely / weights.sum(axis=1))
     medians, timely_share = np.concatenate(medians), np.concatenate(timely_share)
     churned = decisions.loc[~decisions["renewed"]]
     missed = churned["at_risk"] & ~churned["touched"]
@@ -375,9 +376,10 @@ def estimated(
     frame: pd.DataFrame, covariates: dict, treatment: str, min_decisions: int, level: float, replicates=REPLICATES
 ) -> dict | None:
     """The effect of `treatment` over `frame`'s episodes (`touch_effect`); None with fewer than `min_decisions`
-    of them, or where the treatment or the outcome does not vary."""
-    varies = frame[treatment].nunique() == 2 and frame["renewed"].nunique() == 2
-    if not varies or len(frame) < min_decisions:
+    of them, fewer than half that many on either side (touched or not), or where the outcome does not vary."""
+    touched = int(frame[treatment].sum())
+    sides = min(touched, len(frame) - touched)
+    if frame["renewed"].nunique() < 2 or len(frame) < min_decisions or sides < min_decisions // 2:
         return None
     return touch_effect(frame, covariates, treatment=treatment, replicates=replicates, level=level)
 

@@ -25,7 +25,8 @@ METHOD = (
     "inverse-probability weighting: each episode of risk weighted by the inverse of its modelled chance of the "
     "touch it got, given the risk measured at the last reading before it showed ({covariates}); {level:.1%} "
     "interval from "
-    "the standard error over {replicates} bootstrap resamples of accounts. Observational: risk the data do not "
+    "the standard error over {replicates} bootstrap resamples of accounts (at least what chance alone would give "
+    "with these numbers of accounts). Observational: risk the data do not "
     "measure is not accounted for"
 )
 
@@ -85,6 +86,28 @@ def estimates(x, treated, churned, weights, start=None) -> tuple[np.ndarray, np.
     with np.errstate(invalid="ignore", divide="ignore"):
         stratified = np.nansum(parts * size, axis=1) / size.sum(axis=1)
     return naive, weighted, stratified, score
+
+
+def null_se(treated: np.ndarray, churned: np.ndarray, score: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """The standard error each difference (naive, weighted, stratified) would have with no effect: the pooled
+    churn rate's variance over each side's effective number of accounts (`codes`: each case's), from the
+    weights the accounts carry there, as if an account's decisions shared one outcome. The bootstrap's floor:
+    where one side has few accounts and none of them churned, its resamples never vary and the bootstrap would
+    call a chance difference certain."""
+    rate = churned.mean()
+    inverse = np.where(treated, 1 / score, 1 / (1 - score))
+
+    def effective(weights: np.ndarray) -> float:
+        per_account = np.bincount(codes, weights=weights)
+        return weights.sum() ** 2 / (per_account**2).sum() if weights.any() else 0.0
+
+    def se(weights: np.ndarray) -> float:
+        touched, untouched = effective(weights * treated), effective(weights * ~treated)
+        with np.errstate(divide="ignore"):
+            return float(np.sqrt(rate * (1 - rate) * (1 / touched + 1 / untouched)))
+
+    plain = se(np.ones(len(treated)))
+    return np.array([plain, se(inverse), plain])
 
 
 def balance(x: np.ndarray, names: list[str], treated: np.ndarray, score: np.ndarray) -> pd.DataFrame:
@@ -149,7 +172,7 @@ def touch_effect(
             for block in blocks(replicates, len(frame))
         ]
     )
-    se = np.nanstd(draws, axis=0)
+    se = np.maximum(np.nanstd(draws, axis=0), null_se(treated, churned, score, codes))
     z = stats.norm.ppf(1 - (1 - level) / 2)
     point = np.array([naive, weighted, stratified])  # as the columns of `draws`
     low, high = point - z * se, point + z * se
