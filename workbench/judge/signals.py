@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from ..inputs.config import DEFAULTS
+from ..measure.columns import COLUMNS
 from ..stats.auc import auc_interval, degrees_of_freedom, delong, interval, paired_difference
 from ..stats.power import decisions_needed, min_detectable_auc
 from ..stats.rates import rate_table
@@ -22,26 +23,13 @@ MIN_USEFUL_AUC = DEFAULTS["min_useful_auc"]
 MIN_VARIED, MIN_VARIED_SHARE, MIN_VARIED_FLOOR = 30, 0.10, 3
 CONCLUSIONS = ("predictive", "inverse", "ruled_out", "inconclusive", "not_judged")
 EXPLORATORY = "exploratory"  # a view outside the report's family: numbers, no verdict
-LABELS = {
-    "nps": "NPS",
-    "csat": "CSAT",
-    "ces": "CES",
-    "usage": "product usage",
-    "health_score": "the health score",
-    "goal_attainment": "goal attainment",
-    "health_mean": "the account's mean person health",
-    "health_min": "the lowest person health",
-    "health_max": "the highest person health",
-    "health_spread": "the spread of person health",
-    "health_decision_maker": "the decision maker's health",
-    "health_champion": "the champion's health",
-    "health_end_user": "the end users' health",
-}
 
 
 def label(signal: str) -> str:
-    """A signal's name as a reader says it."""
-    return LABELS.get(signal, signal.replace("_", " "))
+    """A signal's name as a reader says it (`Column.said`; its name in words for a signal the registry does not
+    say, as an added one)."""
+    column = COLUMNS.get(signal)
+    return column.said if column is not None and column.said else signal.replace("_", " ")
 
 
 def capital(text: str) -> str:

@@ -37,6 +37,8 @@ class Column:
         A format spec for pages, such as "{:.0f}" or "{:.0%}".
     signal : bool
         True for a candidate predictor of renewal.
+    said : str
+        How a sentence says a signal ("the decision maker's health").
     """
 
     name: str
@@ -46,6 +48,7 @@ class Column:
     rule: str
     format: str = ""
     signal: bool = False
+    said: str = ""
 
 
 def _role_columns() -> list[Column]:
@@ -59,6 +62,7 @@ def _role_columns() -> list[Column]:
             "each person's latest score on or before the observation date; only people known by then",
             "{:.0f}",
             True,
+            said=f"the {said[role].lower()} health",
         )
         for role in ROLES
     ]
@@ -153,6 +157,7 @@ COLUMNS: dict[str, Column] = {
             "answers dated in the 365 days up to the observation date",
             "{:+.2f}",
             True,
+            said="NPS",
         ),
         Column(
             "nps_score_mean",
@@ -178,6 +183,7 @@ COLUMNS: dict[str, Column] = {
             "answers dated in the 365 days up to the observation date",
             "{:.2f}",
             True,
+            said="CSAT",
         ),
         Column(
             "ces",
@@ -187,6 +193,7 @@ COLUMNS: dict[str, Column] = {
             "answers dated in the 365 days up to the observation date",
             "{:.2f}",
             True,
+            said="CES",
         ),
         Column(
             "usage",
@@ -196,6 +203,7 @@ COLUMNS: dict[str, Column] = {
             "events dated in the 90 days up to the observation date",
             "{:,.0f}",
             True,
+            said="product usage",
         ),
         Column(
             "health_score",
@@ -205,6 +213,7 @@ COLUMNS: dict[str, Column] = {
             "latest score on or before the observation date, at most 365 days old",
             "{:.0f}",
             True,
+            said="the health score",
         ),
         Column(
             "goal_attainment",
@@ -214,6 +223,7 @@ COLUMNS: dict[str, Column] = {
             "latest measurement on or before the observation date",
             "{:.0%}",
             True,
+            said="goal attainment",
         ),
         Column(
             "health_mean",
@@ -223,6 +233,7 @@ COLUMNS: dict[str, Column] = {
             "each person's latest score on or before the observation date; only people known by then",
             "{:.0f}",
             True,
+            said="the account's mean person health",
         ),
         Column(
             "health_min",
@@ -232,6 +243,7 @@ COLUMNS: dict[str, Column] = {
             "each person's latest score on or before the observation date; only people known by then",
             "{:.0f}",
             True,
+            said="the lowest person health",
         ),
         Column(
             "health_max",
@@ -240,6 +252,7 @@ COLUMNS: dict[str, Column] = {
             "health_scores, or usage and surveys by contact",
             "each person's latest score on or before the observation date; only people known by then",
             "{:.0f}",
+            said="the highest person health",
         ),
         Column(
             "health_spread",
@@ -248,24 +261,15 @@ COLUMNS: dict[str, Column] = {
             "health_scores, or usage and surveys by contact",
             "each person's latest score on or before the observation date; only people known by then",
             "{:.0f}",
+            said="the spread of person health",
         ),
         *_role_columns(),
         *_behaviour_columns(),
     ]
 }
 
-# The contract's signals, in the order pages list them.
-SIGNALS: tuple[str, ...] = (
-    "nps",
-    "csat",
-    "ces",
-    "usage",
-    "health_score",
-    "goal_attainment",
-    "health_mean",
-    "health_min",
-    *(f"health_{role}" for role in ROLES),
-)
+# The contract's signals, in the order pages list them: the registry's, in its order.
+SIGNALS: tuple[str, ...] = tuple(name for name, column in COLUMNS.items() if column.signal)
 
 
 def component(name: str) -> Column:
