@@ -46,3 +46,18 @@ def test_a_null_world_flags_no_renewal(tmp_path):
     due = study.renewals_due()
     assert "at_risk" not in due.frame and "weak_signals" not in due.frame
     assert due.caption == "No risk flag can be assessed from this data."
+
+
+def test_each_renewal_at_risk_says_why_with_the_person_and_the_goal_behind_it(small_world):
+    study = Study.load(small_world, World().as_of)
+    frame = study.renewals_due(days=180).frame
+    hidden, off_track = frame["hidden_risk"].astype(bool), frame["off_track"].astype(bool)
+    assert hidden.any() and off_track.any()
+    assert (frame.loc[~frame["at_risk"], "why"] == "").all()
+    red = study.hidden_risk().frame.set_index("account_id")["red_people"]
+    for account, why in frame.loc[hidden, ["account_id", "why"]].itertuples(index=False):
+        assert f"red: {red[account]} behind a green score of" in why
+    goals = study.off_track().frame
+    for account, why in frame.loc[off_track, ["account_id", "why"]].itertuples(index=False):
+        worst = goals.loc[goals["account_id"] == account].nsmallest(1, "projected_at_renewal").iloc[0]
+        assert f"{worst['metric'].replace('_', ' ')} at {worst['attainment_now']:.0%} of its goal" in why

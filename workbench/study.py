@@ -711,6 +711,11 @@ class Study:
         table.insert(1, "contracts", table["account_id"].map(due["account_id"].value_counts()))
         if flags:
             table["at_risk"] = table[list(flags)].astype(bool).any(axis=1)
+            table["why"] = renewals.reasons(
+                table,
+                renewals.red_people_words(self.hidden_risk().frame) if "hidden_risk" in flags else None,
+                renewals.goal_words(self.off_track().frame) if "off_track" in flags else None,
+            )
         return Result(
             table.sort_values("arr", ascending=False),
             renewals.risk_words(flags, found["name"].tolist() if len(found) else []),

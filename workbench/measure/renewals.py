@@ -58,12 +58,41 @@ def risk_words(flags, weak_on: list[str]) -> str:
     return f"At risk: {join_words(said, 'or')}." if said else "No risk flag can be assessed from this data."
 
 
-def reasons(table: pd.DataFrame) -> pd.Series:
-    """Why each account of `renewals_due`'s table is at risk, in words ('' where it is not): a few rows, the
-    ones a page lists."""
-    parts = [table[flag].map({True: words}) for flag, words in FLAG_WORDS.items() if flag in table]
+def reasons(table: pd.DataFrame, red_people: pd.Series | None = None, goals: pd.Series | None = None) -> pd.Series:
+    """Why each account of `renewals_due`'s table is at risk, in words ('' where it is not): per flag, the
+    detail where it is known (`red_people`, `goals`: words by account id) and the flag's words otherwise."""
+    details = {"hidden_risk": red_people, "off_track": goals}
+    parts = []
+    for flag, words in FLAG_WORDS.items():
+        if flag not in table:
+            continue
+        known = table["account_id"].map(details[flag]) if details[flag] is not None else None
+        said = known.fillna(words) if known is not None else pd.Series(words, index=table.index)
+        parts.append(said.where(table[flag].astype(bool)))
     if "weak_signals" in table:
         parts.append(("weak on " + table["weak_signals"].astype(str)).where(table["weak_signals"] != ""))
     if not parts:
         return pd.Series("", index=table.index, dtype=object)
     return pd.concat(parts, axis=1).apply(lambda row: "; ".join(row.dropna()), axis=1).astype(object)
+
+
+def red_people_words(hidden: pd.DataFrame) -> pd.Series:
+    """Per account of `hidden_risk`'s table, its red people behind its green score, in words."""
+    said = "red: " + hidden["red_people"].astype(str) + " behind a green score of " + hidden["health_score"].map(
+        "{:.0f}".format
+    )
+    return pd.Series(said.to_numpy(), index=hidden["account_id"]).groupby(level=0).first()
+
+
+def goal_words(off_track: pd.DataFrame) -> pd.Series:
+    """Per account of `off_track`'s table, its goal furthest from target at renewal, in words."""
+    worst = off_track.sort_values("projected_at_renewal").drop_duplicates("account_id")
+    said = (
+        worst["metric"].astype(str).str.replace("_", " ")
+        + " at "
+        + worst["attainment_now"].map("{:.0%}".format)
+        + " of its goal, projected "
+        + worst["projected_at_renewal"].map("{:.0%}".format)
+        + " at renewal"
+    )
+    return pd.Series(said.to_numpy(), index=worst["account_id"])

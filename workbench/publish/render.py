@@ -9,7 +9,7 @@ import nbformat
 from nbconvert import HTMLExporter
 from nbconvert.preprocessors import Preprocessor
 
-from .report import MISSING, SKIPPED
+from .report import MISSING, PLOTLY_JS, SKIPPED
 
 TEMPLATES = Path(__file__).parent / "templates"
 PAGE_CSS = "page.css"
@@ -87,6 +87,7 @@ def to_html(notebook_path: Path, html_path: Path, title: str) -> Path:
     exporter.register_preprocessor(DropEmptySections, enabled=True)
     notebook = nbformat.read(notebook_path, as_version=4)
     notebook.metadata["title"] = title
+    notebook.metadata["plotly_js"] = PLOTLY_JS
     body, _ = exporter.from_notebook_node(notebook)
     html_path.write_text(body, encoding="utf-8")
     return html_path

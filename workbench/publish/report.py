@@ -1,8 +1,8 @@
 """Displaying findings in a notebook so they survive as a self-contained, offline HTML page.
 
 Charts go out as a bundle: Plotly's own MIME type, which JupyterLab draws with its plotly extension,
-and an HTML div drawn on the rendered page by plotly.js. The page loads plotly.js from `PLOTLY_JS`
-beside it (one copy per report folder, written by `write_plotlyjs`), so pages open from the file
+and an HTML div drawn on the rendered page by plotly.js. The page's template loads plotly.js from
+`PLOTLY_JS` beside it (one copy per report folder, written by `write_plotlyjs`), so pages open from the file
 system with no network and the notebooks carry no copy of the library. Every string that came from
 data is escaped before it reaches HTML.
 """
@@ -18,7 +18,6 @@ import plotly.io as pio
 from IPython.display import HTML, display
 from plotly.offline import get_plotlyjs
 
-from ..measure.renewals import reasons
 from ..tables import Result, html_table
 from ..tables import money as money  # the pages format money and rates as tables do
 from ..tables import percent as percent
@@ -53,9 +52,9 @@ PLOTLY_JS = "plotly.min.js"
 
 
 def setup() -> None:
-    """The report style and the page's reference to plotly.js, once at the top of the notebook."""
+    """The report style, once at the top of the notebook (the rendered page's template loads plotly.js)."""
     pio.templates.default = "plotly_white"
-    display(HTML(f'{STYLE}<script type="text/javascript" charset="utf-8" src="{PLOTLY_JS}"></script>'))
+    display(HTML(STYLE))
 
 
 def write_plotlyjs(folder: Path) -> Path:
@@ -183,7 +182,7 @@ def first_screen(study, revenue: dict, due, reports_dir, has_referrals: bool) ->
         return
     shown = [c for c in ("account_name", "csm", "end_date", "arr") if c in at_risk]
     table(
-        at_risk[shown].assign(why=reasons(at_risk)),
+        at_risk[[*shown, "why"]],
         caption="Act on this month: the five largest renewals at risk next quarter (ARR of all their renewing "
         "contracts), and why.",
     )
