@@ -204,6 +204,12 @@ def generate(world: World = World()) -> dict[str, pd.DataFrame]:
     if world.term_months != 12:
         contracts = _billing_terms(rng, contracts, world.term_months, as_of)
 
+    # Licensed seats: the account's people and room to grow, from a stream of their own so the rest stays as it was.
+    people_per_account = people["account_id"].value_counts()
+    room = pd.Series(np.random.default_rng([world.seed, 13]).uniform(1.0, 2.0, n), index=accounts["account_id"])
+    seats = np.ceil(people_per_account.reindex(room.index, fill_value=1) * room)
+    contracts = contracts.assign(seats=contracts["account_id"].map(seats).astype(int))
+
     # Each account is active from its first start until it churns, or until as_of.
     active_until = np.minimum(np.where(decided & ~renewed, end, as_of), as_of)
     terms = annual.assign(account=np.r_[np.arange(n), np.flatnonzero(again)])  # goals follow the annual terms
