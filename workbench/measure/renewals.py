@@ -78,8 +78,11 @@ def reasons(table: pd.DataFrame, red_people: pd.Series | None = None, goals: pd.
 
 def red_people_words(hidden: pd.DataFrame) -> pd.Series:
     """Per account of `hidden_risk`'s table, its red people behind its green score, in words."""
-    said = "red: " + hidden["red_people"].astype(str) + " behind a green score of " + hidden["health_score"].map(
-        "{:.0f}".format
+    said = (
+        "red: "
+        + hidden["red_people"].astype(str)
+        + " behind a green score of "
+        + hidden["health_score"].map("{:.0f}".format)
     )
     return pd.Series(said.to_numpy(), index=hidden["account_id"]).groupby(level=0).first()
 
