@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import plotly.graph_objects as go
 import pytest
 
 import workbench
@@ -22,8 +23,10 @@ from workbench.errors import UsageError
 from workbench.generate import World, generate, write
 from workbench.measure import goals
 from workbench.measure.columns import COLUMNS
+from workbench.publish import report
 from workbench.publish.results import LAYOUT, REQUIRED, record
 from workbench.study import _wait_while_computed_elsewhere, forget_analyses, open_cache, share_prepared, share_scorecard
+from workbench.tables import readable
 
 AS_OF = "2026-10-31"
 ROOT = Path(__file__).resolve().parent.parent
@@ -69,6 +72,23 @@ def test_an_analyst_tests_an_own_hypothesis_in_a_few_lines(small_world):
     assert judged.loc["tickets", "inverse"]  # more tickets, fewer renewals: planted, and found
     assert judged.loc["tickets", "n"] == len(study.decisions)
     assert "tickets" in study.signals and "tickets" in study.open_contracts
+
+
+def test_an_added_signal_reads_as_the_registry_signals_do_in_every_table(small_world):
+    study = Study.load(small_world, AS_OF)
+    study.add_signal("tickets_30d", pd.read_csv(small_world / "support_tickets.csv"), date="opened", window_days=30)
+    shown = readable(study.validity(["usage", "tickets_30d"]).frame)
+    assert list(shown["Signal"]) == ["Product usage", "Tickets 30d"]
+    assert set(shown["Conclusion"]) <= {"predictive", "inverse", "ruled out", "inconclusive", "not judged"}
+
+
+def test_a_chart_caption_is_an_output_of_its_own_so_the_lab_shows_it(monkeypatch):
+    shown = []
+    monkeypatch.setattr(report, "display", lambda *outputs, raw=False: shown.extend(outputs))
+    report.show(go.Figure(go.Bar(x=[1], y=[2])), caption="Churn <by> decile")
+    chart, caption = shown
+    assert "application/vnd.plotly.v1+json" in chart and "Churn" not in chart["text/html"]
+    assert "Churn &lt;by&gt; decile" in caption.data
 
 
 def test_an_analysts_null_signal_is_not_called_a_finding(tmp_path):

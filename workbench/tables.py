@@ -262,7 +262,8 @@ def money(value, compact: bool = False) -> str:
 
 
 # Values that are names from the code (signals, verdict codes): shown as a reader says them.
-NAMED_VALUES = ("signal", "conclusion", "feature", "role", "column", "component", "direction")
+NAMES = ("signal", "feature", "column", "component")  # cells that name a column: shown as its header is
+WORDS = ("conclusion", "role", "direction")  # cells that hold a code's word: shown as words
 
 
 def percent(value, digits: int = 0) -> str:
@@ -288,10 +289,8 @@ def label(column: str) -> str:
 
 
 def value_label(value) -> str:
-    """A name from the code (a signal, a conclusion) as a reader says it."""
-    if not isinstance(value, str):
-        return value
-    return label(value) if value in COLUMNS or value.startswith("component_") else value.replace("_", " ")
+    """A signal's or column's name as its header reads, so an added signal reads as the registry's do."""
+    return label(value) if isinstance(value, str) else value
 
 
 def _format_of(column: str, series: pd.Series) -> str | None:
@@ -349,8 +348,10 @@ def readable(frame: pd.DataFrame, formats: dict[str, str] | None = None) -> pd.D
             cells = [_cell(v, None) for v in series]
         elif column in MONEY and column not in formats and pd.api.types.is_numeric_dtype(series):
             cells = [money(v) for v in series]
-        elif column in NAMED_VALUES:
+        elif column in NAMES:
             cells = [_cell(value_label(v), None) for v in series]
+        elif column in WORDS:
+            cells = [_cell(v.replace("_", " ") if isinstance(v, str) else v, None) for v in series]
         else:
             cells = [_cell(v, spec) for v in series]
         header = label(column)

@@ -103,9 +103,9 @@ def show(fig: go.Figure, caption: str | None = None) -> None:
         f'<script type="text/javascript">(function(){{var f={payload};'
         f'Plotly.newPlot("{div}", f.data, f.layout, {{responsive: true, displaylogo: false}});}})();</script>'
     )
-    if caption:
-        markup += f'<p class="wb-finding"><em>{html.escape(caption)}</em></p>'
     display({"application/vnd.plotly.v1+json": json.loads(spec), "text/html": markup}, raw=True)
+    if caption:  # an output of its own: JupyterLab draws the chart from its plotly JSON and never shows its HTML
+        display(HTML(f'<p class="wb-finding"><em>{html.escape(caption)}</em></p>'))
 
 
 def say(template: str, **values) -> None:
