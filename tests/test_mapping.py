@@ -446,3 +446,17 @@ def test_nothing_after_the_export_date_decides_a_term(tmp_path):
     known = truth.loc[truth["end_date"] <= export_date]
     got = terms.loc[~after].merge(known, on=["account_id", "end_date", "arr"], suffixes=("", "_planted"))
     assert len(got) == len(known) and (got["outcome"] == got["outcome_planted"]).all()
+
+
+def test_a_study_after_the_export_date_is_refused_with_the_date_to_use(tmp_path):
+    from exports import MAPPING, billing_export
+
+    from workbench import Study
+    from workbench.errors import UsageError
+
+    export, _ = billing_export(tmp_path / "export", accounts=60)
+    mapping = tmp_path / "mapping.yml"
+    mapping.write_text(MAPPING.replace('export_date: "2026-11-01"', 'export_date: "2026-05-01"'))
+    with pytest.raises(UsageError, match="after the export date .*2026-05-01.* as of 2026-05-01 or earlier"):
+        Study.load(export, "2026-05-02", mapping=mapping)
+    assert Study.load(export, "2026-05-01", mapping=mapping).decisions["end_date"].max() <= pd.Timestamp("2026-05-01")

@@ -172,7 +172,19 @@ def load(
         if isinstance(source, Source) and source.dropped
     }
     files = {name: source.label for name, source in sources.items() if isinstance(source, (Source, StoredSource))}
-    return Dataset(folder, tables, missing, usage, health_scores, goal_inputs, activities, dropped=dropped, files=files)
+    said = [pd.Timestamp(s.export_date) for s in sources.values() if getattr(s, "export_date", None)]
+    return Dataset(
+        folder,
+        tables,
+        missing,
+        usage,
+        health_scores,
+        goal_inputs,
+        activities,
+        dropped=dropped,
+        files=files,
+        export_date=min(said) if said else None,  # the earliest a mapping gives: nothing after it is known
+    )
 
 
 def check_table(table: Table, source: Source) -> tuple[pd.DataFrame | None, list[Problem]]:
