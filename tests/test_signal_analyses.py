@@ -154,8 +154,8 @@ def test_extra_signals_from_the_config_are_judged_and_unknown_ones_rejected(defa
     config.write_text("extra_signals: [arr]\n")
     study = Study.load(default_study.data.folder, "2026-10-31", config=config)
     assert study.signals[-1] == "arr" and study.decisions["arr"].notna().all()
-    config.write_text("extra_signals: [seats]\n")
-    with pytest.raises(UsageError, match=r"extra_signals \['seats'\]"):
+    config.write_text("extra_signals: [licences]\n")
+    with pytest.raises(UsageError, match=r"extra_signals \['licences'\]"):
         Study.load(default_study.data.folder, "2026-10-31", config=config)
 
 
