@@ -1,12 +1,15 @@
 """The benchmark's own measuring: memory of a process tree, and target verdicts."""
 
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from benchmarks import memory
 from benchmarks.memory import TreePeak
 from benchmarks.run import SPARK_STUDY, SPARK_TARGET, STUDY, different_figures, verdicts
 
@@ -14,12 +17,35 @@ LINUX = Path("/proc/self/statm").exists()
 
 
 @pytest.mark.skipif(not LINUX, reason="the sampler reads /proc")
-def test_tree_peak_counts_grandchildren_running_at_once():
-    # a child that starts a grandchild; each holds 150 MB at the same moment
-    hold = "x = bytearray(150 * 2**20); import time; time.sleep(1.5)"
-    parent = f"import subprocess, sys; p = subprocess.Popen([sys.executable, '-c', {hold!r}]); {hold}; p.wait()"
-    with subprocess.Popen([sys.executable, "-c", parent]) as process, TreePeak(process.pid, 0.05) as peak:
-        process.wait()
+def test_tree_peak_counts_grandchildren_running_at_once(tmp_path):
+    # A child that starts a grandchild; each holds 150 MB until told to end, so both are held at once however
+    # slowly a loaded machine starts them (no sleeps to race).
+    hold = tmp_path / "hold.py"
+    hold.write_text(
+        "import pathlib, subprocess, sys, time\n"
+        "folder, role = pathlib.Path(sys.argv[1]), sys.argv[2]\n"
+        "if role == 'child':\n"
+        "    grandchild = subprocess.Popen([sys.executable, __file__, str(folder), 'grandchild'])\n"
+        "    while not (folder / 'grandchild').exists():\n"
+        "        time.sleep(0.01)\n"
+        "x = bytearray(150 * 2**20)\n"
+        "x[::4096] = b'1' * len(x[::4096])  # touched, so resident\n"
+        "(folder / role).touch()\n"
+        "while not (folder / 'done').exists():\n"
+        "    time.sleep(0.01)\n"
+        "if role == 'child':\n"
+        "    grandchild.wait()\n"
+    )
+    with (
+        subprocess.Popen([sys.executable, str(hold), str(tmp_path), "child"]) as process,
+        TreePeak(process.pid, 0.01) as peak,
+    ):
+        deadline = time.monotonic() + 60
+        while not (tmp_path / "child").exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.2)  # twenty samples while both hold their memory
+        (tmp_path / "done").touch()
+        process.wait(timeout=60)
     assert 150 <= peak.single_mb < 290
     assert peak.summed_mb >= 300
 
@@ -56,12 +82,17 @@ def test_figures_that_differ_are_named(tmp_path):
 
 
 @pytest.mark.skipif(not LINUX, reason="the sampler reads /proc")
-def test_a_tree_past_its_ceiling_is_asked_to_stop():
-    hold = "x = bytearray(200 * 2**20); import time; time.sleep(30)"
-    with subprocess.Popen([sys.executable, "-c", hold]) as process, TreePeak(process.pid, 0.05, ceiling_mb=100) as peak:
-        assert process.wait(timeout=20) == -15  # SIGTERM, long before its 30 s
-    # The ceiling reads the proportional figure; the summed one is read a moment apart, while the tree grows.
-    assert peak.stopped and peak.proportional_mb > 100
+def test_a_tree_past_its_ceiling_is_asked_to_stop(monkeypatch):
+    # What the sampler asks, on readings we give it: not a machine's figures, which vary with its load.
+    readings = iter([(50, 50, 50), (90, 90, 90), (130, 120, 110), *[(130, 120, 110)] * 1000])
+    monkeypatch.setattr(memory, "tree_resident", lambda root: [mb * 2**20 for mb in next(readings)])
+    asked = []
+    monkeypatch.setattr(memory.os, "kill", lambda pid, sig: asked.append((pid, sig)))
+    with TreePeak(4242, 0.001, ceiling_mb=100) as peak:
+        while not peak.stopped:
+            time.sleep(0.001)
+    assert asked == [(4242, signal.SIGTERM)]  # asked once, the root, when the proportional figure passed 100
+    assert (peak.summed_mb, peak.single_mb, peak.proportional_mb) == (130, 120, 110)
 
 
 def test_a_study_stopped_at_the_ceiling_is_a_miss_that_says_so():
