@@ -8,7 +8,7 @@ SAMPLE_ACCOUNTS ?= 1000
 # The generator's newest table: a sample made by an older version is made again (deterministic per seed).
 SAMPLE_MADE := $(SAMPLE)/activities.csv
 
-.PHONY: study test lab bench calibrate constraints clean
+.PHONY: study test lab bench calibrate mutants constraints clean
 
 $(BIN)/workbench: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,11 @@ calibrate: $(BIN)/workbench
 	$(BIN)/python -m benchmarks.calibrate
 	$(BIN)/python -m benchmarks.touch_effect
 	$(BIN)/python -m benchmarks.automation
+
+## Planted bugs the tests must catch, each in a temporary copy of the project (about 10 minutes on 2 cores);
+## exits non-zero if a mutant survives or its place has moved
+mutants: $(BIN)/workbench $(SAMPLE_MADE)
+	$(BIN)/python -m benchmarks.mutants
 
 ## Re-pin every package to its newest release (then run make test)
 constraints:

@@ -1,4 +1,6 @@
 import numpy as np
+import pytest
+from scipy import stats
 from sklearn.metrics import roc_auc_score
 
 from workbench.stats.auc import (
@@ -6,6 +8,7 @@ from workbench.stats.auc import (
     bootstrap_auc,
     bootstrap_layout,
     delong,
+    interval,
     paired_difference,
     poisson_weights,
 )
@@ -63,3 +66,25 @@ def test_degrees_of_freedom_count_the_distinct_units_behind_the_rarer_outcome():
     assert degrees_of_freedom(positive) == 3 - 1
     assert degrees_of_freedom(~positive, cluster) == 2 - 1
     assert degrees_of_freedom(np.array([True, False]), np.array(["a", "a"])) == 1  # never below one
+
+
+def test_an_account_s_repeated_decisions_count_once_in_the_clustered_variance():
+    # Every case exported three times over, one account each: clustering gives the variance of the cases
+    # themselves, where treating the copies as independent would claim three times the information.
+    score, positive = sample(n=400, seed=4)
+    once = delong(score, positive)
+    copies = np.repeat(np.arange(400), 3)
+    clustered = delong(score[copies], positive[copies], cluster=copies)
+    naive = delong(score[copies], positive[copies])
+    assert clustered.auc[0] == pytest.approx(once.auc[0])
+    assert clustered.covariance[0, 0] == pytest.approx(once.covariance[0, 0], rel=0.05)
+    assert naive.covariance[0, 0] == pytest.approx(once.covariance[0, 0] / 3, rel=0.05)
+
+
+def test_few_units_widen_the_interval_as_student_s_t_does_and_many_meet_the_normal():
+    def logit(p):
+        return np.log(p / (1 - p))
+
+    width = {df: np.subtract(*logit(np.array(interval(0.6, 0.002, 0.95, df)))[::-1]) for df in (4, 30, 100_000)}
+    assert width[4] > width[30] > width[100_000]
+    assert width[4] / width[100_000] == pytest.approx(stats.t.ppf(0.975, 4) / stats.norm.ppf(0.975), rel=0.02)

@@ -198,3 +198,30 @@ def test_derive_terms_reads_every_date_with_the_table_s_format_even_where_a_gues
         planted = pd.to_datetime(rows[column], format="%d-%m-%Y").dt.strftime("%Y-%m-%d")
         assert terms[column].tolist() == planted.tolist()
     assert terms["outcome"].tolist() == ["renewed", "churned", "churned", "churned"]
+
+
+def test_a_where_rule_compares_dates_in_the_table_s_format():
+    """A day-first export filtered from March: 5 February is left out and 2 May kept, as the format says, not
+    as a month-first reading would have it."""
+    from workbench.inputs.expressions import condition
+
+    dates = pd.Series(["05-02-2025", "02-05-2025", ""])
+    assert condition(dates, {"ge": "2025-03-01"}, "%d-%m-%Y").tolist() == [False, True, False]
+    assert condition(dates, {"lt": "2025-03-01"}, "%d-%m-%Y").tolist() == [True, False, False]
+
+
+def test_a_mapping_s_where_on_a_date_reads_the_table_s_date_format(tmp_path):
+    day_first = (
+        "contract_id,account_id,start_date,end_date,arr,outcome\n"
+        "C1,A1,05-02-2025,05-02-2026,1200,churned\n"  # 5 February: before March, left out
+        "C2,A2,02-05-2025,02-05-2026,2400,renewed\n"  # 2 May: kept
+        "C3,A3,12-03-2025,12-03-2026,3600,churned\n"  # 12 March: kept
+    )
+    folder, mapping = export(
+        tmp_path,
+        "contracts:\n  date_format: '%d-%m-%Y'\n  where: {start_date: {ge: '2025-03-01'}}\n",
+        **{"contracts.csv": day_first},
+    )
+    contracts = load(folder, mapping)["contracts"].sort_values("contract_id")
+    assert contracts["contract_id"].tolist() == ["C2", "C3"]
+    assert contracts["start_date"].dt.strftime("%Y-%m-%d").tolist() == ["2025-05-02", "2025-03-12"]

@@ -331,3 +331,32 @@ def test_goal_attainment_is_not_judged_on_terms_shorter_than_goals(tmp_path):
     assert pd.isna(row["auc_ci_low"]) and "shorter than the goals" in row["verdict"]
     annual = Study.load(write(generate(World.null(accounts=400, seed=1)), tmp_path / "annual"), "2026-10-31")
     assert annual.scoreboard.set_index("signal").loc["goal_attainment", "conclusion"] != "not_judged"
+
+
+def test_ruled_out_needs_the_whole_interval_between_the_useful_bounds():
+    # Small books of a useless signal: many intervals reach below 0.40 while their top stays under 0.60, and
+    # those are inconclusive, not ruled out.
+    rng = np.random.default_rng(11)
+    books = []
+    for _ in range(40):
+        renewed = rng.random(150) < 0.8
+        books.append(pd.DataFrame({"account_id": np.arange(150), "renewed": renewed, "useless": rng.normal(size=150)}))
+    judged = pd.concat([validity(book, ["useless"]) for book in books], ignore_index=True)
+    inside = (judged["auc_ci_low"] >= 0.4) & (judged["auc_ci_high"] <= 0.6)
+    low_only = (judged["auc_ci_low"] < 0.4) & (judged["auc_ci_high"].between(0.5, 0.6))
+    assert low_only.sum() >= 3  # the case the rule is about occurs here
+    assert ((judged["conclusion"] == "ruled_out") == inside).all()
+
+
+def test_a_signal_almost_everyone_shares_is_not_judged_and_says_why():
+    # 2,000 decisions, 400 churned; the signal differs from its common value on 600 renewed decisions and on
+    # two churned ones only
+    rng = np.random.default_rng(12)
+    renewed = np.arange(2_000) >= 400
+    rare = np.zeros(2_000)
+    rare[:2] = rng.normal(size=2) - 5
+    rare[400:1_000] = rng.normal(size=600) + 5
+    judged = validity(pd.DataFrame({"account_id": np.arange(2_000), "renewed": renewed, "rare": rare}), ["rare"])
+    row = judged.iloc[0]
+    assert row.conclusion == "not_judged" and not row.predictive and not row.inverse
+    assert row.reason.startswith("too little variation to judge: only 2 of the 400 churned decisions differ")
