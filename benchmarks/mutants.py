@@ -270,16 +270,16 @@ def run(mutant: Mutant | None, tests: tuple[str, ...] = ()) -> dict:
         ).stdout.strip()
         if not where.startswith(str(copy)):
             return {"mutant": mutant, "result": "stale", "detail": f"the tests would import {where}"}
-        tests = subprocess.run(
+        outcome = subprocess.run(
             [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *tests],
             cwd=copy,
             env=env,
             capture_output=True,
             text=True,
         )
-    failed = [line for line in tests.stdout.splitlines() if line.startswith(("FAILED", "ERROR"))]
-    result = {1: "killed", 0: "survived"}.get(tests.returncode, "broken")
-    said = tests.stdout.strip().splitlines() or tests.stderr.strip().splitlines() or [""]
+    failed = [line for line in outcome.stdout.splitlines() if line.startswith(("FAILED", "ERROR"))]
+    result = {1: "killed", 0: "survived"}.get(outcome.returncode, "broken")
+    said = outcome.stdout.strip().splitlines() or outcome.stderr.strip().splitlines() or [""]
     detail = failed[0] if failed else said[-1]
     return {"mutant": mutant, "result": result, "detail": detail, "seconds": time.time() - started}
 
