@@ -289,7 +289,12 @@ def main(argv=None) -> int:
     parser.add_argument("--only", nargs="+", help="names (or parts of names) of the mutants to run")
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args(argv)
+    if args.workers < 1:
+        parser.error(f"--workers must be at least 1, not {args.workers}")
     chosen = [m for m in MUTANTS if not args.only or any(part in m.name for part in args.only)]
+    if not chosen:
+        names = "\n  ".join(m.name for m in MUTANTS)
+        parser.error(f"no mutant's name contains {args.only}; the names are:\n  {names}")
     print(f"{len(chosen)} mutants, {args.workers} at a time ...", file=sys.stderr, flush=True)
     selections = sorted({m.tests for m in chosen})
     rows = []
