@@ -46,6 +46,7 @@ calibrate: $(BIN)/workbench
 	$(BIN)/python -m benchmarks.calibrate
 	$(BIN)/python -m benchmarks.touch_effect
 	$(BIN)/python -m benchmarks.automation
+	$(BIN)/python -m benchmarks.forecast
 
 ## Planted bugs the tests must catch, each in a temporary copy of the project (about 10 minutes on 2 cores);
 ## exits non-zero if a mutant survives or its place has moved

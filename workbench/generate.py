@@ -77,6 +77,9 @@ class World:
     end_user_effect: float = 0.0
     goal_effect: float = 1.3
     sentiment_correlation: float = 0.15  # shared sentiment between the people of one account
+    # Change per year of first start in every person's sentiment: below 0, later cohorts are less happy, so the
+    # book's risk drifts and last year's renewal rate lags behind it (the renewal forecast's test)
+    sentiment_drift: float = 0.0
     response_rate_decision_maker: float = 0.02  # per person and quarterly survey wave
     response_rate_champion: float = 0.08
     response_rate_end_user: float = 0.06
@@ -161,6 +164,8 @@ def generate(world: World = World()) -> dict[str, pd.DataFrame]:
     )
     start = start.astype("datetime64[D]")
     end = start + TERM_DAYS
+    if world.sentiment_drift:
+        _drift(drivers, people, world.sentiment_drift * (start - start.min()).astype(float) / TERM_DAYS)
     segment_code = accounts["segment_code"].to_numpy()
     arr = np.round(SEGMENT_ARR[segment_code] * rng.lognormal(0, 0.5, n), -2)
 
@@ -321,6 +326,13 @@ def _drivers(rng, world: World, people: pd.DataFrame) -> dict[str, np.ndarray]:
         "attainment": np.clip(0.95 + 0.35 * rng.standard_normal(n), 0.05, 2.2),
         "curve_shape": rng.uniform(0.7, 1.4, n),
     }
+
+
+def _drift(drivers: dict, people: pd.DataFrame, shift: np.ndarray) -> None:
+    """Every person's sentiment, and the roles' account-level drivers, moved by their account's `shift`."""
+    drivers["person"] = drivers["person"] + shift[people["account"].to_numpy()]
+    for role in ("decision_maker", "champion", "end_user"):
+        drivers[role] = drivers[role] + shift
 
 
 def _renewal_part(world: World, drivers) -> np.ndarray:

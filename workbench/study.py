@@ -29,6 +29,7 @@ from .inputs.engines import check_engine
 from .inputs.loader import Dataset, load
 from .judge import capacity as capacity_judge
 from .judge import family as report_family
+from .judge import forecast as forecast_judge
 from .judge import lead_time as lead_time_judge
 from .judge.behaviour import judge_behaviour
 from .judge.revenue import cohort_revenue, held_on, movers, renewal_rate
@@ -73,7 +74,7 @@ RENEWALS_DUE_DAYS = 92
 HORIZONS = (30, 60, 90, 180, 270, 365)
 # Analyses more than one page shows, heaviest first: `workbench study` has its kernels compute each once
 # and share it (`Study.share`).
-SHARED = ("scorecard", "capacity", "revenue", "hidden_risk", "off_track")
+SHARED = ("scorecard", "capacity", "revenue", "hidden_risk", "off_track", "forecast")
 PEOPLE_VIEWS = (
     "health_mean",
     "health_min",
@@ -676,6 +677,46 @@ class Study:
             )
 
         return self._once("off_track", compute)
+
+    def forecast(self) -> forecast_judge.Forecast:
+        """How much of the ARR renewing in the three months after as_of will renew, and how well the same forecast
+        did from every earlier three-month origin (judge/forecast.py).
+
+        Returns
+        -------
+        Forecast
+            `next` (expected renewing ARR with its 90% prediction interval, the ARR, terms and accounts up for
+            renewal), `backtest` (per earlier quarter: forecast, interval, actual, errors, the baselines' and
+            Brier scores), `reliability` and `movers`; `reason` where the data allows no forecast.
+        """
+
+        def compute():
+            terms = self._decided
+            decided = terms["outcome"].isin(decision_units.DECIDED) & (terms["end_date"] <= self.as_of)
+            history = terms.loc[decided].assign(
+                observation_date=lambda t: t["end_date"] - pd.Timedelta(days=self.horizon_days),
+                renewed=lambda t: t["outcome"] == "renewed",
+            )
+            first = history["end_date"].min() if len(history) else self.as_of
+            origins = forecast_judge.quarter_ends(self.as_of, first)
+            due = forecast_judge.due(terms, origins, self.horizon_days)
+            backtested = due["origin"] < self.as_of
+            due = due.loc[~backtested | due["outcome"].isin(decision_units.DECIDED)]
+            due = due.assign(renewed=(due["outcome"] == "renewed") & (due["origin"] < self.as_of))
+            both = snapshot.measure(
+                self.data, pd.concat([history, due], ignore_index=True), self.config["scorecard_weights"]
+            )
+            self.data.close_stores()
+            return forecast_judge.forecast(
+                both.iloc[: len(history)].reset_index(drop=True),
+                both.iloc[len(history) :].reset_index(drop=True),
+                self.family,
+                self.as_of,
+                min_events=self.config["min_events"],
+                thresholds=(self.config["health_red_below"], self.config["health_green_from"]),
+            )
+
+        return self._once("forecast", compute)
 
     def renewals_due(self, days: int = RENEWALS_DUE_DAYS) -> Result:
         """Accounts with a contract renewing in the next `days`, one row each (ARR of all their renewing
