@@ -40,14 +40,6 @@ PENDING = {
         "tool) and stands for a complete mapping of it.",
         "",
     ),
-    "forecast (issue 44)": (
-        "- `forecast` is the next quarter's renewal forecast (`null` where fewer than four quarters of decided\n"
-        "  renewals allow no backtest): `quarter` (its first day), `expected_renewing_arr` with `ci_low`/`ci_high`\n"
-        "  (a 90% prediction interval), `backtest` (per earlier quarter: `quarter`, `forecast`, `actual`,\n"
-        "  `abs_pct_error`, `covered`), `mape`, `baseline_mape` (last year's dollar renewal rate applied to the\n"
-        "  quarter's ARR) and `coverage` (share of backtested quarters inside their interval).\n",
-        "",
-    ),
 }
 
 

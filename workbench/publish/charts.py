@@ -750,3 +750,58 @@ def touches_before_renewal(mix: pd.DataFrame) -> go.Figure:
         height=400,
     )
     return fig
+
+
+def forecast_backtest(backtest: pd.DataFrame, upcoming: dict, quarter) -> go.Figure:
+    """Each backtested quarter's forecast with its 90% interval against what renewed, beside last year's rate and
+    the health colours; the quarter ahead at the right, its interval and no actual yet."""
+    labels = [f"{q:%Y-%m-%d}" for q in backtest["quarter"]] + [f"{quarter:%Y-%m-%d} (ahead)"]
+    forecast = [*backtest["forecast"], upcoming["expected"]]
+    low, high = [*backtest["ci_low"], upcoming["ci_low"]], [*backtest["ci_high"], upcoming["ci_high"]]
+    fig = go.Figure()
+    fig.add_trace(
+        go.Scatter(
+            x=labels,
+            y=forecast,
+            mode="markers",
+            name="forecast (90% interval)",
+            marker={"size": 10, "color": "#2563eb"},
+            error_y={
+                "type": "data",
+                "symmetric": False,
+                "array": np.subtract(high, forecast),
+                "arrayminus": np.subtract(forecast, low),
+            },
+            hovertemplate="%{x}: forecast %{y:,.0f}<extra></extra>",
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=labels[:-1],
+            y=backtest["renewed_arr"],
+            mode="markers",
+            name="renewed",
+            marker={"size": 11, "symbol": "diamond", "color": "#111827"},
+            hovertemplate="%{x}: renewed %{y:,.0f}<extra></extra>",
+        )
+    )
+    baselines = {"last_year_forecast": "last year's renewal rate", "colour_forecast": "health colours' rates"}
+    for column, name in baselines.items():
+        if column in backtest:
+            fig.add_trace(
+                go.Scatter(
+                    x=labels[:-1],
+                    y=backtest[column],
+                    mode="markers",
+                    name=name,
+                    marker={"size": 8, "symbol": "x"},
+                    hovertemplate="%{x}: " + name + " %{y:,.0f}<extra></extra>",
+                )
+            )
+    fig.update_layout(
+        title="Renewing ARR per quarter: forecast from what was known at its start, against what renewed",
+        height=420,
+        xaxis={"title": "quarter from", "type": "category"},
+        yaxis={"title": "renewing ARR", "tickformat": ",.0f"},
+    )
+    return fig

@@ -45,9 +45,12 @@ def _points(value, digits: int = 1) -> str:
     return f"{100 * value:+.{digits}f} pts"
 
 
-def tiles(revenue: dict, due: pd.DataFrame, earlier: list[dict], has_referrals: bool) -> list[Tile]:
-    """The month's figures: GRR, NRR, earned growth, logo churn, and ARR renewing next quarter with the share at
-    risk; each with its change against the latest of the `earlier` runs (results.json) and their series."""
+def tiles(
+    revenue: dict, due: pd.DataFrame, earlier: list[dict], has_referrals: bool, forecast: dict | None = None
+) -> list[Tile]:
+    """The month's figures: GRR, NRR, earned growth, logo churn, ARR renewing next quarter with the share at
+    risk, and the renewal forecast (results.json `forecast`) with its interval; each with its change against the
+    latest of the `earlier` runs (results.json) and their series."""
     previous = earlier[-1] if earlier else None
     since = f" since {previous['as_of']}" if previous else ""
 
@@ -74,7 +77,17 @@ def tiles(revenue: dict, due: pd.DataFrame, earlier: list[dict], has_referrals: 
         else Tile("Earned growth rate", "–", "needs a referrals table"),
         rate("Logo churn", "logo_churn"),
         Tile("ARR renewing next quarter", money(renewing, compact=True), share, [*past_renewing, renewing]),
+        _forecast_tile(forecast, earlier),
     ]
+
+
+def _forecast_tile(forecast: dict | None, earlier: list[dict]) -> Tile:
+    if forecast is None:
+        return Tile("Forecast to renew", "–", "needs four quarters of decided renewals")
+    expected = forecast["expected_renewing_arr"]
+    past = [(run.get("forecast") or {}).get("expected_renewing_arr") for run in earlier]
+    interval = f"[{money(forecast['ci_low'], compact=True)}, {money(forecast['ci_high'], compact=True)}] 90%"
+    return Tile("Forecast to renew", money(expected, compact=True), interval, [*past, expected])
 
 
 def sparkline(series: list, width: int = 90, height: int = 22) -> str:

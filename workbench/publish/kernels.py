@@ -44,6 +44,7 @@ ORDER = (
     "20_stakeholder_health",
     "50_capacity",
     "40_scorecard",
+    "60_forecast",
     "00_summary",
 )
 

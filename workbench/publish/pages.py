@@ -71,6 +71,7 @@ PAGES = (
     Page("30_goal_attainment", "Goal attainment", (GOALS,)),
     Page("40_scorecard", "Scorecard", (SIGNALS,)),
     Page("50_capacity", "Capacity", (ACTIVITIES,)),
+    Page("60_forecast", "Renewal forecast"),
 )
 BY_NOTEBOOK = {page.notebook: page for page in PAGES}
 

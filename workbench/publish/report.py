@@ -169,7 +169,8 @@ def first_screen(study, revenue: dict, due, reports_dir, has_referrals: bool) ->
     """The summary's first screen (first_screen.py): the month's tiles against the earlier runs in
     `reports_dir`, what predicts renewal here, and the five largest renewals at risk next quarter."""
     earlier = [run for run in runs(reports_dir) if run["as_of"] < f"{study.as_of:%Y-%m-%d}"]
-    display(HTML(screen.tiles_html(screen.tiles(revenue, due.frame, earlier, has_referrals))))
+    forecast = study.forecast().to_results()
+    display(HTML(screen.tiles_html(screen.tiles(revenue, due.frame, earlier, has_referrals, forecast))))
     names = {signal: study.columns[signal].label if signal in study.columns else signal for signal in study.family}
     display(HTML("<p><b>What predicts renewal here</b></p>" + screen.verdicts_html(study.scoreboard, names)))
     frame = due.frame

@@ -28,6 +28,7 @@ LAYOUT = {
     "lead_time": "each signal judged at longer horizons (null until computed)",
     "scorecard": "the proposed scorecard and its out-of-time test (null where none is proposed)",
     "capacity": "detection lag and the human-touch effect (null without an activities table)",
+    "forecast": "next quarter's renewing ARR with its interval and backtest (null with under four decided quarters)",
     "scorecard_test": "the proposed scorecard's out-of-time test, whether or not a score was proposed",
     "renewals_next_quarter": "contracts, ARR and accounts at risk renewing in the next quarter",
     "data_health": "rows, span and empty cells per table, and the data checks' warnings",
@@ -49,6 +50,7 @@ REQUIRED = (
     "lead_time",
     "scorecard",
     "capacity",
+    "forecast",
 )
 
 
