@@ -150,6 +150,8 @@ LABELS = {
     "arr_change": "Change",
     "quarter": "Quarter from",
     "forecast": "Forecast",
+    "forecast_low": "90% low",
+    "forecast_high": "90% high",
     "renewed_arr": "Renewed",
     "covered": "In its interval",
     "abs_pct_error": "Error",
@@ -234,6 +236,8 @@ FORMATS = {
 MONEY = (
     "arr",
     "forecast",
+    "forecast_low",
+    "forecast_high",
     "renewed_arr",
     "last_year_forecast",
     "colour_forecast",

@@ -157,8 +157,8 @@ def rate_bars(
     return fig
 
 
-def reliability(curves: dict[str, pd.DataFrame]) -> go.Figure:
-    """Predicted vs observed renewal rate by decile of a one-signal model; the diagonal is perfect."""
+def reliability(curves: dict[str, pd.DataFrame], bins: str = "decile") -> go.Figure:
+    """Predicted vs observed renewal rate by decile (or other `bins`) of a model; the diagonal is perfect."""
     fig = go.Figure()
     fig.add_trace(
         go.Scatter(
@@ -193,7 +193,7 @@ def reliability(curves: dict[str, pd.DataFrame]) -> go.Figure:
     lows = [min(t["ci_low"].min(), t["predicted"].min()) for t in curves.values() if len(t)]
     low = max(0.0, np.floor(min(lows) * 20 - 0.5) / 20) if lows else 0.0
     fig.update_layout(
-        title="Calibration: predicted vs observed renewal rate, by decile",
+        title=f"Calibration: predicted vs observed renewal rate, by {bins}",
         height=420,
         xaxis={"title": "predicted renewal rate", "tickformat": ".0%", "range": [low, 1]},
         yaxis={"title": "observed renewal rate", "tickformat": ".0%", "range": [low, 1]},
