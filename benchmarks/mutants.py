@@ -40,6 +40,20 @@ class Mutant:
 
 MUTANTS = (
     Mutant(
+        "forecast fitted on the quarter it forecasts",
+        "workbench/judge/forecast.py",
+        'known = history.loc[history["end_date"] <= origin]',
+        'known = history.loc[history["end_date"] <= origin + pd.DateOffset(months=PERIOD_MONTHS)]',
+        ("tests/test_forecast.py",),
+    ),
+    Mutant(
+        "forecast interval at the wrong quantiles",
+        "workbench/judge/forecast.py",
+        "low, high = np.quantile(totals, [(1 - LEVEL) / 2, (1 + LEVEL) / 2])",
+        "low, high = np.quantile(totals, [LEVEL / 2, 1 - LEVEL / 2])",
+        ("tests/test_forecast.py",),
+    ),
+    Mutant(
         "DeLong ignores the account clusters",
         "workbench/stats/auc.py",
         "    if cluster is not None:\n        return Delong(auc, _clustered_covariance(",

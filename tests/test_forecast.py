@@ -116,3 +116,17 @@ def test_a_billing_only_export_gets_a_forecast_from_one_rate_for_all(tmp_path):
     assert found.made and found.signals == []
     assert found.movers["pulled_down_by"].eq("").all()
     assert found.next["ci_low"] < found.next["expected"] < found.next["ci_high"]
+
+
+def test_a_backtested_quarter_is_forecast_from_what_was_decided_before_it_only():
+    terms = book(4, effect=1.0, drift=0.0)
+    newest = forecast_of(terms).backtest.iloc[-1]
+    origin = newest["quarter"] - pd.Timedelta(days=1)
+    after = terms["end_date"] > origin
+    flipped = terms.copy()
+    flipped.loc[after & (terms["outcome"] == "renewed"), "outcome"] = "was renewed"
+    flipped.loc[after & (terms["outcome"] == "churned"), "outcome"] = "renewed"
+    flipped.loc[flipped["outcome"] == "was renewed", "outcome"] = "churned"
+    again = forecast_of(flipped).backtest.iloc[-1]
+    assert again["forecast"] == newest["forecast"] and again["ci_low"] == newest["ci_low"]
+    assert again["renewed_arr"] != newest["renewed_arr"]  # what happened did change

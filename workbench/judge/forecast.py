@@ -318,9 +318,7 @@ def forecast(
             "contracts": len(terms),
             "accounts": int(terms["account_id"].nunique()),
             "arr": arr,
-            "forecast": float(totals.mean()),
-            "ci_low": float(np.quantile(totals, (1 - LEVEL) / 2)),
-            "ci_high": float(np.quantile(totals, (1 + LEVEL) / 2)),
+            **_interval(totals, "forecast"),
             "renewed_arr": actual,
             "last_year_forecast": rate * arr,
         }
@@ -349,9 +347,7 @@ def forecast(
     p = model.probability(upcoming)
     arr = upcoming["arr"].to_numpy(dtype=float)
     nxt = {
-        "expected": float(totals.mean()),
-        "ci_low": float(np.quantile(totals, (1 - LEVEL) / 2)),
-        "ci_high": float(np.quantile(totals, (1 + LEVEL) / 2)),
+        **_interval(totals, "expected"),
         "arr": float(arr.sum()),
         "contracts": len(upcoming),
         "accounts": int(upcoming["account_id"].nunique()),
@@ -367,6 +363,12 @@ def forecast(
         decided_quarters=quarters,
         signals=model.signals,
     )
+
+
+def _interval(totals: np.ndarray, name: str) -> dict:
+    """The simulated totals' mean as `name`, and their central LEVEL interval."""
+    low, high = np.quantile(totals, [(1 - LEVEL) / 2, (1 + LEVEL) / 2])
+    return {name: float(totals.mean()), "ci_low": float(low), "ci_high": float(high)}
 
 
 def _errors(backtest: pd.DataFrame) -> pd.DataFrame:
