@@ -30,7 +30,7 @@ PERIOD_MONTHS = 3
 MIN_QUARTERS = 4  # decided quarters the contract asks for before a forecast is published
 LEVEL = 0.90
 DRAWS = 2000
-DRAWS_PER_BLOCK = 200  # draws simulated at a time: a block holds draws x terms probabilities
+BLOCK_CELLS = 5_000_000  # draws x terms simulated at a time: a block's few arrays of that size stay near 40 MB
 SHRINKAGE = 1.0  # ridge on standardized slopes: a standard normal prior on each, enough to tame twins
 COLOURS = ("red", "yellow", "green", "no score")
 
@@ -228,9 +228,9 @@ def simulate(
     account = pd.factorize(terms["account_id"])[0]
     accounts = int(account.max(initial=-1)) + 1
     shares = kept_shares if len(kept_shares) else np.ones(1)
-    totals = []
-    for first in range(0, draws, DRAWS_PER_BLOCK):
-        block = min(DRAWS_PER_BLOCK, draws - first)
+    totals, per_block = [], max(1, BLOCK_CELLS // max(len(arr), 1))
+    for first in range(0, draws, per_block):
+        block = min(per_block, draws - first)
         beta = rng.multivariate_normal(model.beta, model.covariance, size=block, method="eigh")
         renews = rng.random((block, accounts))[:, account] < predict(beta, x)
         kept = shares[rng.integers(0, len(shares), size=(block, len(arr)))]
