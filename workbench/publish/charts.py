@@ -407,18 +407,24 @@ def role_heatmap(frame: pd.DataFrame, label: str = "account_name") -> go.Figure:
 
 
 def gap_distribution(frame: pd.DataFrame) -> go.Figure:
-    """How much rosier the account mean is than the decision maker, for renewed and churned decisions."""
+    """How much rosier the account mean is than the decision maker, for renewed and churned decisions: the
+    share of each in bins of 5 points, counted here so the page carries the bins, not every decision."""
     fig = go.Figure()
+    gaps = frame["health_gap"].dropna()
+    low, high = (np.floor(gaps.min() / 5) * 5, np.ceil(gaps.max() / 5) * 5 + 5) if len(gaps) else (0.0, 5.0)
+    edges = np.arange(low, high + 5, 5)
     for renewed, name in ((True, "renewed"), (False, "churned")):
         part = frame.loc[frame["renewed"] == renewed, "health_gap"].dropna()
+        counts, _ = np.histogram(part, bins=edges)
         fig.add_trace(
-            go.Histogram(
-                x=part,
+            go.Bar(
+                x=edges[:-1] + 2.5,
+                y=100 * counts / max(len(part), 1),
+                width=5,
                 name=f"{name} (n={len(part):,})",
                 marker_color=COLORS[name],
                 opacity=0.6,
-                histnorm="percent",
-                xbins={"size": 5},
+                hovertemplate="%{x:.1f} points: %{y:.1f}% of decisions<extra></extra>",
             )
         )
     fig.add_vline(x=0, line_dash="dash", line_color="#6b7280")
@@ -590,10 +596,12 @@ def touched_by_day(detection: pd.DataFrame, timely_days: int) -> go.Figure:
     lag, touched = risk["lag_days"].to_numpy(dtype=float), risk["touched"].to_numpy(dtype=bool)
     at_risk = len(lag) - np.arange(len(lag))
     survival = np.cumprod(1 - touched / np.maximum(at_risk, 1))
+    # One step per distinct day (the curve's value after that day's last decision), not one per decision.
+    last_of_day = np.r_[lag[1:] != lag[:-1], True] if len(lag) else np.zeros(0, dtype=bool)
     fig = go.Figure(
         go.Scatter(
-            x=np.r_[0, lag],
-            y=np.r_[0, 1 - survival],
+            x=np.r_[0, lag[last_of_day]],
+            y=np.r_[0, 1 - survival[last_of_day]],
             mode="lines",
             line={"shape": "hv", "color": COLORS["green"]},
             hovertemplate="by day %{x:.0f}: %{y:.0%} touched<extra></extra>",

@@ -160,6 +160,21 @@ def table(result, formats: dict[str, str] | None = None, caption: str | None = N
     display(HTML(html_table(frame, formats, caption or "")))
 
 
+def long_table(
+    frame, name: str, report_folder: str, rows: int = 25, caption: str = "", formats: dict[str, str] | None = None
+) -> None:
+    """The first `rows` rows of `frame` as a table; where there are more, all of them in `name`.csv in the report
+    folder (written when the run has one), linked under the table, so a page stays small at any size of book."""
+    if len(frame) <= rows:
+        table(frame, formats, caption)
+        return
+    shown = f"{caption} The first {rows:,} of {len(frame):,} rows are shown.".strip()
+    display(HTML(html_table(frame.head(rows), formats, shown)))
+    if report_folder:
+        frame.to_csv(Path(report_folder, f"{name}.csv"), index=False)
+        say(f'<a href="{html.escape(name)}.csv">{html.escape(name)}.csv</a> beside this page holds all of them.')
+
+
 def plural(count: int, one: str, many: str | None = None) -> str:
     """'1 row', '2 rows', '1,204 accounts' ('many' where the plural is not one + s)."""
     return f"{count:,} {one if count == 1 else (many or one + 's')}"

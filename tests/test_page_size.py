@@ -1,0 +1,56 @@
+"""Pages of bounded size: charts carry aggregates, not every decision, and long lists link a CSV of all rows."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from workbench.publish import charts, report
+
+
+def decisions(n: int, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame(
+        {
+            "at_risk": rng.random(n) < 0.6,
+            "lag_days": rng.integers(0, 200, n).astype(float),
+            "touched": rng.random(n) < 0.7,
+            "renewed": rng.random(n) < 0.85,
+            "health_gap": rng.normal(8, 12, n),
+        }
+    )
+
+
+def test_the_touch_curve_has_one_step_per_day_and_ends_where_the_whole_curve_ends():
+    frame = decisions(50_000)
+    curve = charts.touched_by_day(frame, 45).data[0]
+    assert len(curve.x) <= 201
+    risk = frame.loc[frame["at_risk"]].sort_values("lag_days")
+    at_risk = len(risk) - np.arange(len(risk))
+    every = 1 - np.cumprod(1 - risk["touched"].to_numpy() / at_risk)
+    assert curve.y[-1] == every[-1]
+    day = risk["lag_days"].to_numpy()
+    for shown_day, shown in zip(curve.x[1:], curve.y[1:]):
+        assert shown == every[np.flatnonzero(day == shown_day)[-1]]
+
+
+def test_the_health_gap_chart_carries_bins_whose_shares_add_up_to_the_whole():
+    frame = decisions(50_000)
+    figure = charts.gap_distribution(frame)
+    for trace in figure.data:
+        assert len(trace.y) < 100
+        assert abs(sum(trace.y) - 100) < 1e-6
+
+
+def test_a_long_list_shows_its_first_rows_and_leaves_all_of_them_in_a_csv(tmp_path, monkeypatch):
+    shown = []
+    monkeypatch.setattr(report, "display", lambda html: shown.append(html.data))
+    team = pd.DataFrame({"csm": [f"CSM <{i}>" for i in range(300)], "accounts": range(300)})
+    report.long_table(team, "csm_team", str(tmp_path), rows=25, caption="Per CSM.")
+    assert pd.read_csv(tmp_path / "csm_team.csv").equals(team)
+    assert shown[0].count("<tr") == 26  # the header and 25 rows
+    assert "The first 25 of 300 rows are shown." in shown[0] and "CSM &lt;24&gt;" in shown[0]
+    assert 'href="csm_team.csv"' in shown[1]
+    shown.clear()
+    report.long_table(team.head(10), "csm_team_short", str(tmp_path), rows=25)
+    assert len(shown) == 1 and not (tmp_path / "csm_team_short.csv").exists()
