@@ -244,8 +244,12 @@ def study(accounts: int, folder: Path, out: Path, options: tuple = (), stage: st
     ]
     print(f"  {stage:44} {seconds:9.2f} s   peak {rows[0]['peak_mb']} MB (study and kernels, PSS)", flush=True)
     for page, page_seconds in pages:
-        rows.append(row(accounts, f"  notebook {page} (run + HTML)", page_seconds))
-        print(f"  {rows[-1]['stage']:44} {page_seconds:9.2f} s", flush=True)
+        html_file = out / f"{page}.html"
+        size = f"page {html_file.stat().st_size / 1e6:.2f} MB" if html_file.exists() else ""
+        rows.append(row(accounts, f"  notebook {page} (run + HTML)", page_seconds, note=size))
+        print(f"  {rows[-1]['stage']:44} {page_seconds:9.2f} s   {size}", flush=True)
+    folder_size = sum(f.stat().st_size for f in out.iterdir() if f.is_file()) if out.exists() else 0
+    print(f"  {'report folder':44} {folder_size / 1e6:9.2f} MB", flush=True)
     return rows
 
 
