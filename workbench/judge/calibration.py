@@ -52,10 +52,13 @@ def reliability(frame: pd.DataFrame, signal: str, bins: int = 10) -> pd.DataFram
     if known["renewed"].nunique() < 2 or known[signal].nunique() < 2:
         return pd.DataFrame(columns=["bin", "n", "predicted", "observed", "ci_low", "ci_high"])
     x = sm.add_constant(known[signal].astype(float))
-    predicted = sm.Logit(known["renewed"].astype(float), x).fit(disp=0).predict(x)
-    known = known.assign(
-        predicted=predicted, bin=pd.qcut(predicted.rank(method="first"), min(bins, len(known)), labels=False) + 1
-    )
+    return binned(known.assign(predicted=sm.Logit(known["renewed"].astype(float), x).fit(disp=0).predict(x)), bins)
+
+
+def binned(known: pd.DataFrame, bins: int = 10) -> pd.DataFrame:
+    """Predicted vs observed renewal rate per equal-count bin of `predicted` (a probability per decision, beside
+    `renewed` and, where known, `account_id`), with Wilson intervals widened for accounts with several decisions."""
+    known = known.assign(bin=pd.qcut(known["predicted"].rank(method="first"), min(bins, len(known)), labels=False) + 1)
     grouped = known.groupby("bin")
     table = pd.DataFrame(
         {"n": grouped.size(), "predicted": grouped["predicted"].mean(), "observed": grouped["renewed"].mean()}

@@ -25,6 +25,8 @@ import pandas as pd
 
 from ..stats.logistic import fit_logistic, predict
 from ..stats.sums import summed_per_group
+from . import watermelon
+from .calibration import binned
 
 PERIOD_MONTHS = 3
 MIN_QUARTERS = 4  # decided quarters the contract asks for before a forecast is published
@@ -253,8 +255,8 @@ def last_year_rate(history: pd.DataFrame, origin: pd.Timestamp) -> float:
 
 
 def colour(scores: pd.Series, red_below: float, green_from: float) -> pd.Series:
-    named = np.select([scores < red_below, scores >= green_from, scores.notna()], COLOURS[:3], COLOURS[3])
-    return pd.Series(named, index=scores.index)
+    """The team's colour of each score (watermelon.colour), "no score" where it is missing."""
+    return watermelon.colour(scores, red_below, green_from).astype(object).fillna(COLOURS[3])
 
 
 def colour_rates(history: pd.DataFrame, red_below: float, green_from: float) -> pd.Series:
@@ -386,20 +388,10 @@ def _errors(backtest: pd.DataFrame) -> pd.DataFrame:
 
 
 def _reliability(pooled: pd.DataFrame, bins: int = 5) -> pd.DataFrame:
-    """Predicted against observed renewal over the backtested terms, by fifth of the predicted probability, with
-    Wilson intervals widened for accounts with several terms."""
-    from ..stats.rates import clustered_wilson
-
+    """Predicted against observed renewal over the backtested terms, by fifth of the predicted probability."""
     if pooled["predicted"].nunique() < 2:
         return pd.DataFrame(columns=["bin", "n", "predicted", "observed", "ci_low", "ci_high"])
-    pooled = pooled.assign(
-        bin=pd.qcut(pooled["predicted"].rank(method="first"), min(bins, len(pooled)), labels=False) + 1
-    )
-    table = pooled.groupby("bin").agg(
-        n=("renewed", "size"), predicted=("predicted", "mean"), observed=("renewed", "mean")
-    )
-    low, high = clustered_wilson(pooled, "bin", "renewed", "account_id")
-    return table.assign(ci_low=low.to_numpy(), ci_high=high.to_numpy()).reset_index()
+    return binned(pooled, bins)
 
 
 def _movers(upcoming: pd.DataFrame, model: _Model, count: int = 10) -> pd.DataFrame:
