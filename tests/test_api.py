@@ -3,13 +3,7 @@
 import ast
 import html
 import json
-import os
-import pickle
 import re
-import subprocess
-import sys
-import threading
-import time
 from pathlib import Path
 
 import numpy as np
@@ -18,14 +12,12 @@ import plotly.graph_objects as go
 import pytest
 
 import workbench
-from workbench import Result, Study, columnar
+from workbench import Result, Study
 from workbench.errors import UsageError
 from workbench.generate import World, generate, write
-from workbench.measure import goals
 from workbench.measure.columns import COLUMNS
 from workbench.publish import report
 from workbench.publish.results import LAYOUT, REQUIRED, record
-from workbench.study import _wait_while_computed_elsewhere, forget_analyses, open_cache, share_prepared, share_scorecard
 from workbench.tables import readable
 
 AS_OF = "2026-10-31"
@@ -196,65 +188,6 @@ def test_the_cache_is_used_only_for_the_same_arguments(small_world, tmp_path):
     assert earlier.as_of == pd.Timestamp("2026-04-30")
 
 
-def test_an_analysis_one_kernel_shared_is_read_by_the_others_not_computed_again(small_world, tmp_path):
-    cache = Study.load(small_world, AS_OF).save(tmp_path / "cache" / "study.pickle")
-    first = open_cache(cache)
-    first.share(["revenue"])
-    shared = cache.parent / "analyses" / "revenue.pickle"
-    assert pickle.loads(shared.read_bytes()) == first.revenue()
-    shared.write_bytes(pickle.dumps("as the other kernel left it"))
-    other = columnar.load(cache)  # another kernel's copy of the same study
-    other._shared = shared.parent
-    assert other.revenue() == "as the other kernel left it"
-    assert other.off_track() is not None  # what nobody shared is computed as before
-
-
-def test_between_pages_a_kernel_lets_its_analyses_go_and_reads_the_shared_ones_again(small_world, tmp_path):
-    cache = Study.load(small_world, AS_OF).save(tmp_path / "cache" / "study.pickle")
-    kernel = open_cache(cache)
-    kernel.share(["revenue"])
-    assert kernel.revenue() == pickle.loads((cache.parent / "analyses" / "revenue.pickle").read_bytes())
-    (cache.parent / "analyses" / "revenue.pickle").write_bytes(pickle.dumps("as the file holds it"))
-    kernel.lead_time()
-    forget_analyses()  # as the runner has each kernel do after a page
-    assert kernel._computed == {} and open_cache(cache) is kernel  # the study itself stays
-    assert kernel.revenue() == "as the file holds it"  # read again, not computed again
-
-
-def test_the_growth_model_is_fitted_on_first_use_and_once_for_every_kernel_of_a_run(small_world, tmp_path, monkeypatch):
-    study = Study.load(small_world, AS_OF)
-    assert "growth" not in study._computed and study.has_goals  # loading does not fit it
-    cache = study.save(tmp_path / "cache" / "study.pickle")
-    share_prepared(cache, ["growth"])  # as `workbench study` does, before the kernels start
-    fitted = goals.growth_model(study.data["goals"], study.data["goal_progress"], study.as_of)
-    monkeypatch.setattr(goals, "growth_model", lambda *_: pytest.fail("a kernel fitted the growth model again"))
-    kernel = columnar.load(cache)
-    kernel._shared = cache.parent / "analyses"
-    pd.testing.assert_frame_equal(kernel.growth.goals, fitted.goals)
-    assert (kernel.growth.intercept, kernel.growth.slope) == (fitted.intercept, fitted.slope)
-    assert kernel.capacity() is not None and kernel.off_track() is not None  # which read it
-
-
-def test_the_scorecard_begun_from_the_measured_decisions_is_the_study_s(small_world, tmp_path):
-    handed = []
-    study = Study.load(
-        small_world, AS_OF, on_decisions=lambda decisions, settings, tests: handed.append((decisions, settings, tests))
-    )
-    assert handed[0][2] == len(study.tests)  # the scorecard is proven at the level of one of the report's tests
-    assert len(handed) == 1 and handed[0][0] is study.decisions  # the final decisions, measured once
-    measured, folder = tmp_path / "decisions.pickle", tmp_path / "analyses"
-    measured.write_bytes(pickle.dumps(handed[0]))
-    folder.mkdir()
-    (folder / "scorecard.computing").write_text(str(os.getpid()))
-    share_scorecard(measured, folder)
-    assert not (folder / "scorecard.computing").exists()  # no page waits for it any more
-    early = pickle.loads((folder / "scorecard.pickle").read_bytes())
-    learned = study.scorecard()
-    assert early.proposed == learned.proposed and early.reason == learned.reason
-    pd.testing.assert_frame_equal(early.components, learned.components)
-    assert early.comparison == learned.comparison
-
-
 @pytest.mark.skipif(not SHARED_CONTRACT.exists(), reason="../shared/contract.md is not beside this checkout")
 def test_the_contract_copy_is_the_contract_as_built():
     assert CONTRACT.read_text() == contract_as_built(SHARED_CONTRACT.read_text()), (
@@ -324,24 +257,6 @@ def test_the_public_api_is_documented_in_numpydoc():
         assert "Parameters\n        ----------" in doc and "Returns\n        -------" in doc, name
     public = [m for m in vars(Study) if not m.startswith("_")]
     assert all(getattr(Study, m).__doc__ for m in public if m != "segment_note"), public
-
-
-def test_a_page_waits_for_an_analysis_another_live_process_computes_and_only_then(tmp_path):
-    shared, note = tmp_path / "scorecard.pickle", tmp_path / "scorecard.computing"
-    with subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"]) as other:
-        note.write_text(str(other.pid))
-        threading.Timer(0.5, lambda: shared.write_bytes(b"done")).start()
-        started = time.perf_counter()
-        _wait_while_computed_elsewhere(shared)
-        assert shared.exists() and time.perf_counter() - started >= 0.4  # it waited for the result
-        shared.unlink()
-        other.kill()
-    other.wait()
-    started = time.perf_counter()
-    _wait_while_computed_elsewhere(shared)  # the computing process is gone: go on and compute
-    note.write_text(str(os.getpid()))
-    _wait_while_computed_elsewhere(shared)  # this process is the one computing it
-    assert time.perf_counter() - started < 5 and not shared.exists()  # a wrong wait would last until killed
 
 
 def test_a_long_result_shows_its_first_rows_and_says_how_many_it_has():

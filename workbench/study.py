@@ -11,9 +11,6 @@ from __future__ import annotations
 
 import difflib
 import html
-import os
-import pickle
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from . import columnar, lookup
+from .computed import Computed
 from .errors import UsageError
 from .inputs import privacy
 from .inputs.config import load_config
@@ -38,7 +36,6 @@ from .measure import decision_units, detection, goals, renewals, snapshot, stake
 from .measure.behaviour import behaviour_metrics
 from .measure.columns import COLUMNS, SIGNALS, Column, component, describe
 from .measure.pointintime import Timeline, days
-from .publish.memory import release_memory
 from .tables import Figures, Result, use_currency
 
 if TYPE_CHECKING:
@@ -74,7 +71,6 @@ RENEWALS_DUE_DAYS = 92
 HORIZONS = (30, 60, 90, 180, 270, 365)
 # Analyses more than one page shows, heaviest first: `workbench study` has its kernels compute each once
 # and share it (`Study.share`).
-SHARED = ("scorecard", "capacity", "revenue", "hidden_risk", "off_track", "forecast")
 PEOPLE_VIEWS = (
     "health_mean",
     "health_min",
@@ -139,14 +135,12 @@ class Study:
         window_months: int,
         horizon_days: int,
         parameters: dict,
-        on_decisions=None,
     ):
         self.data, self.config, self.as_of = data, config, as_of
         self.window_months, self.horizon_days, self.parameters = window_months, horizon_days, parameters
         self.window_start = snapshot.window_start(as_of, window_months)
         self.columns = dict(COLUMNS)
-        self._computed: dict = {}
-        self._shared: Path | None = None  # where a run's kernels leave the analyses they computed
+        self.analyses = Computed()
         weights = config["scorecard_weights"]
         self.contracts = _with_accounts(data, config)
         self.decision_unit = config["decision_unit"]
@@ -160,8 +154,6 @@ class Study:
         open_frame = snapshot.open_contracts(self.contracts, as_of)
         self.open_people = stakeholders.person_health(data, open_frame, weights) if data.has("contacts") else None
         self.open_contracts = snapshot.measure(data, open_frame, weights, self.open_people)
-        data.close_stores()  # measured: their DuckDB buffers (1.5 GB at a million accounts) are no longer needed
-        release_memory()
         self.columns.update({c: component(c) for c in self.decisions if str(c).startswith("component_")})
         self.signals = [s for s in SIGNALS if s in self.decisions] + list(config["extra_signals"])
         self.family = _family(config, self.signals)
@@ -169,8 +161,6 @@ class Study:
         automated = data.has("activities") and bool((data.activities.kinds["kind"] == "automated").any())
         self.tests = report_family.tests(self.family, [detection.FLAGS[e] for e in episodes], automated)
         self.scoreboard = self._judge(self.family)
-        if on_decisions is not None:
-            on_decisions(self.decisions, config, len(self.tests))
 
     @classmethod
     def load(
@@ -187,7 +177,6 @@ class Study:
         allow_outside_data: bool = False,
         cache: str = "",
         engine: str = "",
-        on_decisions=None,
     ) -> Study:
         """Load and check a data folder, then measure every decision's signals at its observation date.
 
@@ -216,12 +205,6 @@ class Study:
         engine : str
             Where the queries over usage run: "duckdb" or "spark" (the figures are the same on either), or
             "warehouse" (usage is the table the config's `warehouse:` names). Overrides the config's.
-        on_decisions : callable, optional
-            Called with the measured decisions, the settings and the number of the report's tests once measured:
-            `workbench study` starts the scorecard on a kernel then, while it saves the study. (Started as soon
-            as the decisions were measured, the kernel's 1.4 GB at a million accounts came on top of the runner's
-            measuring of the open contracts, the run's peak.)
-
         Returns
         -------
         Study
@@ -243,10 +226,10 @@ class Study:
             "pseudonymize": bool(pseudonymize),
         }
         if cache and Path(cache).exists():
-            saved = open_cache(Path(cache))
-            if saved.parameters == parameters:
-                use_currency(saved.config.get("currency", "USD"))
-                return saved
+            kept = saved(Path(cache))
+            if kept.parameters == parameters:
+                use_currency(kept.config.get("currency", "USD"))
+                return kept
         settings = load_config(config)
         if segment:
             settings["segment"] = segment
@@ -261,26 +244,7 @@ class Study:
         if pseudonymize:
             privacy.pseudonymize(loaded.tables)
         use_currency(settings["currency"])
-        return cls(loaded, settings, pd.Timestamp(as_of), window_months, horizon_days, parameters, on_decisions)
-
-    def share(self, analyses=SHARED) -> Study:
-        """Compute `analyses` (names of methods, or of the `growth` property) and leave each beside the cache this
-        study was read from, where the same study in another kernel of the run finds it instead of computing it
-        again."""
-        if self._shared is not None:
-            self._shared.mkdir(exist_ok=True)
-        try:
-            for name in analyses:
-                analysis = getattr(self, name)
-                if callable(analysis):  # a method; `growth` is a property
-                    analysis()
-                if self._shared is not None:  # then held as the other kernels hold it: mapped, not a copy of its own
-                    self._computed[name] = columnar.load(_leave(self._shared, name, self._computed[name]))
-        finally:  # done or failed, nobody waits for these any more
-            if self._shared is not None:
-                for name in analyses:
-                    (self._shared / f"{name}.computing").unlink(missing_ok=True)
-        return self
+        return cls(loaded, settings, pd.Timestamp(as_of), window_months, horizon_days, parameters)
 
     def save(self, path) -> Path:
         """Keep the prepared study in `path` (the usage and health-score stores moved beside it, its large
@@ -570,16 +534,7 @@ class Study:
         return self
 
     def _once(self, name: str, compute):
-        if name not in self._computed:
-            shared = self._shared / f"{name}.pickle" if self._shared is not None else None
-            if shared is not None:
-                _wait_while_computed_elsewhere(shared)
-                if shared.exists():
-                    self._computed[name] = columnar.load(shared)
-                    return self._computed[name]
-            self._computed[name] = compute()
-            self.data.close_stores()  # the analysis is done with their buffers
-        return self._computed[name]
+        return self.analyses.get_or_compute(name, compute)
 
     @property
     def has_people(self) -> bool:
@@ -706,7 +661,6 @@ class Study:
             both = snapshot.measure(
                 self.data, pd.concat([history, due], ignore_index=True), self.config["scorecard_weights"]
             )
-            self.data.close_stores()
             return forecast_judge.forecast(
                 both.iloc[: len(history)].reset_index(drop=True),
                 both.iloc[len(history) :].reset_index(drop=True),
@@ -881,10 +835,6 @@ class Study:
                 growth=self.growth,
                 routine_channels=self.config["routine_channels"],
             )
-            # Detection's buffers and indexes let go: the touch effect's bootstrap that follows is this analysis's
-            # peak (at a million accounts the people's and goals' indexes held 0.4 GB beside it).
-            self.data.close_stores()
-            lookup.forget()
             return capacity_judge.assess(
                 self.decisions,
                 *found,
@@ -1060,69 +1010,15 @@ def proposed_scorecard(decisions: pd.DataFrame, settings: dict, tests: int) -> S
     )
 
 
-def share_scorecard(decisions: Path, folder: Path) -> None:
-    """The scorecard of the decisions and settings pickled in `decisions`, left in `folder` for the run's kernels
-    (`Study.share` leaves the other analyses there)."""
-    try:
-        with open(decisions, "rb") as file:
-            measured, settings, tests = pickle.load(file)
-        _leave(folder, "scorecard", proposed_scorecard(measured, settings, tests))
-    finally:  # done or failed, nobody waits for it any more
-        (folder / "scorecard.computing").unlink(missing_ok=True)
+_SAVED: dict = {}
 
 
-def share_prepared(cache: Path, analyses) -> None:
-    """Compute `analyses` of the study saved in `cache` and leave them for the run's kernels: `workbench study`
-    fits the growth model so, on the saved study's mapped tables once its own copy is gone (at a million accounts
-    the fit beside that copy was the run's peak)."""
-    _read(cache).share(analyses)
-
-
-def _leave(folder: Path, name: str, analysis) -> Path:
-    """`analysis` pickled for the run's other kernels, its large frames as Arrow files that each maps (columnar).
-    The Arrow files keep the partial pickle's name, process id and all: two kernels that both computed an analysis
-    (one whose note went stale) never write the same file, nor one the other's readers have mapped."""
-    partial = columnar.dump(analysis, folder / f".{name}.{os.getpid()}.partial")
-    return partial.replace(folder / f"{name}.pickle")  # a reader never sees half of it
-
-
-def _wait_while_computed_elsewhere(shared: Path) -> None:
-    """While another kernel of the run computes this analysis (its `.computing` note names the process),
-    wait for its result rather than compute it a second time; go on if that process is gone."""
-    note = shared.with_suffix(".computing")
-    while note.exists() and not shared.exists():
-        try:
-            computing = int(note.read_text())
-            if computing == os.getpid():
-                return  # this process is the one computing it
-            os.kill(computing, 0)
-        except (OSError, ValueError):
-            return
-        time.sleep(0.2)
-
-
-_OPENED: dict = {}
-
-
-def open_cache(path: Path) -> Study:
-    """The study saved in `path`, read once per process: a kernel that runs several pages reads it once."""
+def saved(path: Path) -> Study:
+    """The study `Study.save` left in `path`, read once per process (a kernel that runs several pages reads it
+    once) and again only when the file changed."""
     stat = path.stat()
     key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size)
-    if key not in _OPENED:
-        _OPENED.clear()
-        _OPENED[key] = _read(path)
-    return _OPENED[key]
-
-
-def forget_analyses() -> None:
-    """Let the analyses go that the studies opened in this process computed or read: a run's kernel calls it
-    between pages, since each page's own analyses are shown by no other, and the shared ones are mapped again
-    from their files when next asked."""
-    for study in _OPENED.values():
-        study._computed.clear()
-
-
-def _read(path: Path) -> Study:
-    study = columnar.load(path)
-    study._shared = path.parent / "analyses"
-    return study
+    if key not in _SAVED:
+        _SAVED.clear()
+        _SAVED[key] = columnar.load(path)
+    return _SAVED[key]

@@ -11,13 +11,13 @@ percentages as percentages, "yes"/"no" instead of booleans.
 from __future__ import annotations
 
 import html
+import math
 import re
 
 import numpy as np
 import pandas as pd
 
 from .measure.columns import COLUMNS, component
-from .publish.results import plain
 
 # Estimates whose interval columns carry their own prefix; any other estimate uses ci_low/ci_high.
 INTERVALS = {
@@ -259,6 +259,27 @@ MONEY = (
 )
 SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£"}
 _currency = ["USD"]
+
+
+def plain(value):
+    """JSON-ready: numpy and pandas scalars to Python, NaN and NA to None, frames to records."""
+    if isinstance(value, pd.DataFrame):
+        return [plain(r) for r in value.to_dict(orient="records")]
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    if isinstance(value, (np.bool_, bool)):
+        return bool(value)
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return None if math.isnan(value) or math.isinf(value) else float(value)
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.strftime("%Y-%m-%d")
+    return value
 
 
 def use_currency(code: str) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .. import lookup
 from . import goals, stakeholders
 from .pointintime import days
 from .snapshot import overall_health
@@ -253,4 +254,8 @@ def detection(
     out["touch_date"] = pd.to_datetime(np.where(touched, next_day, np.nan), unit="D")
     out["lag_days"] = np.where(touched, np.maximum(next_day - zero, 0), end_day - zero)
     out["timely"] = touched & (out["lag_days"] <= timely_days)
+    # What its questions held (the stores' buffers, the people's and goals' indexes) let go: the touch effect's
+    # bootstrap that follows is the capacity analysis's peak.
+    data.close_stores()
+    lookup.forget()
     return out, episodes

@@ -26,12 +26,17 @@ from papermill.engines import NBClientEngine, papermill_engines
 
 from .. import columnar
 from ..inputs import duckdb_memory
+from . import sharing
 
-# Between pages: the namespace, and the analyses the page computed (study.forget_analyses), let go and handed back.
-RESET = (
-    "get_ipython().reset(new_session=True); __import__('workbench.study').study.forget_analyses(); "
-    "__import__('workbench.publish.memory').publish.memory.release_memory()"
-)
+
+def remote(function, *arguments) -> str:
+    """The code a kernel runs to call `function` (a module's own, not a lambda) with `arguments` (literals: paths
+    as strings), leaving no name behind in the page's namespace."""
+    return f"__import__('importlib').import_module({function.__module__!r}).{function.__qualname__}(*{arguments!r})"
+
+
+# Between pages: the namespace, and the analyses the page computed, let go and the memory handed back.
+RESET = f"get_ipython().reset(new_session=True); {remote(sharing.between_pages)}"
 BASE_MB = 400  # a warmed kernel before it reads the study: Python, pandas, statsmodels, plotly
 KERNEL = "python3"
 # Pages longest first, measured at 1k to 100k accounts, except that the pages showing the scorecard or
@@ -192,9 +197,7 @@ class Kernels:
         and leaves them in `folder` for the others; each is marked as being computed first, so that a page that
         needs one waits for it rather than computing it a second time."""
         manager = manager or self.managers[0]
-        folder.mkdir(parents=True, exist_ok=True)
-        for name in names:  # written before any page can ask for it
-            (folder / f"{name}.computing").write_text(str(manager.provisioner.pid))
+        sharing.mark(folder, names, manager.provisioner.pid)  # before any page can ask for them
         request = (self._send(manager, code), ", ".join(names), time.perf_counter())
         self._pending.setdefault(id(manager), []).append(request)
 
@@ -205,11 +208,7 @@ class Kernels:
         for i, manager in enumerate(dealt):
             part = analyses[i :: len(dealt)]
             if part:
-                code = (
-                    f"__import__('workbench.study').study.open_cache(__import__('pathlib').Path({str(cache)!r}))"
-                    f".share({part!r})"
-                )
-                self.begin(part, code, cache.parent / "analyses", manager)
+                self.begin(part, remote(sharing.share, str(cache), part), cache.parent / "analyses", manager)
 
     def _send(self, manager: AsyncKernelManager, code: str) -> str:
         """Queue `code` in the kernel ahead of the next page's cells, without waiting for it."""

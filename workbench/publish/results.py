@@ -8,11 +8,9 @@ contract (../shared/contract.md, section 3).
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
+from ..tables import plain
 
 LAYOUT = {
     "as_of": "the study's date (YYYY-MM-DD)",
@@ -52,27 +50,6 @@ REQUIRED = (
     "capacity",
     "forecast",
 )
-
-
-def plain(value):
-    """JSON-ready: numpy and pandas scalars to Python, NaN and NA to None, frames to records."""
-    if isinstance(value, pd.DataFrame):
-        return [plain(r) for r in value.to_dict(orient="records")]
-    if isinstance(value, dict):
-        return {str(k): plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [plain(v) for v in value]
-    if isinstance(value, (np.bool_, bool)):
-        return bool(value)
-    if isinstance(value, (np.integer,)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        return None if math.isnan(value) or math.isinf(value) else float(value)
-    if value is None or value is pd.NA or value is pd.NaT:
-        return None
-    if isinstance(value, pd.Timestamp):
-        return value.strftime("%Y-%m-%d")
-    return value
 
 
 def record(results_dir: str | None, key: str, value) -> None:

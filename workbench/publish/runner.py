@@ -21,6 +21,7 @@ import papermill as pm
 
 from .. import __version__
 from ..errors import DataError, UsageError
+from . import sharing
 from .folders import (
     check_destination,
     keep_failed,
@@ -32,7 +33,7 @@ from .folders import (
     remove_leftovers,
     staging_folder,
 )
-from .kernels import Kernels, affordable, available_mb, by_length, default_jobs
+from .kernels import Kernels, affordable, available_mb, by_length, default_jobs, remote
 from .memory import release_memory
 from .pages import missing, page
 from .render import to_html, write_page_css
@@ -147,22 +148,9 @@ def _run(
     # Kernels start and import while the data is checked; any failure shuts them down.
     with Kernels(min(jobs, len(books)), books) as kernels:
         # Imported once the kernels are starting, whose own imports then overlap these.
-        from ..study import SHARED, Study, no_decisions, share_prepared
+        from ..study import Study, no_decisions
 
         log(f"Checking the data in {data} and measuring every decision's signals ...")
-        shared = staging / ".cache" / "analyses"
-
-        def start_scorecard(decisions, settings, tests) -> None:
-            """The scorecard needs only the decisions: a kernel learns it while the runner saves the study."""
-            measured = shared.parent / "decisions.pickle"
-            shared.mkdir(parents=True, exist_ok=True)
-            with open(measured, "wb") as file:
-                pickle.dump((decisions, settings, tests), file, protocol=pickle.HIGHEST_PROTOCOL)
-            call = "__import__('workbench.study').study.share_scorecard"
-            kernels.begin(
-                ["scorecard"], f"{call}(*map(__import__('pathlib').Path, {[str(measured), str(shared)]!r}))", shared
-            )
-
         # Bad config or bad data stops here, before anything is published; the notebooks share this work.
         study = Study.load(
             data,
@@ -174,22 +162,24 @@ def _run(
             pseudonymize=pseudonymize,
             allow_outside_data=allow_outside_data,
             engine=engine,
-            on_decisions=start_scorecard,
         )
         if len(study.decisions) == 0:
             raise UsageError(no_decisions(study))
+        release_memory()  # what measuring freed
+        cache = staging / ".cache" / "study.pickle"
+        _start_scorecard(kernels, study, cache.parent)
         lacking = missing(study)
         results_dir = staging / ".results"
         stage[0] = "saving the prepared data for the notebooks"
-        cache = study.save(staging / ".cache" / "study.pickle")
+        sharing.prepare(study, cache)
         del study  # the notebooks read the cache; holding it here too would double the peak memory
         release_memory()
         stage[0] = "fitting the goals' growth curves"
-        share_prepared(cache, ["growth"])
+        sharing.share(str(cache), ["growth"], kept=False)
         release_memory()
         if not chosen_jobs:
             kernels.keep(affordable(cache, available_mb()))
-        kernels.share(cache, [name for name in SHARED if name != "scorecard"])
+        kernels.share(cache, [name for name in sharing.SHARED if name != "scorecard"])
         parameters = {
             "data_dir": str(data),
             "as_of": as_of,
@@ -207,7 +197,7 @@ def _run(
         write_page_css(staging)
         log(
             f"Running {len(books)} notebooks, {len(kernels.managers)} at a time (the kernels first compute the "
-            f"analyses several pages share: {', '.join(SHARED)}) ..."
+            f"analyses several pages share: {', '.join(sharing.SHARED)}) ..."
         )
         stage[0] = "running the notebooks"
 
@@ -240,6 +230,15 @@ def _run(
     write_run_index(staging, results, pages)
     stage[0] = "publishing the report"
     publish(staging, out)
+
+
+def _start_scorecard(kernels: Kernels, study, folder: Path) -> None:
+    """The scorecard needs only the decisions: a kernel learns it while the runner saves the study."""
+    measured, shared = folder / "decisions.pickle", folder / "analyses"
+    shared.mkdir(parents=True, exist_ok=True)
+    with open(measured, "wb") as file:
+        pickle.dump((study.decisions, study.config, len(study.tests)), file, protocol=pickle.HIGHEST_PROTOCOL)
+    kernels.begin(["scorecard"], remote(sharing.share_scorecard, str(measured), str(shared)), shared)
 
 
 class _Incomplete(Exception):
