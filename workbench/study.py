@@ -125,6 +125,8 @@ class Study:
         The signals the report judges together: one family of tests.
     scoreboard : pandas.DataFrame
         `validity` of the family, computed once: one interval per signal wherever it appears.
+    analyses : Computed
+        The cache every analysis goes through (each computed on first use, then kept; `forget()` lets them go).
     """
 
     def __init__(
@@ -533,9 +535,6 @@ class Study:
             self.signals.append(name)
         return self
 
-    def _once(self, name: str, compute):
-        return self.analyses.get_or_compute(name, compute)
-
     @property
     def has_people(self) -> bool:
         """True when contacts carry a person-level signal, so per-stakeholder health can be judged."""
@@ -560,7 +559,7 @@ class Study:
                 return None
             return goals.growth_model(self.data["goals"], self.data["goal_progress"], self.as_of)
 
-        return self._once("growth", compute)
+        return self.analyses.get_or_compute("growth", compute)
 
     def revenue(self) -> Figures:
         """GRR, NRR and earned growth rate of the accounts under contract at the window's start, the dollar
@@ -576,7 +575,7 @@ class Study:
             )
             return Figures(figures)
 
-        return self._once("revenue", compute)
+        return self.analyses.get_or_compute("revenue", compute)
 
     def revenue_movers(self, count: int = 5) -> Result:
         """The accounts whose ARR moved most over the window (either way): what drives a GRR or NRR far from
@@ -610,7 +609,7 @@ class Study:
             )
             return Result(risk, "Green score, red decision maker or champion (health 0-100, change in 90 days).")
 
-        return self._once("hidden_risk", compute)
+        return self.analyses.get_or_compute("hidden_risk", compute)
 
     def off_track(self) -> Result:
         """Open goals projected below target at renewal (the growth curves fitted by `as_of`), soonest first."""
@@ -631,7 +630,7 @@ class Study:
                 "Open goals projected below target at renewal.",
             )
 
-        return self._once("off_track", compute)
+        return self.analyses.get_or_compute("off_track", compute)
 
     def forecast(self) -> forecast_judge.Forecast:
         """How much of the ARR renewing in the three months after as_of will renew, and how well the same forecast
@@ -670,7 +669,7 @@ class Study:
                 thresholds=(self.config["health_red_below"], self.config["health_green_from"]),
             )
 
-        return self._once("forecast", compute)
+        return self.analyses.get_or_compute("forecast", compute)
 
     def renewals_due(self, days: int = RENEWALS_DUE_DAYS) -> Result:
         """Accounts with a contract renewing in the next `days`, one row each (ARR of all their renewing
@@ -727,7 +726,9 @@ class Study:
             thresholds, the out-of-time AUCs and the paired gain over the exported health score; `proposed`
             is False, with the reason, where the later decisions did not show a gain.
         """
-        return self._once("scorecard", lambda: proposed_scorecard(self.decisions, self.config, len(self.tests)))
+        return self.analyses.get_or_compute(
+            "scorecard", lambda: proposed_scorecard(self.decisions, self.config, len(self.tests))
+        )
 
     def lead_time(self, horizons: tuple[int, ...] = HORIZONS) -> Result:
         """How early does each signal warn? The report's signals measured again `horizons` days before renewal.
@@ -779,7 +780,7 @@ class Study:
                 key="lead_time",
             )
 
-        return self._once("lead_time", compute)
+        return self.analyses.get_or_compute("lead_time", compute)
 
     def behaviour(self, window_days: int = 90) -> Result:
         """Which usage behaviour warns of churn? Behavioural metrics measured at each observation date where the
@@ -807,7 +808,7 @@ class Study:
                 "move together (|correlation| > 0.7).",
             )
 
-        return self._once("behaviour", compute)
+        return self.analyses.get_or_compute("behaviour", compute)
 
     def capacity(self) -> capacity_judge.Capacity | None:
         """How quickly the team acts on risk, whether a timely human touch changes outcomes once risk is accounted
@@ -849,7 +850,7 @@ class Study:
                 routine_channels=self.config["routine_channels"],
             )
 
-        return self._once("capacity", compute)
+        return self.analyses.get_or_compute("capacity", compute)
 
     def stakeholder_views(self) -> Result:
         """Each view of an account's people judged like a signal: views in the report's family keep their
@@ -875,7 +876,7 @@ class Study:
                 "account; the others (marked exploratory) carry plain 95% intervals and are not findings.",
             )
 
-        return self._once("stakeholder_views", compute)
+        return self.analyses.get_or_compute("stakeholder_views", compute)
 
 
 def _whole_days(value, argument: str, example: str = "") -> None:
