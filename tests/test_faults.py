@@ -25,6 +25,7 @@ from workbench.publish import folders as publish
 from workbench.publish import history
 from workbench.publish.charts import short_labels
 from workbench.publish.report import escape_data_text
+from workbench.publish.results import REQUIRED
 from workbench.publish.runner import StudyFailed, run_study
 
 AS_OF = "2026-10-31"
@@ -209,7 +210,8 @@ def test_a_run_that_did_not_record_every_result_is_not_published(small_world, tm
         tmp_path / "notebooks", "from workbench.publish.results import record\nrecord(results_dir, 'decisions', 0)"
     )
     error = failed_run(small_world, previous, folder)
-    assert "did not record churned, accounts, churned_accounts, signals, attainment, revenue" in str(error)
+    unrecorded = str(error).split("did not record ")[1].split(" for results.json")[0].split(", ")
+    assert set(unrecorded) == set(REQUIRED) - {"as_of", "window_months", "horizon_days", "decisions"}
 
 
 def test_an_output_folder_that_cannot_be_written_is_found_before_the_data_is_loaded(

@@ -3,12 +3,14 @@
 import ast
 import os
 import pickle
+import re
 import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
 
+import nbformat
 import pandas as pd
 import pytest
 
@@ -18,6 +20,8 @@ from workbench.measure import goals
 from workbench.publish import sharing
 from workbench.publish.kernels import remote
 from workbench.publish.memory import release_memory
+from workbench.publish.pages import PAGES, run_order
+from workbench.publish.results import LAYOUT
 from workbench.study import saved
 
 AS_OF = "2026-10-31"
@@ -128,3 +132,14 @@ def test_computing_code_imports_no_publishing_and_the_study_no_run_mechanics():
     study = (WORKBENCH / "study.py").read_text()
     for mechanic in ("os.getpid", "os.kill", ".computing", "release_memory", "close_stores", "lookup.forget"):
         assert mechanic not in study, mechanic
+
+
+def test_each_page_records_exactly_the_keys_its_registry_entry_declares():
+    notebooks = Path(__file__).resolve().parent.parent / "notebooks"
+    for declared in PAGES:
+        cells = nbformat.read(notebooks / f"{declared.notebook}.ipynb", as_version=4).cells
+        code = "\n".join(cell.source for cell in cells if cell.cell_type == "code")
+        recorded = set(re.findall(r'record\(\s*results_dir,\s*"([a-z_]+)"', code))
+        assert recorded == set(declared.records) | set(declared.also_records), declared.notebook
+        assert set(declared.records) | set(declared.also_records) <= set(LAYOUT), declared.notebook
+    assert set(run_order()) == {p.notebook for p in PAGES} and len({p.run_order for p in PAGES}) == len(PAGES)

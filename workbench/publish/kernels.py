@@ -4,8 +4,8 @@ Starting a kernel and importing pandas, plotly and statsmodels into it costs mor
 own work on a small study, so each kernel is started once, warmed while the runner checks the data,
 and runs several pages one after another, its namespace reset between them (imports and the loaded
 study stay: `Study.load` keeps what it read from the cache; the analyses a page computed go). Pages do
-not depend on one another, so as many run at once as there are kernels, in `ORDER`: the longest first,
-those that show an analysis the kernels share last.
+not depend on one another, so as many run at once as there are kernels, in their declared run
+order (pages.py): the longest first, those that show an analysis the kernels share last.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from papermill.engines import NBClientEngine, papermill_engines
 from .. import columnar
 from ..inputs import duckdb_memory
 from . import sharing
+from .pages import run_order
 
 
 def remote(function, *arguments) -> str:
@@ -39,19 +40,6 @@ def remote(function, *arguments) -> str:
 RESET = f"get_ipython().reset(new_session=True); {remote(sharing.between_pages)}"
 BASE_MB = 400  # a warmed kernel before it reads the study: Python, pandas, statsmodels, plotly
 KERNEL = "python3"
-# Pages longest first, measured at 1k to 100k accounts, except that the pages showing the scorecard or
-# capacity go last: by then the kernels that computed them have left them for the others (`share`).
-ORDER = (
-    "15_lead_time",
-    "10_signal_validity",
-    "30_goal_attainment",
-    "01_data_health",
-    "20_stakeholder_health",
-    "50_capacity",
-    "40_scorecard",
-    "60_forecast",
-    "00_summary",
-)
 
 
 class _KeptOnFailure(NBClientEngine):
@@ -146,8 +134,8 @@ def available_mb() -> float | None:
 
 
 def by_length(notebooks: list[Path]) -> list[Path]:
-    """The pages in `ORDER`, then any others by name."""
-    rank = {name: i for i, name in enumerate(ORDER)}
+    """The pages in their run order (pages.py), then any others by name."""
+    rank = {name: i for i, name in enumerate(run_order())}
     return sorted(notebooks, key=lambda n: (rank.get(n.stem, len(rank)), n.name))
 
 

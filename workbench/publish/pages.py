@@ -1,4 +1,5 @@
-"""The study's pages, declared once: what each needs from the data, read by the notebooks and the index.
+"""The study's pages, declared once: what each needs from the data, the analyses it shows, its results.json
+keys and its place in the run; read by the notebooks, the runner, its kernels and the index.
 
 A page whose needs the data does not meet is still executed (its notebook is the record of the run and
 records its part of results.json), but it shows one short note saying what is missing and what to export
@@ -23,9 +24,19 @@ class Need:
 
 @dataclass(frozen=True)
 class Page:
+    """A page: its `notebook`'s stem and `title`; what it `needs` from the data; the study's analyses it `shows`
+    that the run's kernels compute ahead for the pages (`publish/sharing.py`; heaviest first); the results.json
+    keys it `records` (a run without one is not published) and may record (`also_records`); and its `run_order`
+    (the longest pages first, except that those showing a shared analysis go last: by then the kernels have
+    left it for them)."""
+
     notebook: str
     title: str
     needs: tuple[Need, ...] = ()
+    shows: tuple[str, ...] = ()
+    records: tuple[str, ...] = ()
+    also_records: tuple[str, ...] = ()
+    run_order: int = 100
 
     def missing(self, study) -> list[Need]:
         return [need for need in self.needs if not need.met(study)]
@@ -63,15 +74,43 @@ ACTIVITIES = Need(
 )
 
 PAGES = (
-    Page("00_summary", "Summary"),
-    Page("01_data_health", "Data health"),
-    Page("10_signal_validity", "Signal validity", (SIGNALS,)),
-    Page("15_lead_time", "Lead time", (SIGNALS,)),
-    Page("20_stakeholder_health", "Stakeholder health", (PEOPLE,)),
-    Page("30_goal_attainment", "Goal attainment", (GOALS,)),
-    Page("40_scorecard", "Scorecard", (SIGNALS,)),
-    Page("50_capacity", "Capacity", (ACTIVITIES,)),
-    Page("60_forecast", "Renewal forecast"),
+    Page(
+        "00_summary",
+        "Summary",
+        shows=("scorecard", "capacity", "revenue", "hidden_risk", "off_track", "forecast"),
+        records=("revenue",),
+        also_records=("renewals_next_quarter",),
+        run_order=9,
+    ),
+    Page("01_data_health", "Data health", also_records=("data_health",), run_order=4),
+    Page(
+        "10_signal_validity",
+        "Signal validity",
+        (SIGNALS,),
+        records=("decisions", "churned", "accounts", "churned_accounts", "signals"),
+        run_order=2,
+    ),
+    Page("15_lead_time", "Lead time", (SIGNALS,), records=("lead_time",), run_order=1),
+    Page(
+        "20_stakeholder_health",
+        "Stakeholder health",
+        (PEOPLE,),
+        shows=("hidden_risk",),
+        also_records=("stakeholders",),
+        run_order=5,
+    ),
+    Page("30_goal_attainment", "Goal attainment", (GOALS,), shows=("off_track",), records=("attainment",), run_order=3),
+    Page(
+        "40_scorecard",
+        "Scorecard",
+        (SIGNALS,),
+        shows=("scorecard",),
+        records=("scorecard",),
+        also_records=("scorecard_test",),
+        run_order=7,
+    ),
+    Page("50_capacity", "Capacity", (ACTIVITIES,), shows=("capacity",), records=("capacity",), run_order=6),
+    Page("60_forecast", "Renewal forecast", shows=("forecast",), records=("forecast",), run_order=8),
 )
 BY_NOTEBOOK = {page.notebook: page for page in PAGES}
 
@@ -84,3 +123,18 @@ def page(notebook: str) -> Page:
 def missing(study) -> dict[str, list[Need]]:
     """Per declared page, what the study's data lacks for it (empty where the page can run)."""
     return {p.notebook: p.missing(study) for p in PAGES}
+
+
+def run_order() -> tuple[str, ...]:
+    """The declared pages' notebooks in the order a run starts them."""
+    return tuple(p.notebook for p in sorted(PAGES, key=lambda p: p.run_order))
+
+
+def shared_analyses() -> tuple[str, ...]:
+    """The analyses the pages show that the run's kernels compute ahead, each once, heaviest first."""
+    return tuple(dict.fromkeys(name for p in PAGES for name in p.shows))
+
+
+def recorded_keys() -> tuple[str, ...]:
+    """The results.json keys the pages must record, in the pages' order."""
+    return tuple(key for p in PAGES for key in p.records)

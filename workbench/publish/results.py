@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 
 from ..tables import plain
+from .pages import recorded_keys
 
 LAYOUT = {
     "as_of": "the study's date (YYYY-MM-DD)",
@@ -33,23 +34,8 @@ LAYOUT = {
     "stakeholders": "per-stakeholder views, hidden risk and decision-maker coverage",
     "run": "when and with what the study ran",
 }
-# The contract's keys: a run without one of them is not published.
-REQUIRED = (
-    "as_of",
-    "window_months",
-    "horizon_days",
-    "decisions",
-    "churned",
-    "accounts",
-    "churned_accounts",
-    "signals",
-    "attainment",
-    "revenue",
-    "lead_time",
-    "scorecard",
-    "capacity",
-    "forecast",
-)
+# The contract's keys: a run without one of them is not published (the runner's own, then each page's).
+REQUIRED = ("as_of", "window_months", "horizon_days", *recorded_keys())
 
 
 def record(results_dir: str | None, key: str, value) -> None:

@@ -20,12 +20,12 @@ from typing import TYPE_CHECKING
 from .. import columnar
 from ..computed import Computed
 from .memory import release_memory
+from .pages import shared_analyses
 
 if TYPE_CHECKING:  # the study's analyses import the statistics: the runner starts its kernels first
     from ..study import Study
 
-# The analyses several pages show, computed once per run by the kernels between them (heaviest first).
-SHARED = ("scorecard", "capacity", "revenue", "hidden_risk", "off_track", "forecast")
+SHARED = shared_analyses()  # computed once per run by the kernels between them, heaviest first (pages.py)
 _LIVE: weakref.WeakSet = weakref.WeakSet()
 
 
