@@ -1,6 +1,7 @@
 """The run layer's sharing: analyses one kernel computes are read, not computed again, by the others."""
 
 import ast
+import inspect
 import os
 import pickle
 import re
@@ -8,6 +9,7 @@ import subprocess
 import sys
 import threading
 import time
+from dataclasses import fields
 from pathlib import Path
 
 import nbformat
@@ -22,6 +24,7 @@ from workbench.publish.kernels import remote
 from workbench.publish.memory import release_memory
 from workbench.publish.pages import PAGES, run_order
 from workbench.publish.results import LAYOUT
+from workbench.spec import StudySpec
 from workbench.study import saved
 
 AS_OF = "2026-10-31"
@@ -143,3 +146,17 @@ def test_each_page_records_exactly_the_keys_its_registry_entry_declares():
         assert recorded == set(declared.records) | set(declared.also_records), declared.notebook
         assert set(declared.records) | set(declared.also_records) <= set(LAYOUT), declared.notebook
     assert set(run_order()) == {p.notebook for p in PAGES} and len({p.run_order for p in PAGES}) == len(PAGES)
+
+
+def test_the_run_s_parameters_are_spelled_out_once_in_the_spec():
+    loaded_with = set(inspect.signature(Study.load).parameters) - {"data", "as_of", "cache"}
+    assert loaded_with == {f.name for f in fields(StudySpec)} - {"data", "as_of"}
+    spec = StudySpec("data/sample", "2026-10-31", window_months=6, engine="duckdb")
+    assert StudySpec.from_notebook({**spec.notebook_parameters(), "results_dir": ""}) == spec
+    notebooks = Path(__file__).resolve().parent.parent / "notebooks"
+    for declared in PAGES:
+        cells = nbformat.read(notebooks / f"{declared.notebook}.ipynb", as_version=4).cells
+        parameters = next(c for c in cells if "parameters" in c.metadata.get("tags", []))
+        defined = {target.id for node in ast.parse(parameters.source).body for target in node.targets}
+        assert set(spec.notebook_parameters()) <= defined, declared.notebook
+        assert "report.open_page(globals())" in "\n".join(c.source for c in cells), declared.notebook

@@ -5,7 +5,7 @@ Start from `Study`: ``Study.load(folder, as_of=...)``, then ``study.validity()``
 
 __version__ = "0.1.0"
 
-__all__ = ["Result", "Study", "__version__"]
+__all__ = ["Result", "Study", "StudySpec", "__version__"]
 
 
 def __getattr__(name: str):
@@ -15,6 +15,10 @@ def __getattr__(name: str):
         from .study import Study
 
         return Study
+    if name == "StudySpec":
+        from .spec import StudySpec
+
+        return StudySpec
     if name == "Result":
         from .tables import Result
 

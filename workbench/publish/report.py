@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 import json
+from collections.abc import Mapping
 from pathlib import Path
 
 import plotly.graph_objects as go
@@ -18,6 +19,7 @@ import plotly.io as pio
 from IPython.display import HTML, display
 from plotly.offline import get_plotlyjs
 
+from ..spec import StudySpec
 from ..tables import Result, html_table
 from ..tables import money as money  # the pages format money and rates as tables do
 from ..tables import percent as percent
@@ -55,6 +57,14 @@ def setup() -> None:
     """The report style, once at the top of the notebook (the rendered page's template loads plotly.js)."""
     pio.templates.default = "plotly_white"
     display(HTML(STYLE))
+
+
+def open_page(parameters: Mapping):
+    """Set the page up and load its study from its parameters cell, at the top of every page:
+    ``study = report.open_page(globals())`` (`StudySpec.from_notebook`; the prepared study in `study_cache`
+    where a run left one)."""
+    setup()
+    return StudySpec.from_notebook(parameters).load(cache=parameters.get("study_cache", ""))
 
 
 def write_plotlyjs(folder: Path) -> Path:

@@ -21,6 +21,7 @@ import papermill as pm
 
 from .. import __version__
 from ..errors import DataError, UsageError
+from ..spec import StudySpec
 from . import sharing
 from .folders import (
     check_destination,
@@ -93,24 +94,19 @@ def run_study(
             remove_leftovers(out)
             staging = staging_folder(out)
             stage = ["checking the data"]
+            spec = StudySpec(
+                str(data),
+                as_of,
+                str(mapping or ""),
+                str(config or ""),
+                window_months,
+                horizon_days,
+                pseudonymize=pseudonymize,
+                allow_outside_data=allow_outside_data,
+                engine=engine or "",
+            ).resolved()
             try:
-                _run(
-                    data,
-                    as_of,
-                    out,
-                    staging,
-                    stage,
-                    window_months,
-                    horizon_days,
-                    config,
-                    mapping,
-                    pseudonymize,
-                    notebook_folder,
-                    log,
-                    allow_outside_data,
-                    jobs,
-                    engine,
-                )
+                _run(spec, out, staging, stage, notebook_folder, log, jobs)
             except (DataError, UsageError):
                 shutil.rmtree(staging, ignore_errors=True)
                 raise
@@ -125,21 +121,7 @@ def run_study(
 
 
 def _run(
-    data: Path,
-    as_of: str,
-    out: Path,
-    staging: Path,
-    stage: list[str],
-    window_months: int,
-    horizon_days: int,
-    config,
-    mapping,
-    pseudonymize: bool,
-    notebook_folder: Path,
-    log,
-    allow_outside_data: bool,
-    chosen_jobs: int | None,
-    engine: str | None,
+    spec: StudySpec, out: Path, staging: Path, stage: list[str], notebook_folder: Path, log, chosen_jobs: int | None
 ) -> None:
     """Check and prepare the data, then run the pages: `chosen_jobs` at a time, or as many as there are
     cores (at most four) and, once the prepared study's size is known, as the free memory holds."""
@@ -148,21 +130,11 @@ def _run(
     # Kernels start and import while the data is checked; any failure shuts them down.
     with Kernels(min(jobs, len(books)), books) as kernels:
         # Imported once the kernels are starting, whose own imports then overlap these.
-        from ..study import Study, no_decisions
+        from ..study import no_decisions
 
-        log(f"Checking the data in {data} and measuring every decision's signals ...")
+        log(f"Checking the data in {spec.data} and measuring every decision's signals ...")
         # Bad config or bad data stops here, before anything is published; the notebooks share this work.
-        study = Study.load(
-            data,
-            as_of,
-            mapping=mapping,
-            config=config,
-            window_months=window_months,
-            horizon_days=horizon_days,
-            pseudonymize=pseudonymize,
-            allow_outside_data=allow_outside_data,
-            engine=engine,
-        )
+        study = spec.load()
         if len(study.decisions) == 0:
             raise UsageError(no_decisions(study))
         release_memory()  # what measuring freed
@@ -181,15 +153,9 @@ def _run(
             kernels.keep(affordable(cache, available_mb()))
         kernels.share(cache, [name for name in sharing.SHARED if name != "scorecard"])
         parameters = {
-            "data_dir": str(data),
-            "as_of": as_of,
-            "window_months": window_months,
-            "horizon_days": horizon_days,
-            "config": str(Path(config).resolve()) if config else "",
-            "mapping": str(Path(mapping).resolve()) if mapping else "",
+            **spec.notebook_parameters(),
             "results_dir": str(results_dir),
             "reports_dir": str(out.parent),
-            "pseudonymize": pseudonymize,
             "study_cache": str(cache),
             "report_folder": str(staging),
         }
@@ -208,7 +174,7 @@ def _run(
     pages = [(title(n), f"{n.stem}.html", [need.what for need in lacking.get(n.stem, [])]) for n in books]
 
     stage[0] = "assembling results.json"
-    base = {"as_of": as_of, "window_months": window_months, "horizon_days": horizon_days}
+    base = {"as_of": spec.as_of, "window_months": spec.window_months, "horizon_days": spec.horizon_days}
     results = merge(results_dir, base)
     unrecorded = [k for k in REQUIRED if k not in results]
     if unrecorded:
@@ -219,10 +185,10 @@ def _run(
     results["run"] = {
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "workbench_version": __version__,
-        "data_dir": str(data),
-        "config": parameters["config"] or None,
-        "mapping": parameters["mapping"] or None,
-        "pseudonymized": pseudonymize,
+        "data_dir": spec.data,
+        "config": spec.config or None,
+        "mapping": spec.mapping or None,
+        "pseudonymized": spec.pseudonymize,
     }
     shutil.rmtree(results_dir)
     shutil.rmtree(cache.parent)
