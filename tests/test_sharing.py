@@ -18,7 +18,9 @@ import pytest
 
 from workbench import Study, columnar
 from workbench.computed import Computed
+from workbench.judge.signals import label
 from workbench.measure import goals
+from workbench.measure.columns import COLUMNS, Column
 from workbench.publish import sharing
 from workbench.publish.kernels import remote
 from workbench.publish.memory import release_memory
@@ -160,3 +162,27 @@ def test_the_run_s_parameters_are_spelled_out_once_in_the_spec():
         defined = {target.id for node in ast.parse(parameters.source).body for target in node.targets}
         assert set(spec.notebook_parameters()) <= defined, declared.notebook
         assert "report.open_page(globals())" in "\n".join(c.source for c in cells), declared.notebook
+
+
+def test_a_signal_is_one_registry_entry(small_world, monkeypatch):
+    def per_seat(asked):
+        return {"arr_per_seat": (asked.frame["arr"] / asked.frame["seats"]).to_numpy()}
+
+    toy = Column(
+        "arr_per_seat",
+        "ARR per seat",
+        "the term's ARR over its seats",
+        "contracts",
+        "the term as sold",
+        "{:,.0f}",
+        True,
+        said="ARR per seat",
+        measure=per_seat,
+        needs=("contracts",),
+    )
+    monkeypatch.setitem(COLUMNS, toy.name, toy)
+    study = Study.load(small_world, AS_OF)
+    expected = study.decisions["arr"] / study.decisions["seats"]
+    pd.testing.assert_series_equal(study.decisions["arr_per_seat"], expected, check_names=False)
+    assert "arr_per_seat" in study.signals and "arr_per_seat" in set(study.validity()["signal"])
+    assert label("arr_per_seat") == "ARR per seat" and "arr_per_seat" in set(study.describe()["column"])

@@ -34,7 +34,7 @@ from .judge.revenue import cohort_revenue, held_on, movers, renewal_rate
 from .judge.signals import explore, label, validity, versus_reference, withhold
 from .measure import decision_units, detection, goals, renewals, snapshot, stakeholders
 from .measure.behaviour import behaviour_metrics
-from .measure.columns import COLUMNS, SIGNALS, Column, component, describe
+from .measure.columns import COLUMNS, Column, component, describe, signal_names
 from .measure.pointintime import Timeline, days
 from .tables import Figures, Result, use_currency
 
@@ -157,7 +157,7 @@ class Study:
         self.open_people = stakeholders.person_health(data, open_frame, weights) if data.has("contacts") else None
         self.open_contracts = snapshot.measure(data, open_frame, weights, self.open_people)
         self.columns.update({c: component(c) for c in self.decisions if str(c).startswith("component_")})
-        self.signals = [s for s in SIGNALS if s in self.decisions] + list(config["extra_signals"])
+        self.signals = [s for s in signal_names() if s in self.decisions] + list(config["extra_signals"])
         self.family = _family(config, self.signals)
         episodes = detection.possible_signals(data) if data.has("activities") else []
         automated = data.has("activities") and bool((data.activities.kinds["kind"] == "automated").any())

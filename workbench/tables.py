@@ -315,11 +315,6 @@ def percent(value, digits: int = 0) -> str:
     return "–" if value is None or pd.isna(value) else f"{value:.{digits}%}"
 
 
-def join_words(words: list[str], last: str = "and") -> str:
-    """'a', 'a and b', 'a, b and c' (`last`: the word before the last one, 'or' for alternatives)."""
-    return ", ".join(words[:-1]) + (f" {last} " if len(words) > 1 else "") + words[-1] if words else ""
-
-
 def label(column: str) -> str:
     """A column's header on a page: the registry's label, this module's, or its words capitalized."""
     if column in COLUMNS:

@@ -7,7 +7,7 @@ import pandas as pd
 
 from ..inputs.usage import Usage
 from ..measure.pointintime import days
-from ..measure.snapshot import USAGE_DAYS
+from ..measure.signals import USAGE_DAYS
 from .signals import validity
 
 

@@ -11,7 +11,7 @@ from ..inputs.loader import Dataset
 from ..lookup import contained
 from ..measure.snapshot import decisions as decisions_in_window
 from ..stats.rates import wilson
-from ..tables import join_words
+from ..words import join_words
 
 MIN_DECISIONS, MIN_CHURNED = 50, 10
 

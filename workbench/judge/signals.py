@@ -13,7 +13,7 @@ from ..measure.columns import COLUMNS
 from ..stats.auc import auc_interval, degrees_of_freedom, delong, interval, paired_difference
 from ..stats.power import decisions_needed, min_detectable_auc
 from ..stats.rates import rate_table
-from ..tables import join_words
+from ..words import join_words
 
 MIN_EVENTS = DEFAULTS["min_events"]  # the config's defaults, set in one place
 MIN_USEFUL_AUC = DEFAULTS["min_useful_auc"]

@@ -7,11 +7,14 @@ checks that `Study.decisions` has no column this registry does not declare.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 import pandas as pd
 
 from ..inputs.contract import ROLES
+from . import signals
 
 AS_EXPORTED = "as exported (not dated: the value today, not at the observation date)"
 OUTCOME = "the outcome: known only after the decision, never a signal"
@@ -39,6 +42,12 @@ class Column:
         True for a candidate predictor of renewal.
     said : str
         How a sentence says a signal ("the decision maker's health").
+    measure : callable, optional
+        How it is measured (measure/signals.py): given what is `Asked`, the columns it adds, several where one
+        reading gives them (the people's mean health gives every role's too); None for a column another
+        entry's measure adds, or that is not a signal.
+    needs : tuple of str
+        The tables `measure` reads: it runs only where the data has them all.
     """
 
     name: str
@@ -49,6 +58,8 @@ class Column:
     format: str = ""
     signal: bool = False
     said: str = ""
+    measure: Callable[[signals.Asked], dict] | None = None
+    needs: tuple[str, ...] = ()
 
 
 def _role_columns() -> list[Column]:
@@ -158,6 +169,8 @@ COLUMNS: dict[str, Column] = {
             "{:+.2f}",
             True,
             said="NPS",
+            measure=signals.surveyed,
+            needs=("surveys",),
         ),
         Column(
             "nps_score_mean",
@@ -184,6 +197,8 @@ COLUMNS: dict[str, Column] = {
             "{:.2f}",
             True,
             said="CSAT",
+            measure=partial(signals.scored, kind="csat"),
+            needs=("surveys",),
         ),
         Column(
             "ces",
@@ -194,6 +209,8 @@ COLUMNS: dict[str, Column] = {
             "{:.2f}",
             True,
             said="CES",
+            measure=partial(signals.scored, kind="ces"),
+            needs=("surveys",),
         ),
         Column(
             "usage",
@@ -204,6 +221,8 @@ COLUMNS: dict[str, Column] = {
             "{:,.0f}",
             True,
             said="product usage",
+            measure=signals.used,
+            needs=("usage",),
         ),
         Column(
             "health_score",
@@ -214,6 +233,8 @@ COLUMNS: dict[str, Column] = {
             "{:.0f}",
             True,
             said="the health score",
+            measure=signals.exported_health,
+            needs=("health_scores",),
         ),
         Column(
             "goal_attainment",
@@ -224,6 +245,8 @@ COLUMNS: dict[str, Column] = {
             "{:.0%}",
             True,
             said="goal attainment",
+            measure=signals.attained,
+            needs=("goals", "goal_progress"),
         ),
         Column(
             "health_mean",
@@ -234,6 +257,8 @@ COLUMNS: dict[str, Column] = {
             "{:.0f}",
             True,
             said="the account's mean person health",
+            measure=signals.people_health,
+            needs=("contacts",),
         ),
         Column(
             "health_min",
@@ -270,6 +295,16 @@ COLUMNS: dict[str, Column] = {
 
 # The contract's signals, in the order pages list them: the registry's, in its order.
 SIGNALS: tuple[str, ...] = tuple(name for name, column in COLUMNS.items() if column.signal)
+
+
+def signal_names() -> list[str]:
+    """The registry's signals, in its order, as it stands now (SIGNALS as imported, plus any entry added since)."""
+    return [name for name, column in COLUMNS.items() if column.signal]
+
+
+def measured() -> list[Column]:
+    """The registry's entries that measure something (`Column.measure`), in its order."""
+    return [column for column in COLUMNS.values() if column.measure is not None]
 
 
 def component(name: str) -> Column:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..tables import join_words
+from ..words import join_words
 
 
 def per_account(contracts: pd.DataFrame, columns: list[str]) -> pd.DataFrame:

@@ -12,14 +12,13 @@ import numpy as np
 import pandas as pd
 
 from ..inputs.config import DEFAULTS
-from ..inputs.contract import ROLES
 from ..inputs.loader import Dataset
 from ..inputs.scores import HealthScores
-from ..lookup import mapped
-from . import goals, stakeholders
-from .pointintime import Timeline, days
+from . import stakeholders
+from .columns import measured
+from .pointintime import days
+from .signals import Asked
 
-NPS_DAYS, USAGE_DAYS = 365, 90
 # Decisions measured in one pass of `measure_at_horizons`: the five horizons of a 100k-account book (80k rows
 # each) take two passes and 10 s, against 18 s one by one; all five in one pass took 9 s but held 0.3 GB more
 # at the study's peak. At a million accounts a horizon is a pass of its own.
@@ -64,32 +63,12 @@ def measure(
     `people` is stakeholders.person_health of `frame` when the caller has it already. The data's stores are
     closed when it returns: their DuckDB buffers (1.5 GB at a million accounts) would otherwise stay held while
     the measured frame is judged; the next question opens them again."""
-    scorecard_weights = scorecard_weights or DEFAULT_WEIGHTS
-    out = frame.copy(deep=False)  # signals added as columns of its own; copy-on-write keeps `frame` as it is
-    account, day = out["account_id"], days(out["observation_date"])
-    if data.has("surveys"):
-        surveys = data["surveys"]
-        if (surveys["survey"] == "nps").any():
-            out = out.assign(**nps(surveys, data.tables.get("contacts"), account, day))
-        for kind in ("csat", "ces"):
-            if (surveys["survey"] == kind).any():
-                out[kind] = mean_score(surveys, kind, account, day)
-    if data.usage is not None:
-        out["usage"] = data.usage.window_sums(account, day, USAGE_DAYS)
-    if data.health_scores is not None:
-        found = data.health_scores.latest("account", account, day, stakeholders.SCORE_MAX_AGE_DAYS)
-        if not found["score"].isna().all():
-            out["health_score"] = found["score"].to_numpy()
-            out = out.assign(**{name: found[name].to_numpy() for name in data.health_scores.components})
-    if data.has("contacts"):
-        if people is None:
-            out = out.assign(**stakeholders.health_rollups(data, out, scorecard_weights))
-        else:
-            out = out.assign(**stakeholders.rollups(people, len(out)))
-    if data.has("goals") and data.has("goal_progress"):
-        out["goal_attainment"] = goal_attainment(data["goals"], data["goal_progress"], out)
+    asked = Asked(data, frame.copy(deep=False), scorecard_weights or DEFAULT_WEIGHTS, people)  # `frame` as it is
+    for column in measured():
+        if all(data.has(table) for table in column.needs):
+            asked.frame = asked.frame.assign(**column.measure(asked))
     data.close_stores()
-    return out
+    return asked.frame
 
 
 def measure_at_horizons(
@@ -118,47 +97,9 @@ def measure_at_horizons(
             yield horizon, together.iloc[i * len(judged) : (i + 1) * len(judged)].reset_index(drop=True)
 
 
-def nps(
-    surveys: pd.DataFrame, contacts: pd.DataFrame | None, account: pd.Series, day: np.ndarray
-) -> dict[str, np.ndarray]:
-    """NPS as a fraction (share of promoters minus share of detractors), the mean score, and who answered."""
-    answers = surveys.loc[surveys["survey"] == "nps"]
-    score = answers["score"].to_numpy()
-    values = {"promoter": (score >= 9).astype(float), "detractor": (score <= 6).astype(float), "score": score}
-    if contacts is not None and "contact_id" in answers:
-        role = mapped(answers["contact_id"], contacts.set_index("contact_id")["role"])
-        values.update({f"by_{r}": (role == r).to_numpy(dtype=float) for r in ROLES})
-    timeline = Timeline(answers["account_id"], answers["date"], values)
-    responses = timeline.count(account, day, NPS_DAYS)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        share = {
-            name: timeline.window_sum(name, account, day, NPS_DAYS) / responses
-            for name in ("promoter", "detractor", "score")
-        }
-    out = {"nps": share["promoter"] - share["detractor"], "nps_score_mean": share["score"], "nps_responses": responses}
-    for role in ROLES:
-        if f"by_{role}" in values:
-            out[f"nps_responses_{role}"] = timeline.window_sum(f"by_{role}", account, day, NPS_DAYS)
-    return out
-
-
-def mean_score(surveys: pd.DataFrame, kind: str, account: pd.Series, day: np.ndarray) -> np.ndarray:
-    """The mean score of the account's `kind` answers in the 365 days before each day (NaN without any)."""
-    answers = surveys.loc[surveys["survey"] == kind]
-    timeline = Timeline(answers["account_id"], answers["date"], {"score": answers["score"]})
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return timeline.window_sum("score", account, day, NPS_DAYS) / timeline.count(account, day, NPS_DAYS)
-
-
 def overall_health(scores: HealthScores, frame: pd.DataFrame) -> np.ndarray:
     """The account's overall exported score (rows without a contact), latest on or before observation."""
     found = scores.latest(
         "account", frame["account_id"], days(frame["observation_date"]), stakeholders.SCORE_MAX_AGE_DAYS
     )
     return found["score"].to_numpy()
-
-
-def goal_attainment(goal_table: pd.DataFrame, progress: pd.DataFrame, frame: pd.DataFrame) -> np.ndarray:
-    """Mean over the account's goals for the term of the fraction of the way to target, as of observation."""
-    pairs = goals.term_goals(frame, goal_table)
-    return goals.per_decision(pairs, goals.attainment_on(pairs, progress, pairs["observation_date"]), frame)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
-from ..tables import join_words, value_label
+from ..tables import value_label
+from ..words import join_words
 from .folders import SITE_GENERATOR, may_write_site, write_atomically
 from .history import runs
 
