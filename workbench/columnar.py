@@ -1,7 +1,7 @@
 """A pickle whose large frames are Arrow files beside it, which every process that reads it maps rather than copies.
 
-A study's kernels each read the prepared study. Unpickled, every kernel held its own copy of the same tables
-(3.7 GB each at a million accounts); mapped, the operating system keeps one copy of their columns in its page
+A study's kernels each read the prepared study. Unpickled, every kernel would hold its own copy of the same
+tables; mapped, the operating system keeps one copy of their columns in its page
 cache and every kernel reads that (strings as Arrow arrays, numbers and dates as NumPy views on the file, mapped
 copy-on-write). A frame with a column of any other type (object, categorical, nullable) stays in the pickle.
 """

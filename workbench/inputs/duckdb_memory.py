@@ -7,9 +7,8 @@ from __future__ import annotations
 import os
 
 VARIABLE = "WORKBENCH_DUCKDB_MEMORY"  # set by the user, or by `workbench study` for its kernels
-# Per process (the runner and each kernel hold a connection). At 100k accounts 1GB costs no time and keeps
-# checking under 1.4 GB (4GB: 1.8 GB); two kernels at 1 GB each held 0.5 GB more at the study's peak than at
-# their share (512 MB each, counted from 1024 MB).
+# Per process (the runner and each kernel hold a connection): enough that checking does not spill, little
+# enough that the kernels' shares, together, stay within the runner's (docs/performance.md).
 RUNNER = "1GB"
 SHARED_MB = 1024
 

@@ -1,13 +1,12 @@
 """Health scores where they lie: a CS platform's score history, checked and kept in DuckDB (stored.py).
 
-At 100,000 accounts it is 13 million rows, the largest table after usage; held in pandas it took 3.5 GB
-to check and every notebook unpickled it. Every question a study asks of it is "the latest score on or
-before each (entity, day)". An as-of join answered it by sorting the whole table each time (1.5 s for the
-people of 80k decisions, 2.4-2.8 s where a kernel's share of memory made DuckDB spill). So the rows of each
+It is the largest table after usage (a score per person per week), too large to hold in pandas in every
+notebook. Every question a study asks of it is "the latest score on or before each (entity, day)". An as-of
+join would answer it by sorting the whole table each time. So the rows of each
 level are sorted once, when the table is checked, into arrays memory-mapped by every process: a key of
 (entity number, day) in order, with the file's order within a day, and the values (the day a score was given is
 the key's low bits). A question then numbers its entities in DuckDB (a hash join) and finds each row by binary
-search: 0.2 s.
+search.
 """
 
 from __future__ import annotations
@@ -54,7 +53,7 @@ class HealthScores(Stored):
         out = {name: np.full(len(entity), np.nan) for name in values}
         # In order of their keys, a block at a time, each block with the arrays mapped afresh: a block reads
         # only its part of the files, and only that part is in this process's memory at once (the people of a
-        # million accounts' open contracts read all 2.7 GB of them in one question).
+        # large book's open contracts would otherwise read all of them in one question).
         order = np.argsort(sought, kind="stable")
         for first in range(0, len(order), QUESTION_BLOCK):
             rows = order[first : first + QUESTION_BLOCK]

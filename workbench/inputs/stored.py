@@ -96,7 +96,7 @@ class Stored:
     @property
     def repeated(self) -> int:
         """Rows that repeat an earlier row exactly: counted when first asked (by the data-health page, in a kernel
-        of its own), not while the study's other work waits for the check (1-1.4 s a large table at 100k)."""
+        of its own), not while the study's other work waits for the check."""
         if self._repeated_rows is None:
             self._repeated_rows = _repeated(self.connection(), self.database.stem)
         return self._repeated_rows

@@ -24,8 +24,8 @@ from .touches import touch_effect
 REPLICATES = 300
 CHECK_REPLICATES = 100  # the sensitivity, any-touch and placebo estimates: a standard error, not a verdict
 AUTOMATION = ("automated_touch_effect", "human_after_automated", "human_minus_automated")
-# Replicates x decisions weighted at a time: a million accounts' 600k at-risk decisions in 300 replicates held
-# 4.5 GB of weights at once. Up to 100k accounts the replicates fit in one block.
+# Replicates x decisions weighted at a time: a large book's replicates are weighted a block at a time, not all
+# at once.
 CELLS_AT_A_TIME = 20_000_000
 LAG_BANDS = ("within 14 days", "15-30 days", "31-60 days", "over 60 days", "no touch before renewal")
 HEURISTIC_ARR_PER_CSM = 2_000_000  # "one CSM per $2M ARR", a ratio quoted in the trade, shown for comparison only
@@ -95,7 +95,7 @@ def _spread(owner: np.ndarray, first: np.ndarray, last: np.ndarray) -> tuple[np.
 
 def _held(csm: np.ndarray, month: np.ndarray, account: np.ndarray, arr=None) -> pd.DataFrame:
     """Per (csm, month), indexed so: distinct accounts, and the summed `arr`. CSMs and accounts as numbers (a CSM
-    below 0: none): a million accounts' 16M account-months, paired with the CSMs' names, held 2 GB."""
+    below 0: none): every account-month paired with its CSM's name would be a string per row."""
     owned = csm >= 0
     csm, month, account = csm[owned], month[owned], account[owned]
     first, span = (int(month.min()), int(month.max() - month.min() + 1)) if len(month) else (0, 1)

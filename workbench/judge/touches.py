@@ -156,7 +156,7 @@ def touch_effect(
     churned = ~frame["renewed"].to_numpy(dtype=bool)
     x, names = design(frame, covariates)
     # Every fit starts from the whole sample's propensity model, which the replicates vary around: half the steps;
-    # and every block of replicates is fitted on one Design (its column products took 21 s to form 39 times at 1M).
+    # and every block of replicates is fitted on one Design, whose column products are formed once.
     fitted_on = Design(x)
     start = fit_logistic(fitted_on, treated, ridge=PROPENSITY_RIDGE)
     if not np.isfinite(start).all():  # the propensity model did not converge: no number rather than a wrong one

@@ -24,8 +24,8 @@ TIMELY_DAYS = 45  # an answer from the last clean reading to this many days afte
 SENSITIVITY_DAYS = (30, 60)  # the same effect with a shorter and a longer window, shown beside
 PLACEBO_DAYS = (75, 30)  # a touch this many to this many days before the last clean reading cannot answer the risk
 CLEAN_LOOKBACK_DAYS = 90  # a reading older than this is not looked for
-# Decisions whose checkpoints are measured at a time: a million accounts' 9M checkpoints, each paired with its
-# account's goals and people, held 4.5 GB at once. Where people's scores are exported, a checkpoint's risk
+# Decisions whose checkpoints are measured at a time: each checkpoint is paired with its account's goals and
+# people, too many pairs to hold at once in a large book. Where people's scores are exported, a checkpoint's risk
 # depends on its own decision only (stakeholders.rows_apart).
 DECISIONS_AT_A_TIME = 100_000
 # A goal is behind pace below 80% of the attainment its elapsed share of time asks for, judged once a quarter

@@ -19,9 +19,8 @@ from .columns import measured
 from .pointintime import days
 from .signals import Asked
 
-# Decisions measured in one pass of `measure_at_horizons`: the five horizons of a 100k-account book (80k rows
-# each) take two passes and 10 s, against 18 s one by one; all five in one pass took 9 s but held 0.3 GB more
-# at the study's peak. At a million accounts a horizon is a pass of its own.
+# Decisions measured in one pass of `measure_at_horizons`: several horizons share a pass's lookups of the large
+# tables, and a large book's horizon is a pass of its own, so one pass is held at a time.
 ROWS_PER_PASS = 250_000
 DEFAULT_WEIGHTS = DEFAULTS["scorecard_weights"]
 MEASURED_AT_HORIZONS = ["contract_id", "account_id", "start_date", "end_date", "renewed"]
@@ -61,7 +60,7 @@ def measure(
 ) -> pd.DataFrame:
     """Add every signal the data allows to `frame` (needs account_id, observation_date, start_date);
     `people` is stakeholders.person_health of `frame` when the caller has it already. The data's stores are
-    closed when it returns: their DuckDB buffers (1.5 GB at a million accounts) would otherwise stay held while
+    closed when it returns: their DuckDB buffers would otherwise stay held while
     the measured frame is judged; the next question opens them again."""
     asked = Asked(data, frame.copy(deep=False), scorecard_weights or DEFAULT_WEIGHTS, people)  # `frame` as it is
     for column in measured():

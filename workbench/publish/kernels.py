@@ -63,10 +63,10 @@ ENGINE = "workbench"
 papermill_engines.register(ENGINE, _KeptOnFailure)
 
 
-# Ibis and its DuckDB backend, which the pages asking usage questions load on first use (0.9 s).
+# Ibis and its DuckDB backend, which the pages asking usage questions would otherwise load on first use.
 USAGE_QUERIES = "import workbench.inputs.queries\n__import__('ibis').duckdb"
 # What the imports made lives as long as the kernel: frozen, the garbage collector no longer walks it on each
-# full collection (IPython runs one after every page, release_memory another: 0.2 s each, 3 s of a 1k study).
+# full collection (IPython runs one after every page, release_memory another).
 FREEZE = "__import__('gc').freeze()"
 
 
@@ -103,10 +103,10 @@ THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"
 
 
 def resource_shares(kernels: int) -> dict[str, str]:
-    """Each kernel's share of the cores for its numerical libraries' threads, unless the user set them (at 100k
-    accounts, two kernels each running OpenBLAS and OpenMP on both of two cores computed the shared analyses
-    10-20% slower than on one core each), and of the runner's DuckDB memory (two kernels at 1 GB each held
-    0.5 GB more between them at the 100k study's peak)."""
+    """Each kernel's share of the cores for its numerical libraries' threads, unless the user set them (kernels
+    whose threads each ran on every core computed the shared analyses slower than on a share each), and of the
+    runner's DuckDB memory (kernels each given the runner's whole limit held more between them at the study's
+    peak)."""
     share = str(max(1, (os.cpu_count() or 1) // max(1, kernels)))
     limits = {name: os.environ.get(name, share) for name in THREAD_VARIABLES}
     limits[duckdb_memory.VARIABLE] = duckdb_memory.kernel_share(kernels)

@@ -88,7 +88,7 @@ def degrees_of_freedom(positive, cluster=None) -> int:
     if cluster is None:
         return max(min(int(positive.sum()), int((~positive).sum())) - 1, 1)
     units = pd.factorize(np.asarray(cluster))[0] + 1  # a missing cluster (-1) counts as one unit, as it sorted
-    # Distinct units counted by bincount, not by sorting (np.unique): 16 s of the lead time at a million accounts.
+    # Distinct units counted by bincount, not by sorting (np.unique): the lead time asks this for every horizon.
     with_positive = np.count_nonzero(np.bincount(units[positive]))
     with_negative = np.count_nonzero(np.bincount(units[~positive]))
     return max(min(with_positive, with_negative) - 1, 1)

@@ -7,8 +7,8 @@ import numpy as np
 from .sums import summed_per_group
 
 RIDGE = 1e-3  # a whisker of shrinkage on the slopes: separated data keep finite coefficients
-# Replicates x cases per block of fits: each Newton step holds a few matrices this size (20 MB of float32 weights
-# each; all 300 replicates of a million-account book at once took 14 GB).
+# Replicates x cases per block of fits: each Newton step holds a few matrices this size, so a large book's
+# replicates are fitted a block at a time rather than all at once.
 BLOCK_CELLS = 5_000_000
 
 
@@ -50,7 +50,7 @@ class Design:
         self.x = _column(x)
         self.matrix = np.asfortranarray(np.column_stack([np.ones(len(self.x)), self.x]))
         self.upper = np.triu_indices(self.matrix.shape[1])  # the curvature is symmetric: half the products
-        # Column by column on contiguous columns: gathering them by fancy indexing took 4 s at 600k cases, this 0.15 s.
+        # Column by column on contiguous columns: gathering them by fancy indexing copies every pair's columns first.
         self.pairs = np.empty((len(self.matrix), len(self.upper[0])), order="F")
         for column, (a, b) in enumerate(zip(*self.upper)):
             np.multiply(self.matrix[:, a], self.matrix[:, b], out=self.pairs[:, column])
@@ -64,7 +64,7 @@ def _column(x) -> np.ndarray:
 def _repeated(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     """The distinct rows and each row's among them, where at most half the rows are distinct (None otherwise).
     Rows' projections on a random direction are counted first: they are no more distinct than the rows, and
-    sorting one column is cheap next to sorting rows (2.3 s for 600k rows of 15, per block of replicates)."""
+    sorting one column is cheap next to sorting rows."""
     if not len(rows):
         return None
     direction = np.random.default_rng(0).standard_normal(rows.shape[1])
