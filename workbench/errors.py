@@ -96,6 +96,31 @@ def missing_value(label: str, column: str, rows: Rows, count: int) -> Problem:
     return Problem(label, column, f"{count} rows have no value", "a value in every row", fix, rows, count)
 
 
+def duplicate_ids(label: str, column: str, rows: Rows, count: int) -> Problem:
+    return Problem(
+        label,
+        column,
+        f"{count} rows share an ID with another row",
+        f"each {column} once",
+        "remove the duplicate rows or give them their own IDs; a mapping file drops rows exported twice "
+        f"with `dedupe: exact`, or keeps one per ID with `dedupe: {{key: {column}, latest: DATE}}` (docs/mapping.md)",
+        rows,
+        count,
+    )
+
+
+def not_allowed(label: str, column: str, allowed, rows: Rows, count: int) -> Problem:
+    return Problem(
+        label,
+        column,
+        f"{count} rows have a value outside the allowed set",
+        "one of " + ", ".join(allowed),
+        "correct the rows, or map your system's values onto these in a mapping file",
+        rows,
+        count,
+    )
+
+
 def undated(label: str, table: str, dates: list[str], found: list) -> Problem:
     """A table without any of its dates: most often a modelling snapshot, one row per account as it is now."""
     return Problem(

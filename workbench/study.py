@@ -31,7 +31,7 @@ from .judge import forecast as forecast_judge
 from .judge import lead_time as lead_time_judge
 from .judge.behaviour import judge_behaviour
 from .judge.revenue import cohort_revenue, held_on, movers, renewal_rate
-from .judge.signals import explore, label, validity, versus_reference, withhold
+from .judge.signals import JUDGED, explore, label, validity, versus_reference, withhold
 from .measure import decision_units, detection, goals, renewals, snapshot, stakeholders
 from .measure.behaviour import behaviour_metrics
 from .measure.columns import COLUMNS, Column, component, describe, signal_names
@@ -359,13 +359,7 @@ class Study:
             "clustered by account."
         )
         shown = [
-            "signal",
-            "n",
-            "accounts",
-            "churned",
-            "auc",
-            "auc_ci_low",
-            "auc_ci_high",
+            *JUDGED,
             "conclusion",
             "min_detectable_auc",
             "decisions_needed",
@@ -762,12 +756,7 @@ class Study:
             columns = [
                 "signal",
                 "horizon_days",
-                "n",
-                "accounts",
-                "churned",
-                "auc",
-                "auc_ci_low",
-                "auc_ci_high",
+                *JUDGED[1:],
                 "predictive",
                 "inverse",
                 "conclusion",

@@ -16,10 +16,12 @@ import pyarrow.compute as pc
 from ..errors import (
     DataError,
     Problem,
+    duplicate_ids,
     missing_column,
     missing_value,
     not_a_date,
     not_a_number,
+    not_allowed,
     orphans,
     out_of_range,
     undated,
@@ -216,20 +218,7 @@ def check_table(table: Table, source: Source) -> tuple[pd.DataFrame | None, list
         key = typed[table.unique]
         duplicated = key.duplicated(keep=False).to_numpy() & key.notna().to_numpy()
         if duplicated.any():
-            rows, count = source.rows(duplicated, key)
-            problems.append(
-                Problem(
-                    source.label,
-                    table.unique,
-                    f"{count} rows share an ID with another row",
-                    f"each {table.unique} once",
-                    "remove the duplicate rows or give them their own IDs; a mapping file drops rows exported twice "
-                    f"with `dedupe: exact`, or keeps one per ID with `dedupe: {{key: {table.unique}, latest: DATE}}` "
-                    "(docs/mapping.md)",
-                    rows,
-                    count,
-                )
-            )
+            problems.append(duplicate_ids(source.label, table.unique, *source.rows(duplicated, key)))
     problems.extend(_table_rules(table.name, source, typed))
     return typed, problems
 
@@ -252,18 +241,7 @@ def _typed(source: Source, column, raw: pd.Series) -> tuple[pd.Series, list[Prob
         present = values.notna().to_numpy()
         outside = present & ~values.isin(column.allowed).to_numpy()
         if outside.any():
-            rows, count = source.rows(outside, raw)
-            problems.append(
-                Problem(
-                    source.label,
-                    column.name,
-                    f"{count} rows have a value outside the allowed set",
-                    "one of " + ", ".join(column.allowed),
-                    "correct the rows, or map your system's values onto these in a mapping file",
-                    rows,
-                    count,
-                )
-            )
+            problems.append(not_allowed(source.label, column.name, column.allowed, *source.rows(outside, raw)))
     return values, problems
 
 

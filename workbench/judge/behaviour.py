@@ -8,7 +8,7 @@ import pandas as pd
 
 from ..measure.behaviour import skew_aware
 from ..stats.groups import correlated_groups
-from .signals import explore, validity
+from .signals import JUDGED, explore, validity
 
 
 def top_decile_lift(frame: pd.DataFrame, metric: str, higher_renews: bool) -> float:
@@ -38,13 +38,7 @@ def judge_behaviour(
     board["metric_group"] = correlated_groups(scaled) if len(metrics) else []
     return board[
         [
-            "signal",
-            "n",
-            "accounts",
-            "churned",
-            "auc",
-            "auc_ci_low",
-            "auc_ci_high",
+            *JUDGED,
             "top_decile_lift",
             "metric_group",
             "conclusion",

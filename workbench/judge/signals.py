@@ -17,6 +17,8 @@ from ..words import join_words
 
 MIN_EVENTS = DEFAULTS["min_events"]  # the config's defaults, set in one place
 MIN_USEFUL_AUC = DEFAULTS["min_useful_auc"]
+# What every table of judged signals shows first: the signal, its sample sizes, its AUC and interval.
+JUDGED = ["signal", "n", "accounts", "churned", "auc", "auc_ci_low", "auc_ci_high"]
 # Decisions on each outcome whose value differs from the signal's most common one: below this many (the
 # smaller of 30 and a tenth of that outcome's decisions, and never under 3) an AUC's variance rests on a
 # handful of tied values and its interval is narrower than the data allow, so the signal is not judged.
