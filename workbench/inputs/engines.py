@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -73,9 +74,38 @@ def disconnect(engine: str, connection, table: ibis.Table) -> None:
         connection.disconnect()
 
 
+# What Spark says where a worker cannot open a file the driver named.
+NOT_READABLE = ("FileNotFoundException", "PATH_NOT_FOUND", "Path does not exist", "No such file or directory")
+
+
+@contextmanager
+def unreadable_on_cluster(path: Path | None):
+    """On a Spark cluster, a question whose workers could not read the usage store at `path` raises a
+    UsageError that says where it lies and what to do, not Spark's stack trace."""
+    master = os.environ.get("WORKBENCH_SPARK_MASTER", "local[*]")
+    try:
+        yield
+    except Exception as error:
+        if path is None or master.startswith("local") or not any(sign in str(error) for sign in NOT_READABLE):
+            raise
+        raise UsageError(
+            f"engine spark: the cluster at {master} could not read the usage store at {path}: it lies in the "
+            "run's cache folder on this machine, which its workers cannot see. Run the study where the workers "
+            "share that file system (a shared folder for the report's output), or with WORKBENCH_SPARK_MASTER "
+            "unset to run Spark on this machine"
+        ) from None
+
+
 def execute(connection, expression: ibis.Expr) -> pd.DataFrame:
     """The result as pandas, through Arrow on every engine, so integers with nulls come back as floats alike."""
     return connection.to_pyarrow(expression).to_pandas()
+
+
+# A cluster application's share, per process of a run: (the variable that sets it, its default).
+CLUSTER_SHARES = {
+    "spark.cores.max": ("WORKBENCH_SPARK_CORES", "2"),
+    "spark.executor.memory": ("WORKBENCH_SPARK_EXECUTOR_MEMORY", "1g"),
+}
 
 
 def spark_session():
@@ -85,9 +115,14 @@ def spark_session():
     except ImportError:
         raise UsageError("engine spark needs pyspark: pip install -c constraints.txt -e '.[spark]'") from None
     master = os.environ.get("WORKBENCH_SPARK_MASTER", "local[*]")
+    builder = SparkSession.builder.master(master).appName("workbench")
     if master.startswith("local"):
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # else Spark warns of this machine's host name
-    builder = SparkSession.builder.master(master).appName("workbench")
+    else:
+        # Each process of a run (the runner and every kernel) is an application of its own, and on a standalone
+        # cluster the first would take every core and leave the others waiting for the whole run.
+        for key, value in CLUSTER_SHARES.items():
+            builder = builder.config(key, os.environ.get(value[0], value[1]))
     logging = Path(__file__).with_name("spark-log4j2.properties")
     for key, value in {
         **SPARK_SETTINGS,

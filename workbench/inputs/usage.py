@@ -63,10 +63,11 @@ class Usage(Stored):
 
         from . import engines, queries
 
-        if self._connection is None:
-            self._connection, self._table = engines.connect(self, configure)
-        tables = [self._table] if points is None else [self._table, ibis.memtable(points)]
-        return engines.execute(self._connection, queries.QUERIES[name](*tables, **options))
+        with engines.unreadable_on_cluster(self.database.parent / engines.PARQUET if self.engine == "spark" else None):
+            if self._connection is None:
+                self._connection, self._table = engines.connect(self, configure)
+            tables = [self._table] if points is None else [self._table, ibis.memtable(points)]
+            return engines.execute(self._connection, queries.QUERIES[name](*tables, **options))
 
     def window_sums(self, account: pd.Series, day: np.ndarray, window_days: int) -> np.ndarray:
         """Events of each account dated in (day - window_days, day] (day in days since the epoch); missing, not

@@ -89,9 +89,7 @@ def _check(connection, table, problems, label, settings, accounts, contacts):
             ),
         ]
     counts = connection.to_pyarrow(
-        checked.aggregate(
-            **{f"rule_{i}": broken(checked).cast("int64").sum() for i, (broken, _, _) in enumerate(rules)}
-        )
+        checked.aggregate(**{f"rule_{i}": broken(checked).ifelse(1, 0).sum() for i, (broken, _, _) in enumerate(rules)})
     ).to_pylist()[0]
     for i, (broken, column, problem) in enumerate(rules):
         count = int(counts[f"rule_{i}"] or 0)
@@ -120,7 +118,7 @@ def _summary(connection, usage, columns) -> dict:
             rows=usage.count(),
             first=usage.day.min(),
             last=usage.day.max(),
-            empty=sum(usage[c].isnull().cast("int64").sum() for c in known),
+            empty=sum(usage[c].isnull().ifelse(1, 0).sum() for c in known),
         )
     ).to_pylist()[0]
     columns_key = ["account_id", "contact_id", "feature", "day", "events"]
