@@ -1,9 +1,14 @@
 import hashlib
+import os
 from pathlib import Path
 
 import pytest
 
 from workbench.generate import World, generate, write
+
+# Every study of the suite is prepared afresh (the kernels it starts inherit this): a test that changes how a
+# study is measured must not be served one kept by another. tests/test_prepared.py turns the cache on.
+os.environ["WORKBENCH_CACHE"] = "off"
 
 
 def folder_digest(folder: Path) -> dict[str, str]:

@@ -151,7 +151,7 @@ def test_each_page_records_exactly_the_keys_its_registry_entry_declares():
 
 
 def test_the_run_s_parameters_are_spelled_out_once_in_the_spec():
-    loaded_with = set(inspect.signature(Study.load).parameters) - {"data", "as_of", "cache"}
+    loaded_with = set(inspect.signature(Study.load).parameters) - {"data", "as_of"}
     assert loaded_with == {f.name for f in fields(StudySpec)} - {"data", "as_of"}
     spec = StudySpec("data/sample", "2026-10-31", window_months=6, engine="duckdb")
     assert StudySpec.from_notebook({**spec.notebook_parameters(), "results_dir": ""}) == spec

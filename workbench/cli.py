@@ -51,6 +51,10 @@ _positive = _whole(10_000_000, "")
 _months = _whole(240, "months (20 years)")
 _days = _whole(3660, "days (10 years)")
 _jobs = _whole(64, "notebooks at a time")
+NO_CACHE = (
+    "check and measure everything again, neither reusing nor keeping the prepared study (by default a study "
+    "prepared from the same files, mapping, config and arguments is reused; WORKBENCH_CACHE names its folder)"
+)
 ENGINE = "where usage is queried: duckdb (this machine), spark, or warehouse (default: the config's, else duckdb)"
 JOBS = "notebooks run at a time, each in its own kernel (default: one per core, at most 4; 1 uses least memory)"
 
@@ -113,6 +117,7 @@ def parser() -> argparse.ArgumentParser:
     study.add_argument("--allow-outside-data", action="store_true", help=OUTSIDE)
     study.add_argument("--jobs", type=_jobs, help=JOBS)
     study.add_argument("--engine", choices=ENGINES, help=ENGINE)
+    study.add_argument("--no-cache", action="store_true", help=NO_CACHE)
 
     schedule = commands.add_parser("schedule", help="run the study for the latest complete month (for cron)")
     schedule.add_argument("--data", required=True)
@@ -128,6 +133,7 @@ def parser() -> argparse.ArgumentParser:
     schedule.add_argument("--allow-outside-data", action="store_true", help=OUTSIDE)
     schedule.add_argument("--jobs", type=_jobs, help=JOBS)
     schedule.add_argument("--engine", choices=ENGINES, help=ENGINE)
+    schedule.add_argument("--no-cache", action="store_true", help=NO_CACHE)
     return main
 
 
@@ -282,6 +288,7 @@ def _study(args) -> int:
             allow_outside_data=args.allow_outside_data,
             jobs=args.jobs,
             engine=args.engine,
+            cache=not args.no_cache,
         )
     except StudyFailed as error:
         print(f"workbench study failed: {error}", file=sys.stderr)

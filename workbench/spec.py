@@ -10,6 +10,7 @@ from pathlib import Path
 # A page's parameters cell names the data folder `data_dir` (papermill's users pass it so); the others are
 # the spec's own names.
 NOTEBOOK_NAMES = {"data": "data_dir"}
+RUN_ONLY = ("cache",)  # a page reads the study its run saved; standing alone it keeps the default
 
 
 @dataclass(frozen=True)
@@ -26,22 +27,24 @@ class StudySpec:
     pseudonymize: bool = False
     allow_outside_data: bool = False
     engine: str = ""
+    cache: bool = True  # reuse the study prepared from the same inputs (prepared.py)
 
     def resolved(self) -> StudySpec:
         """The same spec with its files as absolute paths, as a run hands it to its pages."""
         absolute = {name: str(Path(getattr(self, name)).resolve()) for name in ("data", "mapping", "config")}
         return StudySpec(**{**asdict(self), **{k: v for k, v in absolute.items() if getattr(self, k)}})
 
-    def load(self, cache: str = ""):
-        """The study this spec describes (`Study.load`); `cache`: a prepared study saved with the same spec."""
+    def load(self, saved: str = ""):
+        """The study this spec describes (`Study.load`); `saved`: a file a run saved the study in for its pages."""
         from .study import Study
 
         arguments = asdict(self)
-        return Study.load(arguments.pop("data"), arguments.pop("as_of"), cache=cache, **arguments)
+        kept = arguments.pop("cache")
+        return Study.load(arguments.pop("data"), arguments.pop("as_of"), cache=saved or kept, **arguments)
 
     def notebook_parameters(self) -> dict:
         """The spec as a page's parameters cell names it."""
-        return {NOTEBOOK_NAMES.get(name, name): value for name, value in asdict(self).items()}
+        return {NOTEBOOK_NAMES.get(k, k): v for k, v in asdict(self).items() if k not in RUN_ONLY}
 
     @classmethod
     def from_notebook(cls, parameters: Mapping) -> StudySpec:

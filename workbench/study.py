@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from . import columnar, lookup
+from . import columnar, lookup, prepared
 from .computed import Computed
 from .errors import UsageError
 from .inputs import privacy
@@ -127,6 +127,9 @@ class Study:
         `validity` of the family, computed once: one interval per signal wherever it appears.
     analyses : Computed
         The cache every analysis goes through (each computed on first use, then kept; `forget()` lets them go).
+    prepared : dict or None
+        When this study was prepared for later loads (`at`) and whether it is such a reuse (`reused`); None
+        where it was not kept.
     """
 
     def __init__(
@@ -143,6 +146,7 @@ class Study:
         self.window_start = snapshot.window_start(as_of, window_months)
         self.columns = dict(COLUMNS)
         self.analyses = Computed()
+        self.prepared: dict | None = None  # when kept for later loads (prepared.py), and whether this is one
         weights = config["scorecard_weights"]
         self.contracts = _with_accounts(data, config)
         self.decision_unit = config["decision_unit"]
@@ -177,7 +181,7 @@ class Study:
         segment: str = "",
         pseudonymize: bool = False,
         allow_outside_data: bool = False,
-        cache: str = "",
+        cache: bool | str = True,
         engine: str = "",
     ) -> Study:
         """Load and check a data folder, then measure every decision's signals at its observation date.
@@ -202,8 +206,11 @@ class Study:
             Replace account and contact names with stable aliases.
         allow_outside_data : bool
             Let a mapping read files outside the data folder.
-        cache : str
-            A file `save` wrote; used only when it was saved with these same arguments.
+        cache : bool or str
+            True: reuse the study prepared from these same files, mapping, config and arguments if one is kept
+            (prepared.py: in the user's cache folder, or `WORKBENCH_CACHE`), and keep this one otherwise; False:
+            read and measure everything again, keeping nothing. A path: a file `save` wrote, used only when it
+            was saved with these same arguments.
         engine : str
             Where the queries over usage run: "duckdb" or "spark" (the figures are the same on either), or
             "warehouse" (usage is the table the config's `warehouse:` names). Overrides the config's.
@@ -227,7 +234,7 @@ class Study:
             "segment": segment,
             "pseudonymize": bool(pseudonymize),
         }
-        if cache and Path(cache).exists():
+        if not isinstance(cache, bool) and cache and Path(cache).exists():
             kept = saved(Path(cache))
             if kept.parameters == parameters:
                 use_currency(kept.config.get("currency", "USD"))
@@ -236,6 +243,11 @@ class Study:
         if segment:
             settings["segment"] = segment
         engine = check_engine(engine or settings["engine"], settings["warehouse"])
+        entry = prepared.key(parameters, engine, allow_outside_data) if cache is True else None
+        kept = prepared.read(entry) if entry else None
+        if kept is not None:
+            use_currency(kept.config.get("currency", "USD"))
+            return kept
         loaded = load(data, mapping or None, allow_outside_data, engine, settings["warehouse"])
         if loaded.export_date is not None and pd.Timestamp(as_of) > loaded.export_date:
             raise UsageError(
@@ -246,7 +258,10 @@ class Study:
         if pseudonymize:
             privacy.pseudonymize(loaded.tables)
         use_currency(settings["currency"])
-        return cls(loaded, settings, pd.Timestamp(as_of), window_months, horizon_days, parameters)
+        study = cls(loaded, settings, pd.Timestamp(as_of), window_months, horizon_days, parameters)
+        if entry:
+            prepared.keep(study, entry)
+        return study
 
     def save(self, path) -> Path:
         """Keep the prepared study in `path` (the usage and health-score stores moved beside it, its large

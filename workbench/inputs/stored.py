@@ -87,6 +87,7 @@ class Stored:
 
     def __init__(self, database: Path | None, label: str, columns: list[str], summary: dict, per_month: pd.DataFrame):
         self.database, self.label, self.columns = database, label, columns
+        self.kept = False  # True once kept with a prepared study (prepared.py): it stays there
         self.rows, self.first_date, self.last_date = summary["rows"], summary["first_date"], summary["last_date"]
         self.empty_cells, self._repeated_rows = summary["empty_cells"], summary.get("repeated")
         self.per_month = per_month
@@ -110,9 +111,10 @@ class Stored:
         self._cleanup = weakref.finalize(self, shutil.rmtree, folder, True)
 
     def move_to(self, folder: Path) -> None:
-        """Move the store into `folder` (a study's cache, read by every notebook)."""
+        """Move the store into `folder` (a study's cache, read by every notebook); one kept for later loads
+        (prepared.py) stays where it is kept."""
         self.close()
-        if self.database is None:  # it stays in the warehouse
+        if self.database is None or self.kept:  # it stays in the warehouse, or in the prepared studies' cache
             return
         folder.mkdir(parents=True, exist_ok=True)
         for name in self.files():
@@ -150,7 +152,7 @@ class Stored:
         return {k: v for k, v in self.__dict__.items() if k not in ("_duckdb", "_connection", "_table", "_cleanup")}
 
     def __setstate__(self, state):
-        self.__dict__.update(state, _duckdb=None, _connection=None, _table=None, _cleanup=None)
+        self.__dict__.update({"kept": False, **state}, _duckdb=None, _connection=None, _table=None, _cleanup=None)
 
 
 def points(entity: pd.Series, day: np.ndarray) -> pa.Table:

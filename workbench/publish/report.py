@@ -64,7 +64,7 @@ def open_page(parameters: Mapping):
     ``study = report.open_page(globals())`` (`StudySpec.from_notebook`; the prepared study in `study_cache`
     where a run left one)."""
     setup()
-    return StudySpec.from_notebook(parameters).load(cache=parameters.get("study_cache", ""))
+    return StudySpec.from_notebook(parameters).load(saved=parameters.get("study_cache", ""))
 
 
 def write_plotlyjs(folder: Path) -> Path:

@@ -80,6 +80,7 @@ def run_study(
     allow_outside_data: bool = False,
     jobs: int | None = None,
     engine: str | None = None,
+    cache: bool = True,
 ) -> Path:
     log = log or (lambda message: print(message, file=sys.stderr, flush=True))
     out = Path(out or Path("reports") / as_of).absolute()
@@ -104,6 +105,7 @@ def run_study(
                 pseudonymize=pseudonymize,
                 allow_outside_data=allow_outside_data,
                 engine=engine or "",
+                cache=cache,
             ).resolved()
             try:
                 _run(spec, out, staging, stage, notebook_folder, log, jobs)
