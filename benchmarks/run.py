@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import re
 import resource
 import subprocess
 import sys
+import tempfile
 import time
 from collections import deque
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
@@ -27,6 +30,7 @@ from sklearn.metrics import roc_auc_score
 
 from benchmarks.memory import TreePeak, machine_mb
 from workbench import Study
+from workbench import prepared as kept_studies
 from workbench.generate import CHUNK_ACCOUNTS, World, write_in_chunks
 from workbench.inputs.loader import load
 from workbench.judge.signals import validity
@@ -73,6 +77,17 @@ def row(accounts: int, stage: str, seconds: float, peak: float | None = None, no
         "speedup": None,
         "note": note,
     }
+
+
+@contextmanager
+def kept_studies_in(folder: str):
+    """Prepared studies kept in `folder` while the block runs (the benchmarks keep none otherwise)."""
+    before = os.environ.get(kept_studies.VARIABLE)
+    os.environ[kept_studies.VARIABLE] = folder
+    try:
+        yield
+    finally:
+        os.environ[kept_studies.VARIABLE] = before if before is not None else "off"
 
 
 class Stages:
@@ -166,6 +181,11 @@ def bench(accounts: int, features: int, work_dir: Path, with_study: bool, with_s
     stages.time("  behaviour metrics (DuckDB)", prepared.behaviour)
     stages.time("  capacity: detection, touches, books", prepared.capacity)
     del prepared
+    with tempfile.TemporaryDirectory() as kept, kept_studies_in(kept):
+        stages.time("Study.load, kept for later loads (cold)", lambda: Study.load(folder, AS_OF))
+        warm = stages.time("Study.load of the unchanged folder (warm)", lambda: Study.load(folder, AS_OF))
+        stages.time("  its validity()", warm.validity)
+        del warm
     if with_study:
         report = work_dir / f"report_{accounts}_{features}" / AS_OF
         stages.rows += study(accounts, folder, report)
