@@ -31,7 +31,7 @@ from sklearn.metrics import roc_auc_score
 from benchmarks.memory import TreePeak, machine_mb
 from workbench import Study
 from workbench import prepared as kept_studies
-from workbench.generate import CHUNK_ACCOUNTS, World, write_in_chunks
+from workbench.generate import ACCOUNTS_AT_A_TIME, World, write_in_chunks
 from workbench.inputs.loader import load
 from workbench.judge.signals import validity
 from workbench.measure import snapshot
@@ -144,7 +144,7 @@ def bench(accounts: int, features: int, work_dir: Path, with_study: bool, with_s
     world = World(accounts=accounts, seed=1, features=features)
     stages.time("generate and write parquet", lambda: write_in_chunks(world, folder, "parquet"))
     usage_rows = pq.ParquetFile(folder / "usage.parquet").metadata.num_rows
-    stages.rows[-1]["note"] = f"{usage_rows:,} usage rows, in chunks of {CHUNK_ACCOUNTS:,} accounts"
+    stages.rows[-1]["note"] = f"{usage_rows:,} usage rows, in chunks of {ACCOUNTS_AT_A_TIME:,} accounts"
     print(f"  {'':44} {usage_rows:,} usage rows", flush=True)
     if accounts > IN_PROCESS_ACCOUNTS:
         print(f"  (the in-process stages need the whole world in this process: skipped above {IN_PROCESS_ACCOUNTS:,})")

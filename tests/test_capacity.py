@@ -276,7 +276,7 @@ def test_repeated_cases_fitted_once_by_their_copies_match_statsmodels_per_replic
     x = rng.integers(5, 40, 3000).astype(float)  # a few book sizes, as slowdown sees them
     y = rng.random(3000) < 1 / (1 + np.exp(-(0.08 * (x - 20))))
     weights = rng.poisson(1.0, (5, 3000)).astype(float)
-    monkeypatch.setattr(logistic, "BLOCK_CELLS", 2 * 3000)  # summed in blocks of replicates too
+    monkeypatch.setattr(logistic, "CELLS_AT_A_TIME", 2 * 3000)  # summed in blocks of replicates too
     batched = fit_logistic(x, y, weights, ridge=0.0)
     for row, w in zip(batched, weights):
         reference = sm.GLM(y.astype(float), sm.add_constant(x), family=sm.families.Binomial(), freq_weights=w).fit()
@@ -289,7 +289,7 @@ def test_replicates_fitted_in_blocks_give_the_same_intervals(planted, monkeypatc
     study, capacity, _ = planted
     judged, covariates = adjustment(capacity.episodes, capacity.detection, "decision_maker_red", 40)
     whole = touch_effect(judged, covariates, replicates=60)
-    monkeypatch.setattr(logistic, "BLOCK_CELLS", 7 * len(judged))  # blocks of 7 replicates, the last of 4
+    monkeypatch.setattr(logistic, "CELLS_AT_A_TIME", 7 * len(judged))  # blocks of 7 replicates, the last of 4
     blocked = touch_effect(judged, covariates, replicates=60)
     for key in ("estimate", "ci_low", "ci_high", "naive_ci_low", "stratified_ci_high", "detectable"):
         assert blocked[key] == pytest.approx(whole[key], abs=1e-6), key

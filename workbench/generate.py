@@ -794,11 +794,11 @@ def _dates_as_text(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.assign(**{c: frame[c].dt.strftime("%Y-%m-%d") for c in _dated(frame)})
 
 
-CHUNK_ACCOUNTS = 50_000  # a chunk's world takes about 1.5 GB to make; larger worlds are written chunk by chunk
+ACCOUNTS_AT_A_TIME = 50_000  # a chunk's world takes about 1.5 GB to make; larger worlds are written chunk by chunk
 
 
 def write_in_chunks(
-    world: World, out: str | Path, fmt: str = "parquet", chunk_accounts: int = CHUNK_ACCOUNTS, progress=None
+    world: World, out: str | Path, fmt: str = "parquet", chunk_accounts: int = ACCOUNTS_AT_A_TIME, progress=None
 ) -> Path:
     """Write `world` in bounded memory: up to `chunk_accounts` it is `write(generate(world))`; beyond, it is
     made `chunk_accounts` at a time and appended to one file per table. Each chunk is a world of its own

@@ -32,7 +32,7 @@ PERIOD_MONTHS = 3
 MIN_QUARTERS = 4  # decided quarters the contract asks for before a forecast is published
 LEVEL = 0.90
 DRAWS = 2000
-BLOCK_CELLS = 5_000_000  # draws x terms simulated at a time: a block's few arrays of that size stay near 40 MB
+CELLS_AT_A_TIME = 5_000_000  # draws x terms simulated at a time: a block's few arrays of that size stay near 40 MB
 SHRINKAGE = 1.0  # ridge on standardized slopes: a standard normal prior on each, enough to tame twins
 COLOURS = ("red", "yellow", "green", "no score")
 
@@ -230,7 +230,7 @@ def simulate(
     account = pd.factorize(terms["account_id"])[0]
     accounts = int(account.max(initial=-1)) + 1
     shares = kept_shares if len(kept_shares) else np.ones(1)
-    totals, per_block = [], max(1, BLOCK_CELLS // max(len(arr), 1))
+    totals, per_block = [], max(1, CELLS_AT_A_TIME // max(len(arr), 1))
     for first in range(0, draws, per_block):
         block = min(per_block, draws - first)
         beta = rng.multivariate_normal(model.beta, model.covariance, size=block, method="eigh")

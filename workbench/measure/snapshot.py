@@ -21,7 +21,7 @@ from .signals import Asked
 
 # Decisions measured in one pass of `measure_at_horizons`: several horizons share a pass's lookups of the large
 # tables, and a large book's horizon is a pass of its own, so one pass is held at a time.
-ROWS_PER_PASS = 250_000
+ROWS_AT_A_TIME = 250_000
 DEFAULT_WEIGHTS = DEFAULTS["scorecard_weights"]
 MEASURED_AT_HORIZONS = ["contract_id", "account_id", "start_date", "end_date", "renewed"]
 
@@ -77,7 +77,7 @@ def measure_at_horizons(
     window_months: int,
     horizons: list[int],
     scorecard_weights: dict | None = None,
-    rows_per_pass: int = ROWS_PER_PASS,
+    rows_per_pass: int = ROWS_AT_A_TIME,
 ) -> Iterator[tuple[int, pd.DataFrame]]:
     """(horizon, the decisions measured `horizon` days before renewal) for each of `horizons`: several horizons
     in one pass of `measure` (up to `rows_per_pass` rows), which looks up the large tables once per pass, not

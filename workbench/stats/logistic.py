@@ -9,12 +9,12 @@ from .sums import summed_per_group
 RIDGE = 1e-3  # a whisker of shrinkage on the slopes: separated data keep finite coefficients
 # Replicates x cases per block of fits: each Newton step holds a few matrices this size, so a large book's
 # replicates are fitted a block at a time rather than all at once.
-BLOCK_CELLS = 5_000_000
+CELLS_AT_A_TIME = 5_000_000
 
 
 def blocks(replicates: int, cases: int) -> list[slice]:
-    """The replicates to fit at a time, so that a block holds at most BLOCK_CELLS weights."""
-    rows = max(1, BLOCK_CELLS // max(1, cases))
+    """The replicates to fit at a time, so that a block holds at most CELLS_AT_A_TIME weights."""
+    rows = max(1, CELLS_AT_A_TIME // max(1, cases))
     return [slice(i, i + rows) for i in range(0, replicates, rows)]
 
 
