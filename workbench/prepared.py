@@ -41,9 +41,10 @@ def root() -> Path | None:
 
 
 def key(parameters: dict, engine: str, allow_outside_data: bool) -> str | None:
-    """The entry's key for a study loaded with `parameters` (Study.parameters) on `engine`; None where what the
-    study is made from cannot all be seen (a warehouse's table, files a mapping reads outside the data folder)."""
-    if engine == "warehouse" or allow_outside_data:
+    """The entry's key for a study loaded with `parameters` (Study.parameters) on `engine`; None where the cache
+    is off or what the study is made from cannot all be seen (a warehouse's table, files a mapping reads outside
+    the data folder)."""
+    if engine == "warehouse" or allow_outside_data or _root_or_none() is None:
         return None
     try:
         return _key(parameters, engine)
