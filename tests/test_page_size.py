@@ -54,3 +54,20 @@ def test_a_long_list_shows_its_first_rows_and_leaves_all_of_them_in_a_csv(tmp_pa
     shown.clear()
     report.long_table(team.head(10), "csm_team_short", str(tmp_path), rows=25)
     assert len(shown) == 1 and not (tmp_path / "csm_team_short.csv").exists()
+
+
+def test_final_attainment_boxes_carry_their_quartiles_not_every_decision_in_a_large_book():
+    rng = np.random.default_rng(3)
+    frame = decisions(60_000).assign(
+        attainment_final=rng.normal(0.7, 0.3, 60_000), churn_reason=rng.choice(["price", "value", None], 60_000)
+    )
+    large = charts.final_attainment_by_reason(frame)
+    small = charts.final_attainment_by_reason(frame.head(1_000))
+    assert len(large.to_json()) < 20_000 and all(trace.y is None for trace in large.data)
+    assert sum(len(trace.y) for trace in small.data) == int((~frame.head(1_000)["renewed"]).sum())  # every point
+    churned = frame.loc[~frame["renewed"]]
+    price = churned.loc[churned["churn_reason"] == "price", "attainment_final"]
+    box = next(trace for trace in large.data if trace.name.startswith("price"))
+    assert np.allclose([box.q1[0], box.median[0], box.q3[0]], np.percentile(price, [25, 50, 75]))
+    assert box.lowerfence[0] >= price.min() and box.upperfence[0] <= price.max()
+    assert any(trace.name.startswith("unknown") for trace in large.data)  # no reason recorded is a box too

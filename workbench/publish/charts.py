@@ -12,6 +12,8 @@ from plotly.subplots import make_subplots
 from ..tables import currency_symbol, money, value_label
 from .report import COLORS
 
+DRAWN_POINTS = 3_000  # a chart draws each case up to this many; beyond, it aggregates (a page stays small)
+
 
 def auc_forest(validity: pd.DataFrame) -> go.Figure:
     """Each signal's AUC for renewal with its interval; 0.5 is a coin toss."""
@@ -339,24 +341,48 @@ def survival(curves: pd.DataFrame) -> go.Figure:
     return fig
 
 
-def final_attainment_by_reason(frame: pd.DataFrame) -> go.Figure:
-    """Box plots of final attainment among churned decisions, by churn reason."""
+def final_attainment_by_reason(frame: pd.DataFrame, points: int = DRAWN_POINTS) -> go.Figure:
+    """Box plots of final attainment among churned decisions, by churn reason: every decision drawn as a point
+    up to `points` of them; beyond, each box from its quartiles and whiskers alone (computed here, so the page
+    carries five numbers a reason, not every decision)."""
     churned = frame.loc[~frame["renewed"] & frame["attainment_final"].notna()]
+    drawn = len(churned) <= points
     fig = go.Figure()
     for reason, part in churned.groupby(churned["churn_reason"].fillna("unknown")):
+        name = f"{reason} (n={len(part):,})"
+        if drawn:
+            fig.add_trace(
+                go.Box(
+                    y=part["attainment_final"],
+                    name=name,
+                    boxpoints="all",
+                    jitter=0.4,
+                    pointpos=0,
+                    marker={"size": 4},
+                )
+            )
+            continue
+        values = part["attainment_final"].to_numpy(dtype=float)
+        q1, median, q3 = np.percentile(values, [25, 50, 75])
+        reach = 1.5 * (q3 - q1)  # Tukey's whiskers, as plotly draws them from the points
+        low, high = values[values >= q1 - reach].min(), values[values <= q3 + reach].max()
         fig.add_trace(
             go.Box(
-                y=part["attainment_final"],
-                name=f"{reason} (n={len(part)})",
-                boxpoints="all",
-                jitter=0.4,
-                pointpos=0,
-                marker={"size": 4},
+                x=[name],
+                q1=[q1],
+                median=[median],
+                q3=[q3],
+                lowerfence=[low],
+                upperfence=[high],
+                mean=[values.mean()],
+                name=name,
+                boxpoints=False,
             )
         )
     fig.add_hline(y=1, line_dash="dash", line_color=COLORS["green"], annotation_text="target")
     fig.update_layout(
-        title="Churned accounts: how far from their goal at the end?",
+        title="Churned accounts: how far from their goal at the end?"
+        + ("" if drawn else f" ({len(churned):,} decisions: boxes only)"),
         height=420,
         showlegend=False,
         yaxis={"title": "final attainment", "tickformat": ".0%"},
