@@ -360,3 +360,23 @@ def test_a_signal_almost_everyone_shares_is_not_judged_and_says_why():
     row = judged.iloc[0]
     assert row.conclusion == "not_judged" and not row.predictive and not row.inverse
     assert row.reason.startswith("too little variation to judge: only 2 of the 400 churned decisions differ")
+
+
+def test_an_inconclusive_signal_says_how_many_decisions_would_settle_it_where_it_stands():
+    def judged(n, rng):
+        renewed = rng.random(n) < 0.8
+        score = rng.normal(size=n) + 0.18 * renewed  # a true AUC near 0.55: between useless and useful
+        frame = pd.DataFrame({"account_id": np.arange(n), "renewed": renewed, "weak": score})
+        return validity(frame, ["weak"], family_size=1).iloc[0]
+
+    rng = np.random.default_rng(8)
+    now = next(row for row in (judged(600, rng) for _ in range(50)) if row.conclusion == "inconclusive")
+    assert now.decisions_needed < now.n  # the data could already detect an AUC of 0.60 ...
+    assert now.decisions_to_settle > now.n  # ... yet the question is open, and more decisions would settle it
+    half, target = (now.auc_ci_high - now.auc_ci_low) / 2, max(abs(now.auc - 0.5), 0.1 - abs(now.auc - 0.5))
+    assert now.decisions_to_settle == pytest.approx(now.n * (half / target) ** 2, rel=0.01)
+    assert judged(4 * int(now.decisions_to_settle), rng).conclusion in ("ruled_out", "predictive")
+    renewed = rng.random(2_000) < 0.8
+    strong = pd.DataFrame({"account_id": range(2_000), "renewed": renewed, "x": rng.normal(size=2_000) + renewed})
+    settled = validity(strong, ["x"]).iloc[0]
+    assert settled.conclusion == "predictive" and pd.isna(settled.decisions_to_settle)

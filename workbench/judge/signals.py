@@ -11,7 +11,7 @@ import pandas as pd
 from ..inputs.config import DEFAULTS
 from ..measure.columns import COLUMNS
 from ..stats.auc import auc_interval, degrees_of_freedom, delong, interval, paired_difference
-from ..stats.power import decisions_needed, min_detectable_auc
+from ..stats.power import decisions_needed, decisions_to_settle, min_detectable_auc
 from ..stats.rates import rate_table
 from ..words import join_words
 
@@ -121,6 +121,12 @@ def validity(
             for r, c, e in zip(table["renewed"], table["churned"], effect)
         ],
         dtype="Int64",
+    )
+    settle = decisions_to_settle(table["auc"], table["auc_ci_low"], table["auc_ci_high"], table["n"], min_useful_auc)
+    table["decisions_to_settle"] = (
+        pd.array(np.where(table["conclusion"] == "inconclusive", settle, np.nan), dtype="Float64")
+        .round()
+        .astype("Int64")
     )
     table["ci_level"] = adjusted
     table["min_useful_auc"] = min_useful_auc
@@ -309,9 +315,14 @@ def conclusion(table: pd.DataFrame, study) -> str:
     open_question = kind == "inconclusive"
     if open_question.any():
         detectable = table.loc[open_question, "min_detectable_auc"].dropna()
-        needed = table.loc[open_question, "decisions_needed"].dropna()
+        settle = table.loc[open_question, "decisions_to_settle"].dropna()
         reach = f" this data could only detect an AUC of {detectable.min():.2f} or more" if len(detectable) else ""
-        more = f"; about {int(needed.max()):,} decisions would settle an AUC of {useful:.2f}" if len(needed) else ""
+        more = (
+            f"; at the AUCs seen so far, about {int(settle.max()):,} decisions would settle "
+            f"{'it' if open_question.sum() == 1 else 'them'}"
+            if len(settle)
+            else ""
+        )
         parts.append(
             f"{names(open_question)} {'is' if open_question.sum() == 1 else 'are'} inconclusive: there is no "
             f"evidence either way, and{reach or ' the data are too few to tell'}{more}."

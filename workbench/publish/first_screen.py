@@ -122,9 +122,9 @@ def verdicts_html(board: pd.DataFrame, names: dict[str, str]) -> str:
     lines = []
     for row in board.itertuples():
         words, colour = WORDS[row.conclusion]
-        if row.conclusion == "inconclusive" and pd.notna(getattr(row, "decisions_needed", np.nan)):
-            more = max(int(row.decisions_needed) - int(row.n), 1)
-            words = f"{words}: about {more:,} more decisions"
+        if row.conclusion == "inconclusive" and pd.notna(getattr(row, "decisions_to_settle", np.nan)):
+            more = max(int(row.decisions_to_settle) - int(row.n), 1)
+            words = f"{words}: about {more:,} more decision{'s' if more != 1 else ''}"
         detail = (
             f"AUC {row.auc:.2f} [{row.auc_ci_low:.2f}, {row.auc_ci_high:.2f}], {row.n:,} decisions"
             if pd.notna(row.auc) and pd.notna(row.auc_ci_low)

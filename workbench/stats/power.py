@@ -60,3 +60,18 @@ def decisions_needed(
         & (n >= 1)
     )
     return int(sizes[enough.argmax()]) if enough.any() else None
+
+
+def decisions_to_settle(auc: np.ndarray, low: np.ndarray, high: np.ndarray, n: np.ndarray, useful: float) -> np.ndarray:
+    """Decisions at which an interval like [low, high] around `auc`, from `n` decisions, would settle the question
+    if the AUC stayed where it is: narrow enough to lie wholly above (or below) 0.5, or wholly inside the band
+    of useless AUCs (1 - useful, useful), whichever comes first. The half-width shrinks as one over the square
+    root of the decisions, at this study's churn share and clustering. NaN where there is no interval or the
+    AUC sits on a boundary it can never leave."""
+    auc, low, high, n = (np.asarray(v, dtype=float) for v in (auc, low, high, n))
+    half = (high - low) / 2
+    distance = np.abs(auc - 0.5)
+    target = np.maximum(distance, (useful - 0.5) - distance)  # the wider of the two ways to settle
+    with np.errstate(divide="ignore", invalid="ignore"):
+        needed = np.ceil(n * (half / target) ** 2)
+    return np.where((target > 0) & np.isfinite(needed), needed, np.nan)
