@@ -242,6 +242,13 @@ MUTANTS = (
         'pd.cut(known["attainment_final"], REACH_BINS',
         ("tests/test_goals.py", "tests/test_signal_analyses.py"),
     ),
+    Mutant(
+        "decisions to settle counted to a useful AUC whatever the AUC seen",
+        "workbench/stats/power.py",
+        "target = np.maximum(distance, (useful - 0.5) - distance)",
+        "target = np.full_like(distance, useful - 0.5)",
+        ("tests/test_verdicts.py", "-k", "settle"),
+    ),
 )
 
 
