@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
+import pytest
 
-from workbench.publish import charts, report
+from workbench.publish import charts, first_screen, report
 
 
 def decisions(n: int, seed: int = 0) -> pd.DataFrame:
@@ -71,3 +74,24 @@ def test_final_attainment_boxes_carry_their_quartiles_not_every_decision_in_a_la
     assert np.allclose([box.q1[0], box.median[0], box.q3[0]], np.percentile(price, [25, 50, 75]))
     assert box.lowerfence[0] >= price.min() and box.upperfence[0] <= price.max()
     assert any(trace.name.startswith("unknown") for trace in large.data)  # no reason recorded is a box too
+
+
+def contrast(foreground: str, background: str) -> float:
+    """WCAG 2 contrast ratio of two #rrggbb colours."""
+
+    def luminance(colour: str) -> float:
+        channels = [int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+        linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+    lighter, darker = sorted((luminance(foreground), luminance(background)), reverse=True)
+    return (lighter + 0.05) / (darker + 0.05)
+
+
+def test_the_first_screen_s_words_meet_wcag_aa_contrast_and_every_colour_has_its_words():
+    assert contrast("#000000", "#ffffff") == pytest.approx(21)
+    for words, colour in first_screen.WORDS.values():
+        assert words and contrast("#ffffff", colour) >= 4.5, (words, colour)  # white words on the chip
+    for colour in re.findall(r"(?<!background: )color: (#[0-9a-f]{6})", first_screen.STYLE):
+        if colour != "#fff":
+            assert contrast(colour, "#ffffff") >= 4.5, colour  # small type on the white page
