@@ -98,3 +98,19 @@ def test_a_study_s_figures_are_the_same_with_and_without_the_cache(small_world, 
     warm = (tmp_path / "warm" / AS_OF / "01_data_health.html").read_text()
     assert "reused the study prepared on" in warm
     assert "reused the study prepared on" not in (tmp_path / "cold" / AS_OF / "01_data_health.html").read_text()
+
+
+def test_keeping_a_study_leaves_it_whole_even_where_writing_the_entry_fails(world_copy, cache, monkeypatch):
+    kept = Study.load(world_copy, AS_OF)
+    stores = [s for s in kept.data.stored.values() if s is not None]
+    assert stores and all(cache not in s.database.parents and not s.kept for s in stores)  # its own, not the entry's
+    entry = Study.load(world_copy, AS_OF)
+    assert all(cache in s.database.parents and s.kept for s in entry.data.stored.values() if s is not None)
+
+    def full(*_):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(prepared.columnar, "dump", full)
+    unkept = Study.load(world_copy, AS_OF, window_months=6)
+    assert len(entries(cache)) == 1 and unkept.prepared is None  # nothing half written is left, nor said kept
+    assert len(unkept.behaviour().frame) and all(s.database.exists() for s in unkept.data.stored.values() if s)

@@ -12,6 +12,7 @@ its last file, `complete`, exists, so a crash mid-write leaves nothing that is r
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import hashlib
 import json
@@ -90,13 +91,15 @@ def read(entry_key: str):
 
 
 def keep(study, entry_key: str) -> None:
-    """Keep `study` under `entry_key`: its stores move into the entry (where later loads, and a run's kernels,
-    read them), its frames are written as Arrow files beside its pickle. A failure to write leaves the study as
-    it was and the cache without the entry."""
+    """Keep `study` under `entry_key`: its stores' files linked (or copied) into the entry, its frames written as
+    Arrow files beside its pickle, which reads the stores there. The study itself, and its stores, stay as they
+    were, so a failure to write leaves it whole and the cache without the entry."""
     folder = _root_or_none()
     if folder is None:
         return
     entry = folder / entry_key
+    stores = [s for s in study.data.stored.values() if s is not None and s.database is not None]
+    where = [(s.database, s.kept) for s in stores]
     try:
         folder.mkdir(parents=True, exist_ok=True)
         with _locked(folder / f"{entry_key}.lock"):
@@ -104,16 +107,21 @@ def keep(study, entry_key: str) -> None:
                 return  # another process kept it meanwhile
             shutil.rmtree(entry, ignore_errors=True)  # what a crash left half written
             entry.mkdir()
-            for stored in study.data.stored.values():
-                if stored is not None and not stored.kept:
-                    stored.move_to(entry)
-                    stored.kept = True
             study.prepared = {"at": time.strftime("%Y-%m-%d %H:%M"), "reused": False}
-            columnar.dump(study, entry / "study.pickle")
+            try:
+                for stored in stores:  # as the kept pickle holds them: in the entry, never moved out of it
+                    stored.database, stored.kept = stored.copy_to(entry), True
+                columnar.dump(study, entry / "study.pickle")
+            finally:
+                for stored, (database, kept) in zip(stores, where):
+                    stored.database, stored.kept = database, kept
             (entry / "complete").touch()
-        _drop_oldest(folder, keep=entry)
     except OSError:
         shutil.rmtree(entry, ignore_errors=True)  # a full or read-only cache: the study works without it
+        study.prepared = None
+        return
+    with contextlib.suppress(OSError):  # another process dropping the same entries meanwhile
+        _drop_oldest(folder, keep=entry)
 
 
 def _root_or_none() -> Path | None:

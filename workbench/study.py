@@ -69,8 +69,6 @@ ANALYST = "the analyst's own table"  # the source of a signal added with add_sig
 # "Renewing next quarter": 92 days covers any three calendar months.
 RENEWALS_DUE_DAYS = 92
 HORIZONS = (30, 60, 90, 180, 270, 365)
-# Analyses more than one page shows, heaviest first: `workbench study` has its kernels compute each once
-# and share it (`Study.share`).
 PEOPLE_VIEWS = (
     "health_mean",
     "health_min",

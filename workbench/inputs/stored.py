@@ -121,6 +121,18 @@ class Stored:
             shutil.move(self.database.parent / name, folder / name)
         self.database = folder / self.database.name
 
+    def copy_to(self, folder: Path) -> Path | None:
+        """Its files also in `folder` (linked where the file system allows, copied otherwise), leaving this store
+        where it is; the database's path there (None for a warehouse's)."""
+        if self.database is None:
+            return None
+        for name in self.files():
+            try:
+                os.link(self.database.parent / name, folder / name)
+            except OSError:
+                shutil.copy2(self.database.parent / name, folder / name)
+        return folder / self.database.name
+
     def connection(self):
         """A read-only DuckDB connection to the store, opened once per process."""
         if self._duckdb is None:
