@@ -2,12 +2,12 @@
 warehouse would run compiles from the same expressions."""
 
 import os
-import shutil
 
 import ibis
 import numpy as np
 import pandas as pd
 import pytest
+from warehouses import spark_missing, without_usage
 
 from workbench.errors import UsageError
 from workbench.inputs import queries
@@ -17,15 +17,6 @@ from workbench.inputs.usage import from_frame
 from workbench.inputs.warehouse import contract_columns, load_warehouse_usage
 
 START = pd.Timestamp("2026-01-01")
-
-
-def spark_available() -> str:
-    """Why Spark cannot run here ('' when it can)."""
-    try:
-        import pyspark  # noqa: F401
-    except ImportError:
-        return "pyspark is not installed (pip install -e '.[spark]')"
-    return "" if shutil.which("java") else "Spark needs Java (17 or later) on the PATH"
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +65,7 @@ def answers(usage, points) -> dict:
     }
 
 
-@pytest.mark.skipif(bool(spark_available()), reason=spark_available() or "-")
+@pytest.mark.skipif(bool(spark_missing()), reason=spark_missing() or "-")
 def test_spark_gives_duckdbs_answers(events, points):
     on_duckdb = answers(from_frame(events), points)
     on_spark = answers(from_frame(events, engine="spark"), points)
@@ -187,11 +178,7 @@ def test_a_study_with_usage_in_a_warehouse_measures_what_a_file_gives(small_worl
 
     from workbench import Study
 
-    data = tmp_path / "data"
-    data.mkdir()
-    for file in small_world.glob("*.csv"):
-        if file.name != "usage.csv":
-            shutil.copy(file, data)
+    data = without_usage(small_world, tmp_path / "data")
     path = tmp_path / "warehouse.duckdb"
     with duckdb.connect(str(path)) as connection:
         connection.execute(
@@ -212,7 +199,7 @@ def test_a_study_with_usage_in_a_warehouse_measures_what_a_file_gives(small_worl
         Study.load(data, "2026-10-31", engine="warehouse")
 
 
-@pytest.mark.skipif(bool(spark_available()), reason=spark_available() or "-")
+@pytest.mark.skipif(bool(spark_missing()), reason=spark_missing() or "-")
 def test_a_whole_study_on_spark_gives_the_duckdb_studys_figures(small_world, tmp_path):
     from benchmarks.run import different_figures
     from workbench.cli import main

@@ -1,10 +1,8 @@
 """The engines against real servers: usage in a throwaway PostgreSQL, queries on a standalone Spark cluster; each
 study's figures must equal DuckDB's, figure for figure."""
 
-import shutil
-
 import pytest
-from warehouses import postgres_missing, postgres_server, spark_cluster, spark_missing
+from warehouses import postgres_missing, postgres_server, spark_cluster, spark_missing, without_usage
 
 from benchmarks.run import different_figures
 from workbench.cli import main
@@ -41,11 +39,7 @@ def load_usage(url: str, usage_csv) -> None:
 def test_a_study_with_usage_in_postgresql_gives_the_duckdb_studys_figures(
     small_world, duckdb_study, tmp_path, monkeypatch
 ):
-    data = tmp_path / "data"
-    data.mkdir()
-    for file in small_world.glob("*.csv"):
-        if file.name != "usage.csv":
-            shutil.copy(file, data)
+    data = without_usage(small_world, tmp_path / "data")
     config = tmp_path / "study.yml"
     config.write_text("engine: warehouse\nwarehouse:\n  url_from: STUDY_POSTGRES\n  usage: analytics.product_usage\n")
     with postgres_server() as url:

@@ -16,6 +16,16 @@ from contextlib import contextmanager
 from pathlib import Path
 
 
+def without_usage(world: Path, folder: Path) -> Path:
+    """`world`'s tables copied into `folder`, all but usage: the folder a study whose usage lies in a warehouse
+    reads."""
+    folder.mkdir()
+    for file in world.glob("*.csv"):
+        if file.name != "usage.csv":
+            shutil.copy(file, folder)
+    return folder
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
