@@ -8,7 +8,7 @@ registered one whose tables the data has.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -25,21 +25,18 @@ NPS_DAYS, USAGE_DAYS = 365, 90
 @dataclass
 class Asked:
     """What a signal is measured for: `frame` (account_id, observation_date, start_date and the signals measured
-    so far), its accounts and observation days, the scorecard's `weights` and, where the caller has them, the
-    frame's `people` (stakeholders.person_health)."""
+    so far), its accounts and observation days (taken once: the signals add columns, never rows), the
+    scorecard's `weights` and, where the caller has them, the frame's `people` (stakeholders.person_health)."""
 
     data: Dataset
     frame: pd.DataFrame
     weights: dict
     people: pd.DataFrame | None = None
+    account: pd.Series = field(init=False)
+    day: np.ndarray = field(init=False)
 
-    @property
-    def account(self) -> pd.Series:
-        return self.frame["account_id"]
-
-    @property
-    def day(self) -> np.ndarray:
-        return days(self.frame["observation_date"])
+    def __post_init__(self):
+        self.account, self.day = self.frame["account_id"], days(self.frame["observation_date"])
 
 
 def surveyed(asked: Asked) -> dict[str, np.ndarray]:

@@ -60,8 +60,8 @@ def measure(
 ) -> pd.DataFrame:
     """Add every signal the data allows to `frame` (needs account_id, observation_date, start_date);
     `people` is stakeholders.person_health of `frame` when the caller has it already. The data's stores are
-    closed when it returns: their DuckDB buffers would otherwise stay held while
-    the measured frame is judged; the next question opens them again."""
+    closed when it returns: their DuckDB buffers would otherwise stay held while the measured frame is judged;
+    the next question opens them again."""
     asked = Asked(data, frame.copy(deep=False), scorecard_weights or DEFAULT_WEIGHTS, people)  # `frame` as it is
     for column in measured():
         if all(data.has(table) for table in column.needs):
