@@ -10,6 +10,7 @@ import pytest
 from benchmarks.run import different_figures
 from workbench import Study, prepared
 from workbench.cli import main
+from workbench.errors import UsageError
 
 AS_OF = "2026-10-31"
 
@@ -114,3 +115,10 @@ def test_keeping_a_study_leaves_it_whole_even_where_writing_the_entry_fails(worl
     unkept = Study.load(world_copy, AS_OF, window_months=6)
     assert len(entries(cache)) == 1 and unkept.prepared is None  # nothing half written is left, nor said kept
     assert len(unkept.behaviour().frame) and all(s.database.exists() for s in unkept.data.stored.values() if s)
+
+
+def test_a_cache_limit_that_is_not_a_number_is_said_before_anything_is_read(world_copy, cache, monkeypatch):
+    monkeypatch.setenv(prepared.SIZE_VARIABLE, "twenty gigabytes")
+    with pytest.raises(UsageError, match="WORKBENCH_CACHE_MB .* not 'twenty gigabytes'"):
+        Study.load(world_copy, AS_OF)
+    assert entries(cache) == []

@@ -23,6 +23,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from . import __version__, columnar
+from .errors import UsageError
 
 VARIABLE, SIZE_VARIABLE = "WORKBENCH_CACHE", "WORKBENCH_CACHE_MB"
 SAMPLE_BYTES = 1 << 20  # hashed from each end of every file
@@ -47,6 +48,7 @@ def key(parameters: dict, engine: str, allow_outside_data: bool) -> str | None:
     the data folder)."""
     if engine == "warehouse" or allow_outside_data or _root_or_none() is None:
         return None
+    limit_bytes()  # a limit that is not a number is said before anything is read
     try:
         return _key(parameters, engine)
     except OSError:  # a file that cannot be read: loading says which, and nothing is kept
@@ -141,9 +143,23 @@ def _locked(path: Path):
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
+def limit_bytes() -> float:
+    """The cache's size limit (`WORKBENCH_CACHE_MB`, default 20,000 MB), in bytes."""
+    given = os.environ.get(SIZE_VARIABLE, "20000")
+    try:
+        megabytes = float(given)
+    except ValueError:
+        megabytes = float("nan")
+    if not megabytes >= 0:
+        raise UsageError(
+            f"{SIZE_VARIABLE} is the prepared studies' cache limit in megabytes (such as 20000), not {given!r}"
+        )
+    return megabytes * 2**20
+
+
 def _drop_oldest(folder: Path, keep: Path) -> None:
     """Drop the entries used longest ago while the cache holds more than its limit."""
-    limit = float(os.environ.get(SIZE_VARIABLE, "20000")) * 2**20
+    limit = limit_bytes()
     entries = [e for e in folder.iterdir() if e.is_dir() and (e / "complete").exists()]
     sizes = {e: sum(p.stat().st_size for p in e.rglob("*") if p.is_file()) for e in entries}
     total = sum(sizes.values())
