@@ -26,13 +26,7 @@ SHARED_CONTRACT = ROOT.parent / "shared" / "contract.md"  # the contract other p
 CONTRACT = ROOT / "docs" / "contract.md"  # its copy in the repository, for machines without ../shared
 # Passages of the contract not yet built, each with the words the copy keeps until its issue lands: the copy is
 # the contract as built, and a passage leaves this list with the change that builds it.
-PENDING = {
-    "presets (issue 42)": (
-        " A preset names a known system's export (a CRM, a CS platform, a product-analytics or survey\n"
-        "tool) and stands for a complete mapping of it.",
-        "",
-    ),
-}
+PENDING: dict[str, tuple[str, str]] = {}  # by issue: (the passage, the words kept until it lands)
 
 
 def contract_as_built(text: str) -> str:

@@ -15,6 +15,7 @@ import pandas as pd
 
 from .errors import DataError, UsageError
 from .inputs.engines import ENGINES
+from .inputs.presets import NAMES as PRESET_NAMES
 
 EXIT_DATA, EXIT_FAILED = 2, 1
 
@@ -89,6 +90,7 @@ def parser() -> argparse.ArgumentParser:
     validate = commands.add_parser("validate", help="check a data folder against the contract")
     validate.add_argument("--data", required=True)
     validate.add_argument("--mapping")
+    validate.add_argument("--preset", **PRESET)
     validate.add_argument(
         "--as-of", type=_iso_date, help="also count the renewal decisions a study on this date would judge"
     )
@@ -96,8 +98,13 @@ def parser() -> argparse.ArgumentParser:
     validate.add_argument("--allow-outside-data", action="store_true", help=OUTSIDE)
 
     mapping = commands.add_parser("map", help="draft a mapping file for an export folder the workbench has not seen")
+    mapping.add_argument("--draft", metavar="EXPORT_FOLDER", help="the export's folder of CSV/Parquet files")
     mapping.add_argument(
-        "--draft", required=True, metavar="EXPORT_FOLDER", help="the export's folder of CSV/Parquet files"
+        "--preset",
+        **{
+            **PRESET,
+            "help": "write the complete mapping of a known export (with --draft: in the shape that folder holds)",
+        },
     )
     mapping.add_argument("--out", help="write the draft here (a new file) instead of printing it")
 
@@ -109,6 +116,7 @@ def parser() -> argparse.ArgumentParser:
     study.add_argument("--horizon-days", type=_days, default=90)
     study.add_argument("--config")
     study.add_argument("--mapping")
+    study.add_argument("--preset", **PRESET)
     study.add_argument(
         "--pseudonymize",
         action="store_true",
@@ -127,6 +135,7 @@ def parser() -> argparse.ArgumentParser:
     schedule.add_argument("--today", type=_iso_date, help="pretend today is this date (default: today)")
     for name in ("--config", "--mapping"):
         schedule.add_argument(name)
+    schedule.add_argument("--preset", **PRESET)
     schedule.add_argument("--window-months", type=_months, default=12)
     schedule.add_argument("--horizon-days", type=_days, default=90)
     schedule.add_argument("--pseudonymize", action="store_true")
@@ -137,6 +146,13 @@ def parser() -> argparse.ArgumentParser:
     return main
 
 
+PRESET = {
+    "action": "append",
+    "default": [],
+    "choices": PRESET_NAMES,
+    "metavar": "NAME",
+    "help": f"the data folder is this system's export (repeat to combine): {', '.join(PRESET_NAMES)}; docs/presets.md",
+}
 OUTSIDE = "let a mapping file read files outside the data folder (absolute paths, '..')"
 
 
@@ -223,11 +239,14 @@ def _generate(args) -> int:
 
 def _map(args) -> int:
     from .inputs.draft import draft
+    from .inputs.presets import written
 
-    export = Path(args.draft)
-    if not export.is_dir():
+    export = Path(args.draft) if args.draft else None
+    if export is not None and not export.is_dir():
         raise UsageError(f"--draft {export}: not a folder; give the folder that holds the export's files")
-    text = draft(export)
+    if export is None and not args.preset:
+        raise UsageError("map needs --draft EXPORT_FOLDER (a draft from the files), --preset NAME, or both")
+    text = written(args.preset, export) if args.preset else draft(export)
     if not args.out:
         print(text, end="")
         return 0
@@ -236,7 +255,9 @@ def _map(args) -> int:
         raise UsageError(f"--out {out} exists; the draft never replaces a file: choose a new name")
     out.write_text(text, encoding="utf-8")
     print(
-        f"Draft mapping written to {out}. Fill in each TODO, then: workbench validate --data {export} --mapping {out}",
+        f"Mapping written to {out}. "
+        + ("" if args.preset else "Fill in each TODO, then: ")
+        + f"workbench validate --data {export or 'EXPORT'} --mapping {out}",
         file=sys.stderr,
     )
     return 0
@@ -246,7 +267,7 @@ def _validate(args) -> int:
     from .inputs.loader import load
     from .judge.quality import profile, warnings
 
-    data = load(args.data, args.mapping, args.allow_outside_data)
+    data = load(args.data, args.mapping, args.allow_outside_data, preset=tuple(args.preset))
     table = profile(data)
     print(f"{'table':15}{'rows':>12}  {'dates':23}  empty cells")
     for row in table.itertuples():
@@ -289,6 +310,7 @@ def _study(args) -> int:
             jobs=args.jobs,
             engine=args.engine,
             cache=not args.no_cache,
+            preset=",".join(args.preset),
         )
     except StudyFailed as error:
         print(f"workbench study failed: {error}", file=sys.stderr)

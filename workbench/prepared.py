@@ -63,7 +63,7 @@ def _key(parameters: dict, engine: str) -> str:
     folder = Path(parameters["data"])
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
         _file(digest, path, str(path.relative_to(folder)))
-    for path in sorted(CODE.rglob("*.py")):  # a study measured by other code is another study
+    for path in sorted([*CODE.rglob("*.py"), *CODE.rglob("*.yml")]):  # other code (or presets): another study
         digest.update(path.read_bytes())
     return digest.hexdigest()[:40]
 

@@ -27,6 +27,7 @@ class StudySpec:
     pseudonymize: bool = False
     allow_outside_data: bool = False
     engine: str = ""
+    preset: str = ""  # presets, comma-separated (salesforce,pendo): inputs/presets
     cache: bool = True  # reuse the study prepared from the same inputs (prepared.py)
 
     def resolved(self) -> StudySpec:

@@ -173,6 +173,7 @@ class Study:
         as_of,
         *,
         mapping=None,
+        preset="",
         config=None,
         window_months: int = 12,
         horizon_days: int = 90,
@@ -192,6 +193,9 @@ class Study:
             The study's date: decisions up to it are judged, open contracts scored as of it.
         mapping : str or Path, optional
             A mapping file that turns an export into the contract's tables (docs/mapping.md).
+        preset : str or list of str, optional
+            Known exports the data folder holds ("salesforce", or "salesforce,pendo"): each a complete
+            mapping, which `mapping` may override (docs/presets.md).
         config : str or Path, optional
             A config file (thresholds, scorecard weights, segment, signals).
         window_months : int
@@ -226,6 +230,7 @@ class Study:
             "data": str(Path(data).resolve()),
             "as_of": str(as_of.date()),
             "mapping": str(Path(mapping).resolve()) if mapping else "",
+            "preset": ",".join(_presets(preset)),
             "config": str(Path(config).resolve()) if config else "",
             "window_months": int(window_months),
             "horizon_days": int(horizon_days),
@@ -246,7 +251,7 @@ class Study:
         if kept is not None:
             use_currency(kept.config.get("currency", "USD"))
             return kept
-        loaded = load(data, mapping or None, allow_outside_data, engine, settings["warehouse"])
+        loaded = load(data, mapping or None, allow_outside_data, engine, settings["warehouse"], _presets(preset))
         if loaded.export_date is not None and pd.Timestamp(as_of) > loaded.export_date:
             raise UsageError(
                 f"as_of {pd.Timestamp(as_of):%Y-%m-%d} is after the export date the mapping gives "
@@ -885,6 +890,19 @@ def _whole_days(value, argument: str, example: str = "") -> None:
     """An API argument counting days: a whole number, 1 or more, or the workbench's own error naming it."""
     if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
         raise UsageError(f"{argument}={value!r}; expected a whole number of days, 1 or more{example}")
+
+
+def _presets(preset) -> tuple[str, ...]:
+    """Preset names from "salesforce,pendo" or a list of them; an unknown one is a UsageError naming the known."""
+    from .inputs.presets import NAMES
+
+    names = tuple(n.strip() for n in (preset.split(",") if isinstance(preset, str) else preset) if n.strip())
+    unknown = [n for n in names if n not in NAMES]
+    if unknown:
+        raise UsageError(
+            f"preset {', '.join(unknown)}: not a preset the workbench has; the presets are {', '.join(NAMES)}"
+        )
+    return names
 
 
 def _day(value, name: str) -> pd.Timestamp:

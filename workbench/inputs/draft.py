@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from . import presets
 from .contract import DATE, TABLES
 
 SAMPLE_ROWS = 5000
@@ -149,7 +150,11 @@ def date_formats(values: pd.Series) -> list[str]:
 
 
 def draft(export: Path) -> str:
-    """The commented draft mapping for the export folder."""
+    """The commented draft mapping for the export folder: where its files are a known system's export, that
+    preset's complete mapping (presets.recognized)."""
+    known = presets.recognized(export)
+    if known:
+        return _recognized(export, known)
     sources = []
     for path in sorted(export.iterdir()):
         if path.suffix in (".csv", ".parquet") and path.is_file():
@@ -164,6 +169,27 @@ def draft(export: Path) -> str:
             _columns(source)
     _settle_dates(sources)
     return _write(export, sources, snapshots)
+
+
+def _recognized(export: Path, known: list[str]) -> str:
+    mapped, _ = presets.combined(known, export)
+    read = {f for entry in mapped.values() for f in presets.files(entry)}
+    others = sorted(
+        str(p.relative_to(export))
+        for p in export.rglob("*")
+        if p.suffix in (".csv", ".parquet") and str(p.relative_to(export)) not in read
+    )
+    lines = [
+        f"# The files are {' + '.join(known)} export{'s' if len(known) > 1 else ''}: this is the complete mapping "
+        f"`workbench map {' '.join(f'--preset {n}' for n in known)}` writes.",
+    ]
+    native = [o for o in others if Path(o).stem in TABLES and Path(o).parent == Path(".")]
+    unread = [o for o in others if o not in native]
+    if native:
+        lines.append(f"# Read as the contract's own tables: {', '.join(native)}")
+    if unread:
+        lines.append(f"# Not read: {', '.join(unread)} (map them under tables: as docs/mapping.md shows).")
+    return "\n".join(lines) + "\n" + presets.written(known, export)
 
 
 CHURN_FLAGS = ("churn", "churned", "exited", "attrition", "is_churned", "churn_flag", "churn_label", "churn_value")

@@ -31,6 +31,8 @@ class Source:
     origin: Origin | None = None  # for a table a mapping made: where each row came from
     dropped: tuple[tuple[str, int], ...] = ()  # rows a mapping's rules left out: (the rule in words, how many)
     export_date: str | None = None  # the day the export was taken, where a mapping says so
+    # values a mapping's `warn_unlisted` default mapped: (column, value as written, rows, what it became)
+    unlisted: tuple[tuple[str, str, int, str], ...] = ()
 
     def rows(self, mask: np.ndarray, values: pd.Series) -> tuple[tuple[tuple[str, str], ...], int]:
         positions = np.flatnonzero(mask)

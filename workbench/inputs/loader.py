@@ -53,6 +53,8 @@ class Dataset:
     dropped: dict = field(default_factory=dict)  # per table: (source file, [(mapping rule, rows it left out)])
     files: dict = field(default_factory=dict)  # per table: the file(s) it was read from, as people name them
     export_date: pd.Timestamp | None = None  # the day the export was taken, where the mapping says so
+    unlisted: dict = field(default_factory=dict)  # per table: (source file, [(column, value, rows, read as)])
+    skipped: list = field(default_factory=list)  # a sentence per preset table the export does not hold
 
     def __getitem__(self, name: str) -> pd.DataFrame:
         return self.tables[name]
@@ -79,6 +81,7 @@ def load(
     allow_outside_data: bool = False,
     engine: str = "duckdb",
     warehouse: dict | None = None,
+    preset: tuple[str, ...] = (),
 ) -> Dataset:
     """Read and check every table of `folder`; raise DataError listing every broken rule. A mapping may name
     files outside the folder only with `allow_outside_data`. Usage is queried on `engine` (engines.py); with
@@ -96,10 +99,11 @@ def load(
                 )
             ]
         )
-    if mapping is not None:
+    skipped: list[str] = []
+    if mapping is not None or preset:
         from .mapping import read_sources
 
-        sources = read_sources(folder, Path(mapping), allow_outside_data)
+        sources, skipped = read_sources(folder, Path(mapping) if mapping else None, allow_outside_data, tuple(preset))
     else:
         sources = {name: read_table(folder, TABLES[name]) for name in LOAD_ORDER}
     problems: list[Problem] = []
@@ -173,6 +177,11 @@ def load(
         for name, source in sources.items()
         if isinstance(source, Source) and source.dropped
     }
+    unlisted = {
+        name: (source.label, list(source.unlisted))
+        for name, source in sources.items()
+        if isinstance(source, Source) and source.unlisted
+    }
     files = {name: source.label for name, source in sources.items() if isinstance(source, (Source, StoredSource))}
     said = [pd.Timestamp(s.export_date) for s in sources.values() if getattr(s, "export_date", None)]
     return Dataset(
@@ -185,6 +194,8 @@ def load(
         activities,
         dropped=dropped,
         files=files,
+        unlisted=unlisted,
+        skipped=skipped,
         export_date=min(said) if said else None,  # the earliest a mapping gives: nothing after it is known
     )
 
@@ -262,7 +273,7 @@ def _date(source: Source, name: str, raw: pd.Series) -> tuple[pd.Series, list[Pr
     problems = []
     if bad.any():
         problems.append(not_a_date(source.label, name, source.date_format, *source.rows(bad, raw)))
-    return values.astype("datetime64[ns]"), problems
+    return values.astype("datetime64[ns]").dt.normalize(), problems  # a format with a time: its day
 
 
 def _number(

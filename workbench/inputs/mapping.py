@@ -20,6 +20,7 @@ import re2
 import yaml
 
 from ..errors import DataError, Problem
+from . import presets
 from .contract import TABLES
 from .expressions import COMPARISONS, ExpressionError, compute, condition
 from .files import Origin, Source, read_file, read_table
@@ -53,7 +54,7 @@ TABLE_SCHEMA = {
             "type": "object",
             "additionalProperties": {
                 "type": "object",
-                "properties": {"patterns": _COLUMN_MAP, "default": _TEXT},
+                "properties": {"patterns": _COLUMN_MAP, "default": _TEXT, "warn_unlisted": {"type": "boolean"}},
                 "additionalProperties": _TEXT,
             },
         },
@@ -92,7 +93,7 @@ TABLE_SCHEMA = {
                     "key": _NAME,
                     "value": _NAME,
                     "from": _NAME,
-                    "missing": {"enum": ["error", "empty"]},
+                    "missing": {"enum": ["error", "empty", "keep"]},
                     "pick": {"enum": list(PICKS)},
                     "how": {"enum": list(AGGREGATES)},
                     "on_date": _closed(
@@ -115,7 +116,12 @@ TABLE_SCHEMA = {
         "timezone": _NAME,
         "compute": {"type": "object", "additionalProperties": {"type": "string", "minLength": 1}},
         "derive": {"enum": ["terms"]},
-        "export_date": {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}$", "description": "a date YYYY-MM-DD"},
+        "export_date": {
+            "oneOf": [
+                {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}$", "description": "a date YYYY-MM-DD"},
+                _closed(["latest"], {"latest": _NAME}),
+            ]
+        },
         "group_by": {"type": "string", "minLength": 1},
         "term": {"type": "string", "minLength": 1},
         "term_column": {"type": "string", "minLength": 1},
@@ -124,12 +130,13 @@ TABLE_SCHEMA = {
         "outcomes": {"enum": ["use"]},
     },
 }
+_PRESET = {"enum": list(presets.NAMES)}
 SCHEMA = {
     "type": "object",
-    "required": ["tables"],
     "additionalProperties": False,
     "properties": {
-        "tables": {"type": "object", "additionalProperties": False, "properties": dict.fromkeys(TABLES, TABLE_SCHEMA)}
+        "preset": {"oneOf": [_PRESET, {"type": "array", "minItems": 1, "items": _PRESET}]},
+        "tables": {"type": "object", "additionalProperties": False, "properties": dict.fromkeys(TABLES, TABLE_SCHEMA)},
     },
 }
 PART, POSITION = "__workbench_part__", "__workbench_position__"  # where each row came from, carried through
@@ -139,9 +146,21 @@ _RE2_OPTIONS.log_errors = False
 
 
 def read_sources(
-    folder: Path, mapping_path: Path, allow_outside_data: bool = False
-) -> dict[str, Source | Problem | None]:
-    spec = _read_mapping(mapping_path)
+    folder: Path, mapping_path: Path | None, allow_outside_data: bool = False, preset: tuple[str, ...] = ()
+) -> tuple[dict[str, Source | Problem | None], list[str]]:
+    """Each table's rows as the mapping file and the presets make them (the file's `tables:` laid over the
+    presets it and `preset` name), and a sentence for each preset table the export does not hold."""
+    named, spec = _read_mapping(mapping_path) if mapping_path is not None else ([], {})
+    chosen = list(dict.fromkeys([*preset, *named]))
+    notes: list[str] = []
+    if chosen:
+        mapped, origin = presets.combined(chosen, folder)
+        mapped = {table: presets.merged(mapped.get(table, {}), spec.get(table) or {}) for table in {**mapped, **spec}}
+        spec, notes = presets.present(mapped, origin, folder, set(spec))
+        mapping_path = mapping_path or Path(f"the {' + '.join(chosen)} preset")
+        broken = problems({"tables": spec}, SCHEMA)
+        if broken:  # an override that made a preset's table wrong
+            raise DataError([_invalid(mapping_path, sentence) for sentence in broken])
     sources: dict[str, Source | Problem | None] = {}
     for name, table in TABLES.items():
         entry = spec.get(name)
@@ -150,10 +169,20 @@ def read_sources(
             if entry is None
             else _mapped(folder, mapping_path, name, entry, allow_outside_data)
         )
-    return sources
+    return sources, notes
 
 
-def _read_mapping(path: Path) -> dict:
+def _invalid(path: Path, sentence: str) -> Problem:
+    return Problem(
+        str(path),
+        None,
+        f"the mapping file is not valid: {sentence}",
+        "the keys and value types described in docs/mapping.md",
+        "correct the mapping file",
+    )
+
+
+def _read_mapping(path: Path) -> tuple[list[str], dict]:
     try:
         spec = yaml.safe_load(path.read_text(encoding="utf-8-sig")) or {}
     except OSError as error:
@@ -195,20 +224,12 @@ def _read_mapping(path: Path) -> dict:
             ]
         )
     broken = problems(spec, SCHEMA)
+    if not broken and "tables" not in spec and "preset" not in spec:
+        broken = ["it needs `tables:`, `preset:` or both"]
     if broken:
-        raise DataError(
-            [
-                Problem(
-                    str(path),
-                    None,
-                    f"the mapping file is not valid: {sentence}",
-                    "the keys and value types described in docs/mapping.md",
-                    "correct the mapping file",
-                )
-                for sentence in broken
-            ]
-        )
-    return spec["tables"]
+        raise DataError([_invalid(path, sentence) for sentence in broken])
+    named = spec.get("preset") or []
+    return ([named] if isinstance(named, str) else list(named)), spec.get("tables") or {}
 
 
 def _todos(value, where: str = "") -> list[str]:
@@ -285,6 +306,8 @@ def _mapped(folder: Path, mapping_path: Path, name: str, entry: dict, allow_outs
         looked_up = _lookup(folder, mapping_path, name, frame, spec, allow_outside_data, date_format)
         if isinstance(looked_up, Problem):
             return looked_up
+        if spec.get("missing") == "keep" and column in frame:  # no match: the cell as it was
+            looked_up = looked_up.where(looked_up.notna(), frame[column])
         frame[column] = looked_up
     for column, expression in (entry.get("compute") or {}).items():
         try:
@@ -299,6 +322,7 @@ def _mapped(folder: Path, mapping_path: Path, name: str, entry: dict, allow_outs
             )
     for column, value in (entry.get("constants") or {}).items():
         frame[column] = str(value)
+    unlisted_values: list[tuple[str, str, int, str]] = []
     for column, value_map in (entry.get("values") or {}).items():
         if column in frame:
             mapped = _map_values(frame[column], value_map)
@@ -311,6 +335,9 @@ def _mapped(folder: Path, mapping_path: Path, name: str, entry: dict, allow_outs
                     "back-references (RE2 syntax, which runs in linear time)",
                     f"rewrite the pattern under tables.{name}.values.{column}.patterns",
                 )
+            unlisted_values.extend(
+                (column, value, rows, str(value_map["default"])) for value, rows in unlisted(frame[column], value_map)
+            )
             frame[column] = mapped
     for column, (low, high, new_low, new_high) in (entry.get("rescale") or {}).items():
         if column in frame:
@@ -368,7 +395,8 @@ def _mapped(folder: Path, mapping_path: Path, name: str, entry: dict, allow_outs
         date_format,
         origin,
         tuple(dropped),
-        str(entry["export_date"]) if entry.get("export_date") else None,
+        str(entry["export_date"]) if isinstance(entry.get("export_date"), str) else None,
+        tuple(unlisted_values),
     )
 
 
@@ -652,7 +680,7 @@ def _map_values(column: pd.Series, value_map: dict) -> pd.Series | str:
     time: no pattern can hang the load), each once per distinct value."""
     text = column.astype("str").str.strip()
     patterns = value_map.get("patterns") or {}
-    exact = {str(k): str(v) for k, v in value_map.items() if k not in ("patterns", "default")}
+    exact = {str(k): str(v) for k, v in value_map.items() if k not in ("patterns", "default", "warn_unlisted")}
     mapped = text.map(exact)
     distinct = pd.Series(text.dropna().unique())
     for pattern, target in patterns.items():
@@ -664,6 +692,18 @@ def _map_values(column: pd.Series, value_map: dict) -> pd.Series | str:
         mapped = mapped.mask(mapped.isna() & text.isin(list(matching)), str(target))
     fallback = value_map.get("default")
     return mapped.fillna(str(fallback)) if fallback is not None else mapped.fillna(text).where(column.notna())
+
+
+def unlisted(column: pd.Series, value_map: dict) -> list[tuple[str, int]]:
+    """The values `default` maps that the map does not list (empty cells aside), each with its rows, most
+    frequent first: what `warn_unlisted` warns of."""
+    if not value_map.get("warn_unlisted") or value_map.get("default") is None:
+        return []
+    text = column.dropna().astype("str").str.strip()
+    listed = {str(k) for k in value_map if k not in ("patterns", "default", "warn_unlisted")}
+    patterns = [re2.compile(str(p), _RE2_OPTIONS) for p in value_map.get("patterns") or {}]
+    counts = text[(text != "") & ~text.isin(listed)].value_counts()
+    return [(value, int(n)) for value, n in counts.items() if not any(p.search(value) for p in patterns)]
 
 
 def _re2_reason(error) -> str:

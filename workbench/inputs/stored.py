@@ -309,6 +309,9 @@ def _check_and_store(connection, source: StoredSource, table: Table, known: dict
         "last_date": to_date(last),
         "empty_cells": float(empty_count) / (rows * len(known)) if rows else 0.0,
     }
+    if source.frame is not None:  # a mapping's rows: repeated only where every column of the export repeats,
+        # so two visitors' events on one day (their ids beside the contract's columns) are not one exported twice
+        summary["repeated"] = int(source.frame.duplicated().sum())
     return {"columns": list(types), "summary": summary, "per_month": per_month, "extra": extra}, []
 
 

@@ -81,7 +81,12 @@ def derive_terms(
         else pd.Series(pd.NaT, index=rows.index)
     )
     months = _months(rows, term, term_column)
-    cutoff = pd.Timestamp(export_date) if export_date else max(end.max(), start.max())
+    if isinstance(export_date, dict):  # the latest day a column saw (a CRM's close dates; its ends are scheduled)
+        if export_date["latest"] not in rows:
+            raise TermsError(f"export_date: {{latest: {export_date['latest']}}} names no column of the rows")
+        cutoff = pd.to_datetime(rows[export_date["latest"]], format=date_format, errors="coerce").max()
+    else:
+        cutoff = pd.Timestamp(export_date) if export_date else max(end.max(), start.max())
     frame = rows.assign(_start=start, _end=end, _months=months, _group=rows[group_by].astype("str"))
     empty = 0
     if cut:
@@ -92,6 +97,7 @@ def derive_terms(
         frame.loc[needs_end, "_end"] = add_months(
             frame.loc[needs_end, "_start"].to_numpy(), frame.loc[needs_end, "_months"].to_numpy()
         )
+    frame["_start"], frame["_end"] = (frame[c].astype("datetime64[ns]") for c in ("_start", "_end"))  # one unit
     return _decide(frame, cutoff, successor_days, outcomes == "use"), empty
 
 

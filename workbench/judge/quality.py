@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import yaml
 
 from ..errors import Problem
 from ..inputs.contract import TABLES
@@ -88,6 +89,31 @@ def warnings(data: Dataset, as_of=None, window_months: int = 12) -> list[Problem
                     severity="warning",
                 )
             )
+    for name, (source, values) in getattr(data, "unlisted", {}).items():
+        for column, value, rows, became in values:
+            found.append(
+                Problem(
+                    source,
+                    column,
+                    f"{rows:,} {'row' if rows == 1 else 'rows'} of the {name} table hold {value!r}, a value the "
+                    f"mapping does not list: {'it was' if rows == 1 else 'they were'} read as {became!r}",
+                    f"a value listed under tables.{name}.values.{column}",
+                    f"nothing, if {became!r} is right; otherwise add the line `{_yaml_key(value)}: {became}` under "
+                    f"tables.{name}.values.{column} in a mapping file, with what it stands for in place of {became!r}",
+                    severity="warning",
+                )
+            )
+    for sentence in getattr(data, "skipped", []):
+        found.append(
+            Problem(
+                folder,
+                None,
+                sentence,
+                "every file the preset reads, where the export has it",
+                "export the missing file into the data folder, or nothing if the system does not hold that table",
+                severity="warning",
+            )
+        )
     contracts = data["contracts"]
     without = ~contained(data["accounts"]["account_id"], contracts["account_id"])
     if without.any():
@@ -257,3 +283,9 @@ def horizon_note(decisions: pd.DataFrame, profile: pd.DataFrame, horizon_days: i
             "each renewal judged on what the customer did in its own term."
         )
     return text
+
+
+def _yaml_key(value: str) -> str:
+    """`value` as a YAML key: quoted where YAML would read it otherwise."""
+    plain = yaml.safe_dump({value: 0}, default_flow_style=True, width=10**6).strip()[1:-4]
+    return plain

@@ -348,7 +348,8 @@ def final_attainment_by_reason(frame: pd.DataFrame, points: int = DRAWN_POINTS) 
     churned = frame.loc[~frame["renewed"] & frame["attainment_final"].notna()]
     drawn = len(churned) <= points
     fig = go.Figure()
-    for reason, part in churned.groupby(churned["churn_reason"].fillna("unknown")):
+    reasons = churned["churn_reason"] if "churn_reason" in churned else pd.Series(pd.NA, index=churned.index)
+    for reason, part in churned.groupby(reasons.fillna("unknown")):
         name = f"{reason} (n={len(part):,})"
         if drawn:
             fig.add_trace(

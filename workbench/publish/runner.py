@@ -81,6 +81,7 @@ def run_study(
     jobs: int | None = None,
     engine: str | None = None,
     cache: bool = True,
+    preset: str = "",
 ) -> Path:
     log = log or (lambda message: print(message, file=sys.stderr, flush=True))
     out = Path(out or Path("reports") / as_of).absolute()
@@ -106,6 +107,7 @@ def run_study(
                 allow_outside_data=allow_outside_data,
                 engine=engine or "",
                 cache=cache,
+                preset=preset,
             ).resolved()
             try:
                 _run(spec, out, staging, stage, notebook_folder, log, jobs)
@@ -190,6 +192,7 @@ def _run(
         "data_dir": spec.data,
         "config": spec.config or None,
         "mapping": spec.mapping or None,
+        "preset": spec.preset or None,
         "pseudonymized": spec.pseudonymize,
     }
     shutil.rmtree(results_dir)
