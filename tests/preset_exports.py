@@ -21,6 +21,7 @@ from workbench.generate import World, generate
 COVERS = {
     "salesforce": ("accounts", "contracts", "contacts", "activities"),
     "salesforce_fivetran": ("accounts", "contracts", "contacts", "activities"),
+    "hubspot": ("accounts", "contracts", "contacts", "activities", "surveys"),
     "pendo": ("usage",),
     "amplitude": ("usage",),
     "mixpanel": ("usage",),
@@ -251,6 +252,104 @@ def _salesforce_fivetran(tables, folder, rng) -> None:
         pd.concat([landed, gone], ignore_index=True).to_csv(folder / "salesforce" / f"{snake(name)}.csv", index=False)
 
 
+BUYING_ROLES = {
+    "decision_maker": ["DECISION_MAKER", "BUDGET_HOLDER", "EXECUTIVE_SPONSOR;CHAMPION"],
+    "champion": ["CHAMPION", "INFLUENCER"],
+    "end_user": ["END_USER"],
+    "other": ["OTHER", "LEGAL_AND_COMPLIANCE"],  # a buying role the preset does not list
+}
+
+
+def _hubspot(tables, folder, rng) -> None:
+    out = folder / "hubspot"
+    out.mkdir()
+    accounts = tables["accounts"]
+    pd.DataFrame(
+        {
+            "id": accounts["account_id"],
+            "is_deleted": "false",
+            "_fivetran_synced": "2026-11-01 03:12:45",
+            "property_name": accounts["account_name"],
+            "property_industry": accounts["industry"],
+            "property_country": accounts["region"],
+            "property_hubspot_owner_id": _owner(accounts["csm"]),
+        }
+    ).to_csv(out / "company.csv", index=False)
+    terms = tables["contracts"].sort_values(["account_id", "start_date"]).reset_index(drop=True)
+    first = ~terms["account_id"].duplicated()
+    won = pd.DataFrame(
+        {
+            "deal_id": "9" + terms["contract_id"],
+            "is_deleted": "false",
+            "deal_pipeline_id": "default",
+            "deal_pipeline_stage_id": "closedwon",
+            "property_dealname": "Term " + terms["contract_id"],
+            "property_amount": terms["arr"],
+            "property_closedate": _day(terms["start_date"]) + " 17:00:00",
+            "property_dealtype": np.where(first, "newbusiness", "existingbusiness"),
+            "property_hs_is_closed_won": "true",
+        }
+    )
+    churned = terms.loc[terms["outcome"] == "churned"]
+    lost = won.loc[churned.index].assign(
+        deal_id=lambda f: f["deal_id"] + "L",
+        deal_pipeline_stage_id="closedlost",
+        property_hs_is_closed_won="false",
+        property_closedate=_day(churned["end_date"]).to_numpy() + " 17:00:00",
+        property_dealtype="existingbusiness",
+    )
+    deals = pd.concat([won, lost], ignore_index=True)
+    deals.to_csv(out / "deal.csv", index=False)
+    account_of = pd.concat([terms["account_id"], churned["account_id"]], ignore_index=True)
+    pd.DataFrame({"deal_id": deals["deal_id"], "company_id": account_of, "type_id": 5}).to_csv(
+        out / "deal_company.csv", index=False
+    )
+    people = tables["contacts"]
+    choice = rng.integers(0, 3, len(people))
+    role = [BUYING_ROLES[r][c % len(BUYING_ROLES[r])] for r, c in zip(people["role"], choice, strict=True)]
+    contact = pd.DataFrame(
+        {
+            "_fivetran_deleted": "false",
+            "id": people["contact_id"],
+            "property_associatedcompanyid": people["account_id"],
+            "property_email": people["email"],
+            "property_firstname": people["name"],
+            "property_createdate": "2020-01-01 09:30:00",
+            "property_hs_buying_role": role,
+        }
+    )
+    loose = contact.head(1).assign(id="003loose", property_associatedcompanyid="")  # on no company: left out
+    pd.concat([contact, loose], ignore_index=True).to_csv(out / "contact.csv", index=False)
+    touches = tables["activities"].loc[lambda f: f["kind"] == "human"].reset_index(drop=True)
+    ids = "e" + pd.Series(np.arange(len(touches))).astype(str)
+    pd.DataFrame(
+        {
+            "id": ids,
+            "type": touches["channel"].map({"call": "CALL", "email": "EMAIL", "meeting": "MEETING", "qbr": "MEETING"}),
+            "timestamp": _day(touches["date"]) + " 14:00:00",
+            "owner_id": _owner(touches["csm"]),
+            "active": "true",
+        }
+    ).to_csv(out / "engagement.csv", index=False)
+    pd.DataFrame({"engagement_id": ids, "company_id": touches["account_id"], "type_id": 8}).to_csv(
+        out / "engagement_company.csv", index=False
+    )
+    with_person = touches["contact_id"].notna()
+    pd.DataFrame({"engagement_id": ids[with_person], "contact_id": touches.loc[with_person, "contact_id"]}).to_csv(
+        out / "engagement_contact.csv", index=False
+    )
+    answers = tables["surveys"]
+    pd.DataFrame(
+        {
+            "id": answers["response_id"],
+            "property_hs_survey_type": answers["survey"].str.upper(),
+            "property_hs_value": answers["score"].astype(int),
+            "property_hs_submission_timestamp": _day(answers["date"]) + " 16:45:00",
+            "property_hs_contact_id": answers["contact_id"],
+        }
+    ).to_csv(out / "feedback_submission.csv", index=False)
+
+
 def _usage_rows(tables) -> pd.DataFrame:
     usage = tables["usage"]
     return usage.loc[usage["events"] > 0].reset_index(drop=True)
@@ -363,6 +462,7 @@ def _qualtrics(tables, folder, rng) -> None:
 WRITERS = {
     "salesforce": _salesforce,
     "salesforce_fivetran": _salesforce_fivetran,
+    "hubspot": _hubspot,
     "pendo": _pendo,
     "amplitude": _amplitude,
     "mixpanel": _mixpanel,

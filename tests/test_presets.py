@@ -23,7 +23,16 @@ WORLD = World(accounts=80, seed=5)
 def exports(tmp_path_factory):
     """One folder per system, each written from the same world, and that world's tables."""
     made = {}
-    for system in ("salesforce", "salesforce_fivetran", "pendo", "amplitude", "mixpanel", "delighted", "qualtrics"):
+    for system in (
+        "salesforce",
+        "salesforce_fivetran",
+        "hubspot",
+        "pendo",
+        "amplitude",
+        "mixpanel",
+        "delighted",
+        "qualtrics",
+    ):
         folder, truth = system_export(tmp_path_factory.mktemp(system), WORLD, (system,))
         made[system] = folder
     return made, truth
@@ -81,6 +90,40 @@ def test_a_salesforce_export_without_contracts_or_tasks_still_loads_and_says_wha
     assert ((terms["end_date"] - terms["start_date"]).dt.days.between(365, 366)).all()  # a year from the close
 
 
+def test_hubspot_reads_back_the_planted_world(exports):
+    made, truth = exports
+    data = load(made["hubspot"], preset=("hubspot",))
+    pd.testing.assert_frame_equal(
+        by(data["accounts"], "account_id", "region"), by(truth["accounts"], "account_id", "region")
+    )
+    contacts = data["contacts"].set_index("contact_id")["role"]
+    assert contacts.sort_index().equals(truth["contacts"].set_index("contact_id")["role"].sort_index())
+    terms = data["contracts"].assign(contract_id=lambda f: f["contract_id"].str[1:]).set_index("contract_id")
+    world = truth["contracts"].set_index("contract_id").loc[terms.index]
+    assert len(terms) == len(world) and (terms["start_date"] == pd.to_datetime(world["start_date"])).all()
+    seen = terms["end_date"] <= terms["start_date"].max() - pd.Timedelta(days=31)
+    assert (terms.loc[seen, "outcome"] == world.loc[seen, "outcome"]).all() and seen.mean() > 0.3
+    touches = data.stored["activities"].to_frame()
+    human = truth["activities"].loc[lambda f: f["kind"] == "human"].replace({"channel": {"qbr": "meeting"}})
+    pd.testing.assert_frame_equal(
+        by(touches, "account_id", "contact_id", "kind", "channel", "csm"),
+        by(
+            human.assign(csm=lambda f: "005" + f["csm"].str.replace(" ", "")),
+            "account_id",
+            "contact_id",
+            "kind",
+            "channel",
+            "csm",
+        ),
+    )
+    answers = truth["surveys"].assign(date=lambda f: pd.to_datetime(f["date"]))
+    pd.testing.assert_frame_equal(
+        by(data["surveys"], "response_id", "account_id", "contact_id", "date", "survey", "score"),
+        by(answers, "response_id", "account_id", "contact_id", "date", "survey", "score"),
+    )
+    assert any("LEGAL_AND_COMPLIANCE" in str(w) for w in warnings(data))
+
+
 @pytest.mark.parametrize("system", ["pendo", "amplitude", "mixpanel"])
 def test_product_analytics_events_are_the_planted_usage(exports, system):
     made, truth = exports
@@ -125,16 +168,22 @@ def test_map_writes_the_mapping_a_preset_stands_for_and_a_mapping_file_overrides
         load(made["salesforce"], tmp_path / "unknown.yml")
 
 
-def test_a_study_of_crm_analytics_and_survey_exports_finds_the_planted_drivers(tmp_path):
-    folder, _ = system_export(
-        tmp_path / "export", World(accounts=1500, seed=8, nps_effect=1.5), ("salesforce", "pendo", "delighted")
-    )
+@pytest.mark.parametrize(
+    "systems, named",
+    [
+        (("salesforce", "pendo", "delighted"), ("salesforce", "pendo", "delighted")),
+        (("salesforce_fivetran", "pendo", "qualtrics"), ("salesforce", "pendo", "qualtrics")),
+        (("hubspot", "pendo"), ("hubspot", "pendo")),
+    ],
+)
+def test_a_study_of_crm_analytics_and_survey_exports_finds_the_planted_drivers(tmp_path, systems, named):
+    folder, _ = system_export(tmp_path / "export", World(accounts=1500, seed=8, nps_effect=1.5), systems)
     out = tmp_path / "report"
     arguments = ["study", "--data", str(folder), "--as-of", "2026-10-31", "--out", str(out)]
-    assert main([*arguments, "--preset", "salesforce", "--preset", "pendo", "--preset", "delighted"]) == 0
+    assert main([*arguments, *(f"--preset={name}" for name in named)]) == 0
     results = json.loads((out / "results.json").read_text())
     found = {s["signal"]: s["conclusion"] for s in results["signals"]}
     assert found["health_decision_maker"] == "predictive"
     assert found["nps"] == "predictive"
     assert found["goal_attainment"] == "predictive"
-    assert results["run"]["preset"] == "salesforce,pendo,delighted"
+    assert results["run"]["preset"] == ",".join(named)

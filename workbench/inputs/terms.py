@@ -84,7 +84,10 @@ def derive_terms(
     if isinstance(export_date, dict):  # the latest day a column saw (a CRM's close dates; its ends are scheduled)
         if export_date["latest"] not in rows:
             raise TermsError(f"export_date: {{latest: {export_date['latest']}}} names no column of the rows")
-        cutoff = pd.to_datetime(rows[export_date["latest"]], format=date_format, errors="coerce").max()
+        seen = rows[export_date["latest"]]
+        day = pd.to_datetime(seen, format=date_format, errors="coerce")  # as the table writes dates, or ISO 8601
+        iso = pd.to_datetime(seen, format="ISO8601", errors="coerce", utc=True).dt.tz_localize(None)
+        cutoff = day.fillna(iso).max()
     else:
         cutoff = pd.Timestamp(export_date) if export_date else max(end.max(), start.max())
     frame = rows.assign(_start=start, _end=end, _months=months, _group=rows[group_by].astype("str"))

@@ -22,6 +22,7 @@ REQUIRED = ("accounts", "contracts")
 # A preset's shapes, the default first: the one whose first file the export holds is used.
 SHAPES = {
     "salesforce": ("salesforce", "salesforce_fivetran"),
+    "hubspot": ("hubspot",),
     "pendo": ("pendo",),
     "amplitude": ("amplitude",),
     "mixpanel": ("mixpanel",),
