@@ -460,3 +460,30 @@ def test_a_study_after_the_export_date_is_refused_with_the_date_to_use(tmp_path)
     with pytest.raises(UsageError, match="after the export date .*2026-05-01.* as of 2026-05-01 or earlier"):
         Study.load(export, "2026-05-02", mapping=mapping)
     assert Study.load(export, "2026-05-01", mapping=mapping).decisions["end_date"].max() <= pd.Timestamp("2026-05-01")
+
+
+def test_a_scorecard_history_of_one_row_per_measure_loads_as_scores_with_their_components(small_world, tmp_path):
+    export = tmp_path / "export"
+    shutil.copytree(small_world, export)
+    scores = read(small_world / "health_scores.csv")
+    measures = {"score": "Overall Score", "component_usage": "Usage", "component_survey": "Survey"}
+    scores = scores[["account_id", "contact_id", "date", *measures]]
+    long = scores.melt(["account_id", "contact_id", "date"], list(measures), "Measure", "Score").dropna(
+        subset=["Score"]
+    )
+    long["Measure"] = long["Measure"].map(measures)
+    long.assign(Trend="Up").rename(columns={"account_id": "Company ID", "date": "Time Stamp"}).sample(
+        frac=1, random_state=3
+    ).to_csv(export / "scorecard_history.csv", index=False)
+    (export / "health_scores.csv").unlink()
+    mapping = tmp_path / "mapping.yml"
+    mapping.write_text(
+        "tables:\n  health_scores:\n    file: scorecard_history.csv\n"
+        "    rename: {Company ID: account_id, Time Stamp: date}\n"
+        "    pivot: {name: Measure, value: Score, total: Overall Score}\n"
+    )
+    read_back = load(export, mapping).stored["health_scores"].to_frame()
+    native = load(small_world).stored["health_scores"].to_frame()[list(read_back.columns)]
+    key = ["account_id", "contact_id", "day"]
+    left, right = (f.sort_values(key, ignore_index=True) for f in (read_back, native))
+    pd.testing.assert_frame_equal(left, right, check_dtype=False)

@@ -72,7 +72,7 @@ def test_salesforce_in_either_shape_reads_back_the_planted_world(exports, shape)
         by(told, "account_id", "contact_id", "kind", "channel"),
     )
     said = "\n".join(str(w) for w in warnings(data))
-    assert "'Partner Rep'" in said and "`Partner Rep: other`" in said
+    assert "'Partner Rep'" in said and '"Partner Rep: other"' in said
     assert "Existing Customer - Replacement" in said  # the upgrades left out, counted by their rule
 
 
@@ -187,3 +187,13 @@ def test_a_study_of_crm_analytics_and_survey_exports_finds_the_planted_drivers(t
     assert found["nps"] == "predictive"
     assert found["goal_attainment"] == "predictive"
     assert results["run"]["preset"] == ",".join(named)
+
+
+def test_an_event_exported_twice_is_still_a_repeat(exports, tmp_path):
+    made, _ = exports
+    folder = tmp_path / "pendo"
+    shutil.copytree(made["pendo"], folder)
+    events = pd.read_csv(folder / "pendo" / "feature_event.csv", dtype=str)
+    pd.concat([events, events.head(4)]).to_csv(folder / "pendo" / "feature_event.csv", index=False)
+    repeats = [w for w in warnings(load(folder, preset=("pendo",))) if "repeat another row" in w.message]
+    assert len(repeats) == 1 and repeats[0].message.startswith("4 rows")

@@ -58,6 +58,7 @@ TABLE_SCHEMA = {
                 "additionalProperties": _TEXT,
             },
         },
+        "pivot": _closed(["name", "value", "total"], {"name": _NAME, "value": _NAME, "total": _TEXT}),
         "rescale": {
             "type": "object",
             "additionalProperties": {"type": "array", "items": {"type": "number"}, "minItems": 4, "maxItems": 4},
@@ -345,6 +346,11 @@ def _mapped(folder: Path, mapping_path: Path, name: str, entry: dict, allow_outs
             frame[column] = (
                 (new_low + (values - low) * (new_high - new_low) / (high - low)).round().where(values.notna())
             )
+    if "pivot" in entry:
+        pivoted = _pivoted(frame, entry["pivot"], f"tables.{name}.pivot", parts[0].label)
+        if isinstance(pivoted, Problem):
+            return pivoted
+        frame = pivoted
     if "timezone" in entry:
         zoned = _local_dates(frame, name, entry["timezone"], date_format, str(mapping_path))
         if isinstance(zoned, Problem):
@@ -400,10 +406,34 @@ def _mapped(folder: Path, mapping_path: Path, name: str, entry: dict, allow_outs
     )
 
 
+def _pivoted(frame: pd.DataFrame, spec: dict, where: str, label: str) -> pd.DataFrame | Problem:
+    """One row per measure (a CS platform's scorecard history) made one row per account, person and date: the
+    `total` measure's value as `score`, every other measure's as `component_<measure>`."""
+    for column in (spec["name"], spec["value"]):
+        if column not in frame:
+            return Problem(
+                label,
+                column,
+                f"{where}: the rows have no column '{column}' (after `rename`)",
+                f"one of: {', '.join(c for c in frame.columns if c not in (PART, POSITION))}",
+                "correct `pivot:` in the mapping file",
+            )
+    measure = frame[spec["name"]].astype("str").str.strip()
+    slug = "component_" + measure.str.lower().str.replace(r"[^a-z0-9]+", "_", regex=True).str.strip("_")
+    frame = frame.assign(_measure=np.where(measure == str(spec["total"]).strip(), "score", slug))
+    keys = [c for c in ("account_id", "contact_id", "date") if c in frame]  # columns of one measure drop out
+    grouped = frame.groupby(keys, dropna=False, sort=False)
+    wide = frame.groupby([*keys, "_measure"], dropna=False, sort=False)[spec["value"]].first().unstack("_measure")
+    origin = grouped[[PART, POSITION]].first()  # each row points at its first measure in the export
+    return wide.join(origin).reset_index().rename_axis(columns=None)
+
+
 def _inline(rule) -> str:
     """A rule as the mapping file writes it inline: {ne: Trial}."""
     if isinstance(rule, dict):
         return "{" + ", ".join(f"{k}: {_inline(v)}" for k, v in rule.items()) + "}"
+    if isinstance(rule, list):
+        return "[" + ", ".join(_inline(v) for v in rule) + "]"
     return str(rule).lower() if isinstance(rule, bool) else str(rule)
 
 

@@ -98,7 +98,7 @@ def warnings(data: Dataset, as_of=None, window_months: int = 12) -> list[Problem
                     f"{rows:,} {'row' if rows == 1 else 'rows'} of the {name} table hold {value!r}, a value the "
                     f"mapping does not list: {'it was' if rows == 1 else 'they were'} read as {became!r}",
                     f"a value listed under tables.{name}.values.{column}",
-                    f"nothing, if {became!r} is right; otherwise add the line `{_yaml_key(value)}: {became}` under "
+                    f'nothing, if {became!r} is right; otherwise add the line "{_yaml_key(value)}: {became}" under '
                     f"tables.{name}.values.{column} in a mapping file, with what it stands for in place of {became!r}",
                     severity="warning",
                 )
