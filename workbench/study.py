@@ -226,11 +226,12 @@ class Study:
             Naming the file, column, rows and the fix, when the data or the arguments are not usable.
         """
         as_of = _day(as_of, "as_of")
+        presets = _presets(preset)
         parameters = {
             "data": str(Path(data).resolve()),
             "as_of": str(as_of.date()),
             "mapping": str(Path(mapping).resolve()) if mapping else "",
-            "preset": ",".join(_presets(preset)),
+            "preset": ",".join(presets),
             "config": str(Path(config).resolve()) if config else "",
             "window_months": int(window_months),
             "horizon_days": int(horizon_days),
@@ -251,7 +252,7 @@ class Study:
         if kept is not None:
             use_currency(kept.config.get("currency", "USD"))
             return kept
-        loaded = load(data, mapping or None, allow_outside_data, engine, settings["warehouse"], _presets(preset))
+        loaded = load(data, mapping or None, allow_outside_data, engine, settings["warehouse"], presets)
         if loaded.export_date is not None and pd.Timestamp(as_of) > loaded.export_date:
             raise UsageError(
                 f"as_of {pd.Timestamp(as_of):%Y-%m-%d} is after the export date the mapping gives "

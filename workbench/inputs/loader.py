@@ -172,16 +172,6 @@ def load(
     errors = [p for p in problems if p.severity == "error"]
     if errors:
         raise DataError(errors)
-    dropped = {
-        name: (source.label, list(source.dropped))
-        for name, source in sources.items()
-        if isinstance(source, Source) and source.dropped
-    }
-    unlisted = {
-        name: (source.label, list(source.unlisted))
-        for name, source in sources.items()
-        if isinstance(source, Source) and source.unlisted
-    }
     files = {name: source.label for name, source in sources.items() if isinstance(source, (Source, StoredSource))}
     said = [pd.Timestamp(s.export_date) for s in sources.values() if getattr(s, "export_date", None)]
     return Dataset(
@@ -192,12 +182,21 @@ def load(
         health_scores,
         goal_inputs,
         activities,
-        dropped=dropped,
+        dropped=_said(sources, "dropped"),
         files=files,
-        unlisted=unlisted,
+        unlisted=_said(sources, "unlisted"),
         skipped=skipped,
         export_date=min(said) if said else None,  # the earliest a mapping gives: nothing after it is known
     )
+
+
+def _said(sources: dict, what: str) -> dict:
+    """Per table, its source file and what the mapping said of its rows (`dropped` or `unlisted`)."""
+    return {
+        name: (source.label, list(getattr(source, what)))
+        for name, source in sources.items()
+        if isinstance(source, Source) and getattr(source, what)
+    }
 
 
 def check_table(table: Table, source: Source) -> tuple[pd.DataFrame | None, list[Problem]]:

@@ -140,6 +140,7 @@ SCHEMA = {
         "tables": {"type": "object", "additionalProperties": False, "properties": dict.fromkeys(TABLES, TABLE_SCHEMA)},
     },
 }
+VALUE_OPTIONS = ("patterns", "default", "warn_unlisted")  # keys of a `values` map that are not values
 PART, POSITION = "__workbench_part__", "__workbench_position__"  # where each row came from, carried through
 DERIVE_OPTIONS = ("export_date", "group_by", "term", "term_column", "cut", "successor_days", "outcomes")
 _RE2_OPTIONS = re2.Options()
@@ -336,9 +337,11 @@ def _mapped(folder: Path, mapping_path: Path, name: str, entry: dict, allow_outs
                     "back-references (RE2 syntax, which runs in linear time)",
                     f"rewrite the pattern under tables.{name}.values.{column}.patterns",
                 )
-            unlisted_values.extend(
-                (column, value, rows, str(value_map["default"])) for value, rows in unlisted(frame[column], value_map)
-            )
+            mapped, defaulted = mapped
+            if value_map.get("warn_unlisted"):
+                counts = frame[column].astype("str").str.strip()[defaulted].value_counts()
+                became = str(value_map["default"])
+                unlisted_values.extend((column, value, int(n), became) for value, n in counts.items())
             frame[column] = mapped
     for column, (low, high, new_low, new_high) in (entry.get("rescale") or {}).items():
         if column in frame:
@@ -705,12 +708,13 @@ def _local_dates(frame: pd.DataFrame, name: str, zone: str, date_format: str, ma
     return frame
 
 
-def _map_values(column: pd.Series, value_map: dict) -> pd.Series | str:
-    """The column with its values mapped, or what is wrong with a pattern. Patterns run in RE2 (linear
-    time: no pattern can hang the load), each once per distinct value."""
+def _map_values(column: pd.Series, value_map: dict) -> tuple[pd.Series, pd.Series] | str:
+    """The column with its values mapped, and which non-empty cells only `default` mapped (what `warn_unlisted`
+    warns of); or what is wrong with a pattern. Patterns run in RE2 (linear time: no pattern can hang the load),
+    each once per distinct value."""
     text = column.astype("str").str.strip()
     patterns = value_map.get("patterns") or {}
-    exact = {str(k): str(v) for k, v in value_map.items() if k not in ("patterns", "default", "warn_unlisted")}
+    exact = {str(k): str(v) for k, v in value_map.items() if k not in VALUE_OPTIONS}
     mapped = text.map(exact)
     distinct = pd.Series(text.dropna().unique())
     for pattern, target in patterns.items():
@@ -721,19 +725,9 @@ def _map_values(column: pd.Series, value_map: dict) -> pd.Series | str:
         matching = set(distinct[[compiled.search(value) is not None for value in distinct]])
         mapped = mapped.mask(mapped.isna() & text.isin(list(matching)), str(target))
     fallback = value_map.get("default")
-    return mapped.fillna(str(fallback)) if fallback is not None else mapped.fillna(text).where(column.notna())
-
-
-def unlisted(column: pd.Series, value_map: dict) -> list[tuple[str, int]]:
-    """The values `default` maps that the map does not list (empty cells aside), each with its rows, most
-    frequent first: what `warn_unlisted` warns of."""
-    if not value_map.get("warn_unlisted") or value_map.get("default") is None:
-        return []
-    text = column.dropna().astype("str").str.strip()
-    listed = {str(k) for k in value_map if k not in ("patterns", "default", "warn_unlisted")}
-    patterns = [re2.compile(str(p), _RE2_OPTIONS) for p in value_map.get("patterns") or {}]
-    counts = text[(text != "") & ~text.isin(listed)].value_counts()
-    return [(value, int(n)) for value, n in counts.items() if not any(p.search(value) for p in patterns)]
+    if fallback is None:
+        return mapped.fillna(text).where(column.notna()), pd.Series(False, index=column.index)
+    return mapped.fillna(str(fallback)), mapped.isna() & column.notna() & (text != "")
 
 
 def _re2_reason(error) -> str:

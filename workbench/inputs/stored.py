@@ -311,7 +311,7 @@ def _check_and_store(connection, source: StoredSource, table: Table, known: dict
     }
     if source.frame is not None:  # a mapping's rows: repeated only where every column of the export repeats,
         # so two visitors' events on one day (their ids beside the contract's columns) are not one exported twice
-        summary["repeated"] = int(source.frame.duplicated().sum())
+        summary["repeated"] = _repeated(connection, relation)
     return {"columns": list(types), "summary": summary, "per_month": per_month, "extra": extra}, []
 
 
@@ -328,7 +328,8 @@ class _Extra:
 
 
 def _repeated(connection, name: str) -> int:
-    """Rows that repeat an earlier row exactly: rows sharing a hash are the only candidates, then compared in full."""
+    """Rows of table or relation `name` that repeat an earlier row exactly: rows sharing a hash are the only
+    candidates, then compared in full."""
     listed = ", ".join(quote(column) for column, *_ in connection.execute(f"SELECT * FROM {name} LIMIT 0").description)
     return int(
         connection.execute(f"""

@@ -287,5 +287,4 @@ def horizon_note(decisions: pd.DataFrame, profile: pd.DataFrame, horizon_days: i
 
 def _yaml_key(value: str) -> str:
     """`value` as a YAML key: quoted where YAML would read it otherwise."""
-    plain = yaml.safe_dump({value: 0}, default_flow_style=True, width=10**6).strip()[1:-4]
-    return plain
+    return yaml.safe_dump(value, width=10**6).splitlines()[0]

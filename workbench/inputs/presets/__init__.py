@@ -11,8 +11,10 @@ nothing (`missing: empty` or `keep`) when its file is absent (Salesforce's Contr
 from __future__ import annotations
 
 import re
+from functools import cache
 from pathlib import Path
 
+import pandas as pd
 import yaml
 
 from ..contract import TABLES
@@ -33,6 +35,7 @@ NAMES = tuple(SHAPES)
 _TABLE_LINE = re.compile(r"^  ([a-z_]+):\s*$")
 
 
+@cache  # read once a process: shape, combined and recognized each ask for every preset
 def text(shape: str) -> str:
     return (FOLDER / f"{shape}.yml").read_text(encoding="utf-8")
 
@@ -91,7 +94,9 @@ def present(mapped: dict, origin: dict, folder: Path, overridden: set) -> tuple[
         entry = dict(entry)
         lookups = entry.get("lookup") or {}
         optional = [
-            c for c, spec in lookups.items() if spec.get("missing") in ("empty", "keep") and not _there(folder, spec)
+            c
+            for c, spec in lookups.items()
+            if spec.get("missing") in ("empty", "keep") and not (folder / spec["file"]).exists()
         ]
         if optional:
             entry["lookup"] = {c: spec for c, spec in lookups.items() if c not in optional}
@@ -107,10 +112,6 @@ def present(mapped: dict, origin: dict, folder: Path, overridden: set) -> tuple[
         else:
             kept[table] = entry
     return kept, notes
-
-
-def _there(folder: Path, spec: dict) -> bool:
-    return (folder / spec["file"]).exists()
 
 
 def written(names: list[str], folder: Path | None = None) -> str:
@@ -166,8 +167,7 @@ def recognized(folder: Path) -> list[str]:
         table, entry = next(iter(tables(shape(name, folder)).items()))
         path = folder / files(entry)[0]
         if path.suffix == ".csv" and path.exists():
-            with open(path, encoding="utf-8-sig") as file:
-                header = {column.strip().strip('"') for column in file.readline().rstrip("\n").split(",")}
+            header = set(pd.read_csv(path, nrows=0, encoding="utf-8-sig").columns)
             required = set(TABLES[table].required_columns)
             needed = {k for k, v in (entry.get("rename") or {}).items() if v in required} | set(
                 entry.get("where") or {}
