@@ -457,7 +457,8 @@ def _source_path(folder: Path, mapping_path: Path, name: str, file: str, allow_o
             None,
             f"the file named for '{name}' in {mapping_path.name} does not exist",
             "an existing file in the data folder",
-            "correct the file name in the mapping file",
+            "put the file in the data folder, or correct its name in the mapping file "
+            "(the files each preset reads: docs/presets.md)",
         )
     return path
 
